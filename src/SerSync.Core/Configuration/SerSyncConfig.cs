@@ -1,0 +1,146 @@
+using System.Text.RegularExpressions;
+
+namespace SerSync.Configuration;
+
+/// <summary>
+/// Everything a confxml.xml says, after validation. Names follow sersync 2.5's elements; additions are marked.
+/// </summary>
+public sealed record SerSyncConfig
+{
+    /// <summary>Absolute path of the file this was read from.</summary>
+    public required string SourceFile { get; init; }
+
+    /// <summary><c>&lt;host hostip port&gt;</c>: read and kept; sersync never used it either.</summary>
+    public HostConfig Host { get; init; } = new("localhost", 8008);
+
+    /// <summary><c>&lt;debug start&gt;</c>: debug logging and rsync's own output.</summary>
+    public bool Debug { get; init; }
+
+    /// <summary><c>&lt;fileSystem xfs&gt;</c>: sersync needed it for DT_UNKNOWN file systems; sersyncd always falls back
+    /// to stat when d_type is unknown, so it is accepted and has no further effect.</summary>
+    public bool Xfs { get; init; }
+
+    public FilterConfig Filter { get; init; } = FilterConfig.Disabled;
+
+    public InotifyConfig Inotify { get; init; } = InotifyConfig.Stock;
+
+    /// <summary>Every <c>&lt;localpath&gt;</c> under <c>&lt;sersync&gt;</c> (sersync used only the first).</summary>
+    public required IReadOnlyList<WatchConfig> Watches { get; init; }
+
+    public RsyncConfig Rsync { get; init; } = RsyncConfig.Stock;
+
+    public FailLogConfig FailLog { get; init; } = FailLogConfig.Absent;
+
+    public CrontabConfig Crontab { get; init; } = CrontabConfig.Disabled;
+
+    /// <summary><c>&lt;sersync&gt;&lt;plugin start name&gt;</c>.</summary>
+    public PluginSwitch Plugin { get; init; } = new(false, "command");
+
+    /// <summary>The top-level <c>&lt;plugin name=...&gt;</c> sections, keyed by name.</summary>
+    public IReadOnlyDictionary<string, PluginSection> Plugins { get; init; } = new Dictionary<string, PluginSection>();
+
+    /// <summary>Addition: <c>&lt;state dir="..."/&gt;</c> under <c>&lt;sersync&gt;</c>; null means the default.</summary>
+    public string? StateDirectory { get; init; }
+}
+
+public sealed record HostConfig(string HostIp, int Port);
+
+/// <param name="Enabled"><c>&lt;filter start&gt;</c>.</param>
+/// <param name="Excludes">The <c>&lt;exclude expression&gt;</c> regexes, in file order.</param>
+public sealed record FilterConfig(bool Enabled, IReadOnlyList<ExcludeRule> Excludes)
+{
+    public static FilterConfig Disabled { get; } = new(false, []);
+}
+
+/// <summary>
+/// One exclude regex. It is matched against the whole path relative to the watched root, '/'-separated, with no
+/// leading or trailing slash (so <c>a/b/c.gz</c>, never <c>/a/b/c.gz</c> or <c>a/b/</c>), the same at every depth.
+/// A directory that matches is excluded with everything below it.
+/// </summary>
+public sealed record ExcludeRule(string Expression, Regex Regex, int Line);
+
+/// <summary>The <c>&lt;inotify&gt;</c> switches (sersync 2.5 meaning). <see cref="Stock"/> is sersync's stock file.</summary>
+public sealed record InotifyConfig(
+    bool Delete,
+    bool CreateFolder,
+    bool CreateFile,
+    bool CloseWrite,
+    bool MoveFrom,
+    bool MoveTo,
+    bool Attrib,
+    bool Modify)
+{
+    public static InotifyConfig Stock { get; } = new(
+        Delete: true, CreateFolder: true, CreateFile: false, CloseWrite: true,
+        MoveFrom: true, MoveTo: true, Attrib: false, Modify: false);
+}
+
+/// <summary>One <c>&lt;localpath watch&gt;</c> and its targets.</summary>
+public sealed record WatchConfig(string Path, IReadOnlyList<RemoteConfig> Remotes, int Line);
+
+public enum RemoteKind
+{
+    /// <summary><c>&lt;remote ip name&gt;</c> without ssh: <c>[user@]ip::name</c>.</summary>
+    RsyncDaemon,
+
+    /// <summary><c>&lt;remote ip name&gt;</c> with <c>&lt;ssh start="true"&gt;</c>: <c>[user@]ip:name</c>.</summary>
+    Ssh,
+
+    /// <summary>Addition: <c>&lt;remote path="/abs/dir"/&gt;</c>, a local directory.</summary>
+    LocalDirectory,
+}
+
+/// <param name="Ip">Host (rsync daemon or ssh); null for a local directory.</param>
+/// <param name="Name">Module (daemon) or remote directory (ssh); null for a local directory.</param>
+/// <param name="Path">Local directory target; null otherwise.</param>
+public sealed record RemoteConfig(RemoteKind Kind, string? Ip, string? Name, string? Path, int Line)
+{
+    /// <summary>A short label for logs and STATUS lines, without any password.</summary>
+    public string Label => Kind switch
+    {
+        RemoteKind.RsyncDaemon => $"{Ip}::{Name}",
+        RemoteKind.Ssh => $"{Ip}:{Name}",
+        _ => Path!,
+    };
+}
+
+/// <param name="CommonParams"><c>&lt;commonParams params&gt;</c>, split into words by the loader (never by a shell).</param>
+public sealed record RsyncConfig(
+    IReadOnlyList<string> CommonParams,
+    AuthConfig Auth,
+    SwitchedNumber Port,
+    SwitchedNumber Timeout,
+    bool Ssh)
+{
+    public static RsyncConfig Stock { get; } = new(
+        ["-artuz"],
+        new AuthConfig(false, "root", "/etc/rsync.pas"),
+        new SwitchedNumber(false, 874),
+        new SwitchedNumber(false, 100),
+        false);
+}
+
+public sealed record AuthConfig(bool Enabled, string Users, string PasswordFile);
+
+/// <summary>An element with <c>start</c> and a number (<c>userDefinedPort@port</c>, <c>timeout@time</c>).</summary>
+public sealed record SwitchedNumber(bool Enabled, int Value);
+
+/// <param name="Path"><c>failLog@path</c>; null when the element is absent (sersync then persisted nothing).</param>
+/// <param name="TimeToExecuteMinutes"><c>failLog@timeToExecute</c>.</param>
+public sealed record FailLogConfig(string? Path, int TimeToExecuteMinutes)
+{
+    public static FailLogConfig Absent { get; } = new(null, 120);
+}
+
+/// <param name="Excludes"><c>crontabfilter/exclude@expression</c>: rsync patterns (not regexes), as in sersync.</param>
+public sealed record CrontabConfig(bool Enabled, int ScheduleMinutes, bool FilterEnabled, IReadOnlyList<string> Excludes)
+{
+    public static CrontabConfig Disabled { get; } = new(false, 600, false, []);
+}
+
+public sealed record PluginSwitch(bool Enabled, string Name);
+
+/// <summary>A top-level <c>&lt;plugin name&gt;</c> section. Its content is kept as attributes by element path
+/// (for example <c>param@prefix</c>, <c>localpath@watch</c>, <c>localpath/deshost@ip</c>, <c>filter@start</c>,
+/// and repeated <c>filter/include@expression</c> values in order).</summary>
+public sealed record PluginSection(string Name, IReadOnlyList<KeyValuePair<string, string>> Settings, int Line);

@@ -1,0 +1,59 @@
+// Implementation notes. .NET's file APIs take and return string paths and decode Linux names as UTF-8, turning
+// invalid bytes into U+FFFD, which cannot be opened again. Mirroring must keep names as bytes, so directory
+// listing, stat and open go straight to glibc with NUL-terminated byte paths. statx() is used instead of stat()
+// because its struct layout is the same on every architecture (struct stat is not).
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace SerSync.Interop;
+
+internal static partial class Libc
+{
+    internal const int ENOENT = 2;
+    internal const int EINTR = 4;
+    internal const int EACCES = 13;
+    internal const int ENOTDIR = 20;
+    internal const int EINVAL = 22;
+    internal const int ENOSPC = 28;
+    internal const int EAGAIN = 11;
+    internal const int ELOOP = 40;
+
+    internal const int AT_FDCWD = -100;
+    internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+    internal const uint STATX_BASIC_STATS = 0x7ff;
+
+    internal const int O_RDONLY = 0;
+    internal const int O_NOFOLLOW = 0x20000;
+    internal const int O_CLOEXEC = 0x80000;
+
+    internal const byte DT_UNKNOWN = 0;
+    internal const byte DT_DIR = 4;
+    internal const byte DT_REG = 8;
+    internal const byte DT_LNK = 10;
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial nint opendir(byte* name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial nint readdir(nint dir);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int closedir(nint dir);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int statx(int dirfd, byte* path, int flags, uint mask, byte* statxbuf);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int open(byte* path, int flags, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial nint readlink(byte* path, byte* buf, nint size);
+
+    /// <summary>A NUL-terminated copy of <paramref name="path"/> for the calls above.</summary>
+    internal static byte[] ToCString(ReadOnlySpan<byte> path)
+    {
+        var result = new byte[path.Length + 1];
+        path.CopyTo(result);
+        return result;
+    }
+}

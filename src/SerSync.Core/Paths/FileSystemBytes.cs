@@ -1,0 +1,185 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using SerSync.Interop;
+
+namespace SerSync.Paths;
+
+public enum EntryType
+{
+    Unknown,
+    Directory,
+    File,
+    Symlink,
+    Other,
+}
+
+/// <summary>One directory entry: its raw name bytes and what it is.</summary>
+public readonly record struct DirectoryEntry(byte[] Name, EntryType Type);
+
+/// <summary>What <c>lstat</c> says of a path (through statx, which never follows the last symlink here).</summary>
+public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device);
+
+/// <summary>
+/// File-system calls on byte paths (absolute, or relative to the working directory). Names are never decoded, so a
+/// name that is not UTF-8 can still be listed, stat'ed and opened.
+/// </summary>
+public static class FileSystemBytes
+{
+    /// <summary>Lists a directory without following it if it is a symlink. Null when it vanished or is not a
+    /// directory (a race with the writer is normal, not an error); other failures throw.</summary>
+    public static unsafe List<DirectoryEntry>? ListDirectory(ReadOnlySpan<byte> path)
+    {
+        var cpath = Libc.ToCString(path);
+        nint dir;
+        fixed (byte* p = cpath)
+        {
+            dir = Libc.opendir(p);
+        }
+
+        if (dir == 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is Libc.ENOENT or Libc.ENOTDIR)
+            {
+                return null;
+            }
+
+            throw new IOException($"cannot list {Describe(path)}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        try
+        {
+            var entries = new List<DirectoryEntry>();
+            while (true)
+            {
+                Marshal.SetLastPInvokeError(0);
+                var ent = Libc.readdir(dir);
+                if (ent == 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno != 0)
+                    {
+                        throw new IOException($"cannot list {Describe(path)}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                    }
+
+                    return entries;
+                }
+
+                // glibc's 64-bit struct dirent: d_ino(8) d_off(8) d_reclen(2) d_type(1) d_name[].
+                var dtype = *((byte*)ent + 18);
+                var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)ent + 19);
+                if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                {
+                    continue;
+                }
+
+                var type = dtype switch
+                {
+                    Libc.DT_DIR => EntryType.Directory,
+                    Libc.DT_REG => EntryType.File,
+                    Libc.DT_LNK => EntryType.Symlink,
+                    Libc.DT_UNKNOWN => EntryType.Unknown,
+                    _ => EntryType.Other,
+                };
+                entries.Add(new DirectoryEntry(name.ToArray(), type));
+            }
+        }
+        finally
+        {
+            _ = Libc.closedir(dir);
+        }
+    }
+
+    /// <summary>lstat; null when the path does not exist.</summary>
+    public static unsafe FileStatus? Stat(ReadOnlySpan<byte> path)
+    {
+        var cpath = Libc.ToCString(path);
+        var buf = stackalloc byte[256];
+        int rc;
+        fixed (byte* p = cpath)
+        {
+            rc = Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, buf);
+        }
+
+        if (rc != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is Libc.ENOENT or Libc.ENOTDIR)
+            {
+                return null;
+            }
+
+            throw new IOException($"cannot stat {Describe(path)}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        // struct statx: uid @20, gid @24, mode(u16) @28, ino @32, size @40, dev_major @136, dev_minor @140.
+        var mode = *(ushort*)(buf + 28);
+        var type = (mode & 0xF000) switch
+        {
+            0x4000 => EntryType.Directory,
+            0x8000 => EntryType.File,
+            0xA000 => EntryType.Symlink,
+            _ => EntryType.Other,
+        };
+        var device = ((ulong)*(uint*)(buf + 136) << 32) | *(uint*)(buf + 140);
+        return new FileStatus(type, mode, *(uint*)(buf + 20), *(uint*)(buf + 24), *(long*)(buf + 40), *(ulong*)(buf + 32), device);
+    }
+
+    /// <summary>Opens a regular file for reading without following a final symlink.</summary>
+    public static unsafe SafeFileHandle OpenRead(ReadOnlySpan<byte> path)
+    {
+        var cpath = Libc.ToCString(path);
+        int fd;
+        fixed (byte* p = cpath)
+        {
+            fd = Libc.open(p, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0);
+        }
+
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot open {Describe(path)}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>The target bytes of a symlink.</summary>
+    public static unsafe byte[] ReadLink(ReadOnlySpan<byte> path)
+    {
+        var cpath = Libc.ToCString(path);
+        var buf = new byte[4096];
+        nint n;
+        fixed (byte* p = cpath)
+        fixed (byte* b = buf)
+        {
+            n = Libc.readlink(p, b, buf.Length);
+        }
+
+        if (n < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot read link {Describe(path)}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        return buf.AsSpan(0, (int)n).ToArray();
+    }
+
+    /// <summary>Joins an absolute root (as UTF-8 bytes) and a relative path.</summary>
+    public static byte[] Combine(string root, RelativePath relative)
+    {
+        var rootBytes = System.Text.Encoding.UTF8.GetBytes(root.TrimEnd('/'));
+        if (relative.IsRoot)
+        {
+            return rootBytes.Length == 0 ? "/"u8.ToArray() : rootBytes;
+        }
+
+        var result = new byte[rootBytes.Length + 1 + relative.Bytes.Length];
+        rootBytes.CopyTo(result, 0);
+        result[rootBytes.Length] = (byte)'/';
+        relative.Bytes.CopyTo(result.AsSpan(rootBytes.Length + 1));
+        return result;
+    }
+
+    private static string Describe(ReadOnlySpan<byte> path) => new RelativePath(path.ToArray()).ToString();
+}
