@@ -118,6 +118,10 @@ public sealed record RsyncConfig(
         new SwitchedNumber(false, 874),
         new SwitchedNumber(false, 100),
         false);
+
+    /// <summary>Addition: <c>&lt;ssh command&gt;</c>, the remote shell given to rsync <c>-e</c> when <see cref="Ssh"/>
+    /// is on (rsync splits it into words itself).</summary>
+    public string SshCommand { get; init; } = "ssh";
 }
 
 public sealed record AuthConfig(bool Enabled, string Users, string PasswordFile);

@@ -1,0 +1,80 @@
+namespace SerSync.Configuration;
+
+/// <summary>One element the loader accepts: its attributes and children. <paramref name="Repeated"/> marks elements
+/// that may appear more than once in their parent.</summary>
+internal sealed record ElementSpec(string Name, string[] Attributes, ElementSpec[] Children, bool Repeated = false)
+{
+    public ElementSpec? Child(string name) => Array.Find(Children, c => c.Name == name);
+}
+
+/// <summary>sersync 2.5's confxml.xml shape plus sersyncd's additions (<c>remote@path</c>, <c>ssh@command</c>,
+/// <c>state</c>). The top-level <c>&lt;plugin&gt;</c> is special: its content depends on its name.</summary>
+internal static class ConfigSchema
+{
+    private static ElementSpec Switch(string name, params string[] extra) => new(name, ["start", .. extra], []);
+
+    public static ElementSpec Sersync { get; } = new("sersync", [],
+    [
+        new("localpath", ["watch"], [new("remote", ["ip", "name", "path"], [], Repeated: true)], Repeated: true),
+        new("rsync", [],
+        [
+            new("commonParams", ["params"], []),
+            Switch("auth", "users", "passwordfile"),
+            Switch("userDefinedPort", "port"),
+            Switch("timeout", "time"),
+            Switch("ssh", "command"),
+        ]),
+        new("failLog", ["path", "timeToExecute"], []),
+        new("crontab", ["start", "schedule"],
+        [
+            new("crontabfilter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),
+        ]),
+        Switch("plugin", "name"),
+        new("state", ["dir"], []),
+    ]);
+
+    /// <summary>Top-level plugin sections by name; each spec's children describe the section's content.</summary>
+    public static IReadOnlyDictionary<string, ElementSpec> PluginSections { get; } = new Dictionary<string, ElementSpec>(StringComparer.Ordinal)
+    {
+        ["command"] = new("plugin", ["name"],
+        [
+            new("param", ["prefix", "suffix", "ignoreError"], []),
+            new("filter", ["start"], [new("include", ["expression"], [], Repeated: true)]),
+        ]),
+        ["socket"] = new("plugin", ["name"],
+        [
+            new("localpath", ["watch"], [new("deshost", ["ip", "port"], [])]),
+        ]),
+        ["refreshCDN"] = new("plugin", ["name"],
+        [
+            new("localpath", ["watch"],
+            [
+                new("cdninfo", ["domainname", "port", "username", "passwd"], []),
+                new("sendurl", ["base"], []),
+                new("regexurl", ["regex", "match"], []),
+            ]),
+        ]),
+        ["http"] = new("plugin", ["name"],
+        [
+            new("localpath", ["watch"], [new("deshost", ["url", "port"], [])]),
+        ]),
+    };
+
+    public static readonly string[] PluginNames = ["command", "socket", "refreshCDN", "http"];
+
+    /// <summary>The root. Its <c>plugin</c> child is a placeholder: the loader picks the spec by <c>name</c>.</summary>
+    public static ElementSpec Head { get; } = new("head", ["version"],
+    [
+        new("host", ["hostip", "port"], []),
+        Switch("debug"),
+        new("fileSystem", ["xfs"], []),
+        new("filter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),
+        new("inotify", [],
+        [
+            Switch("delete"), Switch("createFolder"), Switch("createFile"), Switch("closeWrite"),
+            Switch("moveFrom"), Switch("moveTo"), Switch("attrib"), Switch("modify"),
+        ]),
+        Sersync,
+        new("plugin", ["name"], [], Repeated: true),
+    ]);
+}

@@ -1,0 +1,82 @@
+using SerSync.Configuration;
+using SerSync.Paths;
+using SerSync.Watching;
+
+namespace SerSync.Filtering;
+
+/// <summary>
+/// Decides which paths under a watched root are left alone: editor noise (<see cref="NoiseFilter"/>, files only, on
+/// by default) and the configuration's exclude regexes. A regex sees the path relative to the root ('/'-separated,
+/// no leading or trailing slash, the same at every depth); a directory that matches excludes its whole subtree, so
+/// the ancestors of a path are tested too. The watcher never watches an excluded directory, and the full push uses
+/// the same <see cref="IsExcluded"/>.
+/// </summary>
+public sealed class PathFilter
+{
+    private readonly IReadOnlyList<ExcludeRule> _rules;
+
+    public PathFilter(FilterConfig? filter = null, bool dropEditorNoise = true)
+    {
+        _rules = filter is { Enabled: true } ? filter.Excludes : [];
+        DropsEditorNoise = dropEditorNoise;
+    }
+
+    /// <summary>Nothing excluded, not even editor noise.</summary>
+    public static PathFilter None { get; } = new(null, dropEditorNoise: false);
+
+    public bool DropsEditorNoise { get; }
+
+    public bool HasRules => _rules.Count > 0;
+
+    /// <summary>True when <paramref name="path"/> must not be watched or synced. The root is never excluded.</summary>
+    public bool IsExcluded(RelativePath path, bool isDirectory)
+    {
+        if (path.IsRoot)
+        {
+            return false;
+        }
+
+        if (DropsEditorNoise && !isDirectory && NoiseFilter.IsNoise(path.Name))
+        {
+            return true;
+        }
+
+        if (_rules.Count == 0)
+        {
+            return false;
+        }
+
+        var text = path.ToMatchString();
+        if (Matches(text))
+        {
+            return true;
+        }
+
+        // Every ancestor is a directory: a match there excludes this path as part of its subtree.
+        for (var slash = text.LastIndexOf('/'); slash > 0; slash = text.LastIndexOf('/', slash - 1))
+        {
+            if (Matches(text[..slash]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a change reported by the watcher should go on.</summary>
+    public bool Allows(FileChange change) => change.Kind == ChangeKind.Rescan || !IsExcluded(change.Path, change.IsDirectory);
+
+    private bool Matches(string text)
+    {
+        foreach (var rule in _rules)
+        {
+            if (rule.Regex.IsMatch(text))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

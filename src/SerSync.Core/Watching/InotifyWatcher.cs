@@ -1,0 +1,391 @@
+// Implementation notes.
+// - One inotify instance (IN_NONBLOCK|IN_CLOEXEC) and one watch per directory. Each watch is placed with
+//   IN_ONLYDIR (a name that became a file fails with ENOTDIR instead of watching a file), IN_DONT_FOLLOW (a symlink
+//   to a directory is synced as a link, never entered; the root alone may be a symlink) and IN_EXCL_UNLINK (no
+//   events for files already unlinked but still open).
+// - The kernel mask always holds what keeps the tree right (CREATE, DELETE, MOVED_FROM/TO, DELETE_SELF, MOVE_SELF);
+//   the <inotify> switches add CLOSE_WRITE/MODIFY/ATTRIB and decide which changes are reported, never which
+//   directories are watched.
+// - A dedicated thread poll()s the inotify fd and an eventfd; Dispose writes the eventfd so the thread returns
+//   without waiting for file activity. Everything that touches the watch tree runs on that thread (or on the caller
+//   of Start before the thread exists), so the tree needs no lock.
+// - The kernel queues a rename's IN_MOVED_FROM and IN_MOVED_TO back to back with one cookie. A read can still end
+//   between them, so a batch ending in IN_MOVED_FROM waits a few milliseconds for more input before an unpaired
+//   IN_MOVED_FROM is taken as "moved out".
+// - When the queue fills (max_queued_events) the kernel drops events and queues one IN_Q_OVERFLOW (wd -1, no name);
+//   the watch set is then rebuilt from the disk and a Rescan is reported.
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SerSync.Configuration;
+using SerSync.Filtering;
+using SerSync.Interop;
+using SerSync.Paths;
+
+namespace SerSync.Watching;
+
+/// <summary>
+/// Watches a directory tree with inotify and writes what changed to a channel as <see cref="FileChange"/>s. New and
+/// moved-in directories are watched before they are reported (as <see cref="ChangeKind.UpsertTree"/>), so nothing
+/// created in them is missed; moves inside the tree keep their watches; an event-queue overflow is repaired and
+/// reported as <see cref="ChangeKind.Rescan"/>; losing the root raises <see cref="RootLost"/>.
+/// </summary>
+public sealed partial class InotifyWatcher : IDisposable
+{
+    private const int ReadBufferSize = 64 * 1024;
+    private const int MaxReadsPerBatch = 64;
+    private const int MovePairWaitMilliseconds = 10;
+    private const int ProgressEvery = 1000;
+
+    private const InotifyMask AlwaysWatched = InotifyMask.Create | InotifyMask.Delete | InotifyMask.MovedFrom
+        | InotifyMask.MovedTo | InotifyMask.DeleteSelf | InotifyMask.MoveSelf;
+
+    private readonly ChannelWriter<FileChange> _changes;
+    private readonly ILogger _logger;
+    private readonly IProgress<int>? _progress;
+    private readonly uint _directoryMask;
+    private readonly uint _rootMask;
+    private readonly WatchTree _tree = new();
+    private readonly List<int> _displaced = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SafeInotifyHandle? _inotify;
+    private SafeInotifyHandle? _wakeup;
+    private Thread? _thread;
+    private volatile bool _stopping;
+    private int _started;
+    private int _disposed;
+    private int _watchCount;
+    private int _lastProgress;
+
+    /// <param name="root">The directory to watch (absolute). It may be a symlink to a directory.</param>
+    /// <param name="config">The <c>&lt;inotify&gt;</c> switches: which changes are reported.</param>
+    /// <param name="filter">Excluded directories are never watched; excluded paths are never reported.</param>
+    /// <param name="changes">Where changes go. Never completed by the watcher (several watchers may share it).</param>
+    /// <param name="logger">Optional.</param>
+    /// <param name="progress">Optional: the number of watches placed, every 1000 while starting and once at the end.</param>
+    public InotifyWatcher(
+        string root,
+        InotifyConfig config,
+        PathFilter filter,
+        ChannelWriter<FileChange> changes,
+        ILogger? logger = null,
+        IProgress<int>? progress = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(changes);
+        Root = root.Length > 1 ? root.TrimEnd('/') : root;
+        Config = config;
+        Filter = filter;
+        _changes = changes;
+        _logger = logger ?? NullLogger.Instance;
+        _progress = progress;
+
+        var mask = AlwaysWatched;
+        if (config.CloseWrite)
+        {
+            mask |= InotifyMask.CloseWrite;
+        }
+
+        if (config.Modify)
+        {
+            mask |= InotifyMask.Modify;
+        }
+
+        if (config.Attrib)
+        {
+            mask |= InotifyMask.Attrib;
+        }
+
+        _rootMask = (uint)(mask | InotifyMask.OnlyDir | InotifyMask.ExclUnlink);
+        _directoryMask = _rootMask | (uint)InotifyMask.DontFollow;
+    }
+
+    /// <summary>Raised on the watcher's thread when the root is deleted, moved or unmounted. The watcher has stopped
+    /// reading; <see cref="Completion"/> faults with a <see cref="RootLostException"/> too.</summary>
+    public event EventHandler<RootLostEventArgs>? RootLost;
+
+    /// <summary>Raised on the watcher's thread when reading fails (for example <see cref="WatchLimitException"/> for
+    /// a new directory); the watcher has stopped. <see cref="Completion"/> faults with the same exception.</summary>
+    public event EventHandler<WatcherFaultedEventArgs>? Faulted;
+
+    public string Root { get; }
+
+    public InotifyConfig Config { get; }
+
+    public PathFilter Filter { get; }
+
+    /// <summary>Watches currently placed (one per watched directory).</summary>
+    public int WatchCount => Volatile.Read(ref _watchCount);
+
+    /// <summary>Completes when the reader stops: successfully after <see cref="Dispose"/>, faulted with
+    /// <see cref="RootLostException"/> or the reader's error otherwise.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Places every watch (synchronously: when this returns the whole tree is watched), then starts the
+    /// reader thread.</summary>
+    /// <exception cref="WatchLimitException">max_user_watches or max_user_instances is exhausted.</exception>
+    /// <exception cref="DirectoryNotFoundException">The root does not exist or is not a directory.</exception>
+    public void Start()
+    {
+        PlaceInitialWatches();
+        StartReader();
+    }
+
+    /// <summary>First half of <see cref="Start"/>: the kernel queues events from here on. Separate for tests.</summary>
+    internal void PlaceInitialWatches()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("the watcher is already started");
+        }
+
+        var fd = Libc.inotify_init1(Libc.IN_NONBLOCK | Libc.IN_CLOEXEC);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EMFILE)
+            {
+                var current = InotifyLimits.Read(InotifyLimits.MaxUserInstancesFile);
+                throw new WatchLimitException(InotifyLimits.InstancesExhaustedMessage(current), InotifyLimits.MaxUserInstancesFile, current, null);
+            }
+
+            throw new IOException($"inotify_init1 failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        _inotify = new SafeInotifyHandle(fd);
+        var efd = Libc.eventfd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
+        if (efd < 0)
+        {
+            throw new IOException($"eventfd failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        _wakeup = new SafeInotifyHandle(efd);
+
+        if (PlaceTree(null, [], RelativePath.Root) is null)
+        {
+            throw new DirectoryNotFoundException($"watched root {Root} does not exist or is not a directory");
+        }
+
+        _progress?.Report(WatchCount);
+        _logger.LogInformation("watching {Root}: {Count} directories", Root, WatchCount);
+    }
+
+    /// <summary>Second half of <see cref="Start"/>.</summary>
+    internal void StartReader()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_inotify is null || _thread is not null)
+        {
+            throw new InvalidOperationException("watches are not placed, or the reader already runs");
+        }
+
+        _thread = new Thread(ReadLoop) { IsBackground = true, Name = "inotify reader" };
+        _thread.Start();
+    }
+
+    /// <summary>Stops the reader (promptly: it is woken through an eventfd) and removes every watch.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _stop.Cancel();
+        Wake();
+        if (_thread is not null && _thread != Thread.CurrentThread)
+        {
+            _thread.Join();
+        }
+
+        // The reader holds its own references on the handles, so closing here is safe even from inside an event
+        // handler on the reader thread: the fds close when it lets go.
+        _inotify?.Dispose();
+        _wakeup?.Dispose();
+        _completion.TrySetResult();
+    }
+
+    private unsafe void Wake()
+    {
+        var wakeup = _wakeup;
+        if (wakeup is null)
+        {
+            return;
+        }
+
+        var added = false;
+        try
+        {
+            wakeup.DangerousAddRef(ref added);
+            ulong one = 1;
+            _ = Libc.write(wakeup.Fd, (byte*)&one, sizeof(ulong));
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            if (added)
+            {
+                wakeup.DangerousRelease();
+            }
+        }
+    }
+
+    private void ReadLoop()
+    {
+        var inotifyAdded = false;
+        var wakeupAdded = false;
+        try
+        {
+            _inotify!.DangerousAddRef(ref inotifyAdded);
+            _wakeup!.DangerousAddRef(ref wakeupAdded);
+            var buffer = new byte[ReadBufferSize];
+            var events = new List<RawInotifyEvent>();
+            while (!_stopping)
+            {
+                if (!WaitReadable(-1))
+                {
+                    continue;
+                }
+
+                events.Clear();
+                Drain(buffer, events);
+                // A rename whose IN_MOVED_TO has not been read yet: give it a moment so it pairs.
+                for (var tries = 0; tries < 3 && events.Count > 0 && events[^1].Has(InotifyMask.MovedFrom) && !_stopping; tries++)
+                {
+                    if (!WaitReadable(MovePairWaitMilliseconds))
+                    {
+                        break;
+                    }
+
+                    Drain(buffer, events);
+                }
+
+                if (_stopping)
+                {
+                    break;
+                }
+
+                if (!ProcessBatch(events))
+                {
+                    return;
+                }
+            }
+
+            _completion.TrySetResult();
+        }
+        catch (Exception e) when (!_stopping)
+        {
+            _logger.LogError(e, "inotify reader for {Root} failed; changes are no longer seen", Root);
+            _completion.TrySetException(e);
+            Faulted?.Invoke(this, new WatcherFaultedEventArgs(e));
+        }
+        catch (Exception)
+        {
+            _completion.TrySetResult();
+        }
+        finally
+        {
+            if (inotifyAdded)
+            {
+                _inotify!.DangerousRelease();
+            }
+
+            if (wakeupAdded)
+            {
+                _wakeup!.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Waits until the inotify fd is readable (true), the timeout passes or a wake-up arrives (false).</summary>
+    private unsafe bool WaitReadable(int timeoutMilliseconds)
+    {
+        var fds = stackalloc Libc.PollFd[2];
+        fds[0] = new Libc.PollFd { Fd = _inotify!.Fd, Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = _wakeup!.Fd, Events = Libc.POLLIN };
+        var rc = Libc.poll(fds, 2, timeoutMilliseconds);
+        if (rc < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINTR)
+            {
+                return false;
+            }
+
+            throw new IOException($"poll on inotify failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        if (fds[1].Revents != 0)
+        {
+            _stopping = true;
+            return false;
+        }
+
+        return rc > 0 && fds[0].Revents != 0;
+    }
+
+    /// <summary>Reads until the fd is empty (or a batch is big enough) and parses what came.</summary>
+    private unsafe void Drain(byte[] buffer, List<RawInotifyEvent> events)
+    {
+        for (var reads = 0; reads < MaxReadsPerBatch; reads++)
+        {
+            nint n;
+            fixed (byte* b = buffer)
+            {
+                n = Libc.read(_inotify!.Fd, b, buffer.Length);
+            }
+
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno == Libc.EAGAIN)
+                {
+                    return;
+                }
+
+                throw new IOException($"reading inotify events failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+            }
+
+            if (n == 0)
+            {
+                return;
+            }
+
+            InotifyEventParser.Parse(buffer.AsSpan(0, (int)n), events);
+        }
+    }
+
+    private byte[] FullPath(RelativePath path) => FileSystemBytes.Combine(Root, path);
+
+    private void Emit(ChangeKind kind, RelativePath path, bool isDirectory)
+    {
+        var change = new FileChange(kind, path, isDirectory);
+        if (_changes.TryWrite(change))
+        {
+            return;
+        }
+
+        // A bounded channel that is full: wait (this thread is ours; the kernel keeps queueing meanwhile).
+        try
+        {
+            _changes.WriteAsync(change, _stop.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is ChannelClosedException or OperationCanceledException)
+        {
+            _stopping = true;
+        }
+    }
+}
