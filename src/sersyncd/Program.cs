@@ -1,1 +1,112 @@
-return 0;
+using Serilog;
+using SerSync.Configuration;
+using SerSync.Daemon;
+using SerSync.Hosting;
+
+try
+{
+    return await Sersyncd.RunAsync(args);
+}
+catch (Exception ex)
+{
+    // Last resort: a fatal runtime error is one line and a non-zero status, never a bare stack trace.
+    Console.Error.WriteLine($"sersyncd: fatal: {ex.Message}");
+    Log.Logger.Fatal(ex, "fatal error");
+    await Log.CloseAndFlushAsync();
+    return 70; // EX_SOFTWARE
+}
+
+namespace SerSync.Daemon
+{
+    internal static class Sersyncd
+    {
+        public static async Task<int> RunAsync(string[] args)
+        {
+            CommandLine cl;
+            try
+            {
+                cl = CommandLine.Parse(args);
+            }
+            catch (UsageException ex)
+            {
+                await Console.Error.WriteLineAsync($"sersyncd: {ex.Message}\n\n{CommandLine.Usage}");
+                return UsageException.ExitCode;
+            }
+
+            if (cl.Help)
+            {
+                Console.WriteLine(CommandLine.Usage);
+                return 0;
+            }
+
+            if (cl.Version)
+            {
+                Console.WriteLine($"sersyncd {typeof(Sersyncd).Assembly.GetName().Version?.ToString(3)}");
+                return 0;
+            }
+
+            if (cl.Plugin is not null)
+            {
+                return RejectPlugin(cl.Plugin);
+            }
+
+            SerSyncConfig config;
+            try
+            {
+                config = ConfigLoader.Load(Path.GetFullPath(cl.ConfigFile));
+            }
+            catch (ConfigException ex)
+            {
+                await Console.Error.WriteLineAsync($"sersyncd: {ex.Message}");
+                return ConfigException.ExitCode;
+            }
+
+            if (cl.CheckOnly)
+            {
+                var targets = config.Watches.Sum(w => w.Remotes.Count);
+                Console.WriteLine($"{config.SourceFile}: OK ({config.Watches.Count} watched root(s), {targets} target(s))");
+                return 0;
+            }
+
+            var paths = DaemonPaths.For(cl, config);
+            if (cl.Daemon && !Detachment.UnderSystemd && !Detachment.IsDetachedChild)
+            {
+                return Daemonizer.Detach(args, paths.LogFile!, Console.Error);
+            }
+
+            if (Detachment.IsDetachedChild)
+            {
+                Detachment.DetachFromTerminal();
+            }
+
+            Log.Logger = LoggingSetup.Create(config.Debug, console: !Detachment.IsDetachedChild, paths.LogFile);
+            try
+            {
+                using var pidFile = paths.PidFile is null ? null : PidFile.Create(paths.PidFile);
+                if (cl.Once)
+                {
+                    return await OnceCommand.RunAsync(config, cl.Workers);
+                }
+
+                return await DaemonHost.RunAsync(cl, config, paths);
+            }
+            finally
+            {
+                await Log.CloseAndFlushAsync();
+            }
+        }
+
+        private static int RejectPlugin(string name)
+        {
+            string[] known = ["command", "socket", "refreshCDN", "http"];
+            if (!known.Contains(name, StringComparer.Ordinal))
+            {
+                Console.Error.WriteLine($"sersyncd: -m {name}: unknown plugin (sersync's plugins are {string.Join(", ", known)})");
+                return UsageException.ExitCode;
+            }
+
+            Console.Error.WriteLine($"sersyncd: -m {name}: plugin mode is not yet supported by this version of sersyncd");
+            return 69; // EX_UNAVAILABLE
+        }
+    }
+}

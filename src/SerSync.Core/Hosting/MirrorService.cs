@@ -1,0 +1,197 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SerSync.Configuration;
+using SerSync.Queueing;
+using SerSync.Syncing;
+using SerSync.Watching;
+
+namespace SerSync.Hosting;
+
+/// <summary>What the daemon was asked to do at start.</summary>
+public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan DrainTimeout);
+
+/// <summary>
+/// The running daemon: places every watch, runs the <c>-r</c> push if asked, reports READY=1, then feeds changes
+/// from each root's watcher to that root's target workers until stopped. Ordering at start matters: watches go
+/// first so nothing changed during the push is missed, and the workers start only after the push so a live batch
+/// can never be overwritten by an older copy the push read earlier. On SIGTERM the watchers stop, the workers drain
+/// what is pending within <see cref="MirrorOptions.DrainTimeout"/>, and the process exits 0.
+/// </summary>
+public sealed class MirrorService(
+    SerSyncConfig config,
+    MirrorOptions options,
+    SystemdNotifier notifier,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<MirrorService> logger) : BackgroundService
+{
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(2);
+    private readonly List<InotifyWatcher> _watchers = [];
+    private readonly List<TargetWorker> _workers = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            logger.LogCritical("{Message}", ex.Message);
+            notifier.Status("failed: " + ex.Message);
+            Environment.ExitCode = ex is WatchLimitException or RootLostException ? 71 : 70;
+            lifetime.StopApplication();
+        }
+        finally
+        {
+            foreach (var watcher in _watchers)
+            {
+                watcher.Dispose();
+            }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var filter = PipelineFactory.CreateFilter(config);
+        var slots = new SemaphoreSlim(options.Workers);
+        var failLog = PipelineFactory.CreateFailLog(config);
+        var runner = new RsyncRunner(logger);
+        var policy = BatchPolicy.Default;
+        var dispatchers = new List<Task>();
+        var channels = new List<ChannelWriter<FileChange>>();
+        var placed = 0;
+
+        notifier.Status("placing watches");
+        foreach (var watch in config.Watches)
+        {
+            var channel = Channel.CreateUnbounded<FileChange>(new UnboundedChannelOptions { SingleReader = true });
+            var offset = placed;
+            var progress = new Progress<int>(n => notifier.Status($"placing watches: {offset + n} directories"));
+            var watcher = new InotifyWatcher(watch.Path, config.Inotify, filter, channel.Writer, logger, progress);
+            watcher.RootLost += (_, e) => Fail($"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
+            watcher.Faulted += (_, e) => Fail($"watching {watch.Path} failed: {e.Exception.Message}");
+            _watchers.Add(watcher);
+            StartWatcher(watcher, filter);
+            placed += watcher.WatchCount;
+
+            var rootWorkers = watch.Remotes
+                .Select(r => new TargetWorker(new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete), runner, slots, failLog, policy, time, logger, config.Debug, PipelineFactory.FullPushExclusion(filter)))
+                .ToList();
+            _workers.AddRange(rootWorkers);
+            channels.Add(channel.Writer);
+            dispatchers.Add(DispatchAsync(channel.Reader, rootWorkers));
+        }
+
+        if (options.FullPushFirst)
+        {
+            notifier.Status($"watching {placed} directories; full push to {_workers.Count} target(s)");
+            var push = new FullPush(runner, slots, failLog, time, logger);
+            var results = await push.RunAsync([.. _workers.Select(w => w.Target)], PipelineFactory.FullPushExclusion(filter), [], config.Debug, stoppingToken);
+            foreach (var failed in results.Where(r => !r.Result.Succeeded))
+            {
+                // Not lost: the target gets a full sync from its own worker, with retries.
+                _workers.First(w => w.Target == failed.Target).Enqueue(new FileChange(ChangeKind.Rescan, default, true));
+            }
+        }
+
+        using var drain = new CancellationTokenSource();
+        var workerTasks = _workers.Select(w => w.RunAsync(drain.Token)).ToList();
+        notifier.Ready(StatusLine());
+        logger.LogInformation("sersyncd ready: {Status}", StatusLine());
+
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(StatusInterval, time, stoppingToken);
+                notifier.Status(StatusLine());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        notifier.Stopping("stopping: sending pending changes");
+        foreach (var watcher in _watchers)
+        {
+            watcher.Dispose();
+        }
+
+        // The watchers have stopped writing: close the channels so the dispatchers hand over the rest and end.
+        channels.ForEach(c => c.TryComplete());
+        await Task.WhenAll(dispatchers);
+        await DrainAsync(drain, workerTasks);
+    }
+
+    private void StartWatcher(InotifyWatcher watcher, Filtering.PathFilter filter)
+    {
+        try
+        {
+            watcher.Start();
+        }
+        catch (WatchLimitException ex) when (ex.LimitFile == InotifyLimits.MaxUserWatchesFile)
+        {
+            var needed = InotifyLimits.CountDirectories(watcher.Root, filter);
+            var raised = InotifyLimits.RaiseWatchLimitIfNeeded(needed);
+            if (raised is null)
+            {
+                throw;
+            }
+
+            logger.LogWarning("{Message}", raised);
+            watcher.Dispose();
+            throw new WatchLimitException("the inotify watch limit was raised; restart to watch the whole tree: " + ex.Message);
+        }
+    }
+
+    private static async Task DispatchAsync(ChannelReader<FileChange> reader, List<TargetWorker> workers)
+    {
+        await foreach (var change in reader.ReadAllAsync())
+        {
+            foreach (var worker in workers)
+            {
+                worker.Enqueue(change);
+            }
+        }
+    }
+
+    private async Task DrainAsync(CancellationTokenSource drain, List<Task> workerTasks)
+    {
+        var deadline = time.GetUtcNow() + options.DrainTimeout;
+        while (_workers.Any(w => w.PendingCount > 0 || w.State == TargetState.Syncing) && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time);
+        }
+
+        var left = _workers.Sum(w => w.PendingCount);
+        if (left > 0)
+        {
+            logger.LogWarning("stopping with {Count} change(s) not yet sent", left);
+        }
+
+        await drain.CancelAsync();
+        await Task.WhenAll(workerTasks);
+    }
+
+    private string StatusLine()
+    {
+        var watches = _watchers.Sum(w => w.WatchCount);
+        var pending = _workers.Sum(w => w.PendingCount);
+        var failed = _workers.Where(w => w.State is TargetState.Failed or TargetState.Retrying).Select(w => w.Target.Label).ToList();
+        var line = $"watching {watches} directories; {pending} change(s) queued";
+        return failed.Count == 0 ? line + "; all targets in sync or syncing" : line + "; retrying: " + string.Join(", ", failed);
+    }
+
+    private void Fail(string message)
+    {
+        logger.LogCritical("{Message}", message);
+        notifier.Status("failed: " + message);
+        Environment.ExitCode = 71;
+        lifetime.StopApplication();
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+using SerSync.Configuration;
+using SerSync.Filtering;
+using SerSync.Paths;
+using SerSync.Syncing;
+
+namespace SerSync.Hosting;
+
+/// <summary>The parts a full push needs, built from a config.</summary>
+public sealed record FullPushParts(FullPush Push, IReadOnlyList<SyncTarget> Targets, Func<RelativePath, bool, bool>? IsExcluded);
+
+/// <summary>Builds the pipeline's parts from a loaded config, in one place for the daemon and <c>--once</c>.</summary>
+public static class PipelineFactory
+{
+    public static PathFilter CreateFilter(SerSyncConfig config) => new(config.Filter, dropEditorNoise: true);
+
+    /// <summary>The filter as the full push uses it: null when nothing but editor noise is excluded (rsync patterns
+    /// cover noise, so the tree walk is skipped).</summary>
+    public static Func<RelativePath, bool, bool>? FullPushExclusion(PathFilter filter) => filter.HasRules ? filter.IsExcluded : null;
+
+    public static FailLog? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLog(path) : null;
+
+    public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>
+        CreateFullPush(config, new SemaphoreSlim(workers), time, logger);
+
+    public static FullPushParts CreateFullPush(SerSyncConfig config, SemaphoreSlim slots, TimeProvider time, ILogger logger)
+    {
+        var push = new FullPush(new RsyncRunner(logger), slots, CreateFailLog(config), time, logger);
+        return new FullPushParts(push, SyncTarget.FromConfig(config), FullPushExclusion(CreateFilter(config)));
+    }
+}

@@ -1,0 +1,20 @@
+using System.Runtime.InteropServices;
+
+namespace SerSync.Interop;
+
+internal static partial class Libc
+{
+    internal const int O_RDWR = 2;
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int setsid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int dup2(int oldfd, int newfd);
+
+    [LibraryImport("libc")]
+    internal static partial uint umask(uint mask);
+
+    [LibraryImport("libc")]
+    internal static partial uint geteuid();
+}

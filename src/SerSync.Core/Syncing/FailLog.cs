@@ -1,0 +1,94 @@
+using System.Text;
+
+namespace SerSync.Syncing;
+
+/// <summary>
+/// sersync's fail log: a shell script of failed rsync runs, each as <c>#errno N</c> and a runnable command, so an
+/// operator (or the periodic replay) can redo exactly the failed work. Unlike sersync's, each command is quoted
+/// for real, runs without a shell between sersyncd and rsync's arguments, and feeds rsync the same NUL-separated
+/// list on stdin that the failed run had (through <c>printf '%s\0'</c>).
+/// </summary>
+public sealed class FailLog(string path)
+{
+    private static readonly Lock Gate = new();
+
+    public string Path { get; } = path;
+
+    /// <param name="stdinEntries">The NUL-separated entries the run had on stdin (without the NULs).</param>
+    public void Append(int exitCode, string program, RsyncInvocation invocation, IEnumerable<byte[]> stdinEntries, string targetLabel, DateTimeOffset when)
+    {
+        using var entry = new MemoryStream();
+        entry.Write(Encoding.UTF8.GetBytes($"#errno {exitCode}\n"));
+        entry.Write(Encoding.UTF8.GetBytes($"# {when:yyyy-MM-dd HH:mm:ss zzz} {Sanitize(targetLabel)}: {RsyncExitCodes.Describe(exitCode)}\n"));
+        entry.Write("cd "u8);
+        ShellQuote.Append(entry, invocation.WorkingDirectory);
+        entry.Write(" && "u8);
+        var entries = stdinEntries.ToList();
+        if (entries.Count > 0)
+        {
+            entry.Write("printf '%s\\0'"u8);
+            foreach (var e in entries)
+            {
+                entry.WriteByte((byte)' ');
+                ShellQuote.Append(entry, e);
+            }
+
+            entry.Write(" | "u8);
+        }
+
+        ShellQuote.Append(entry, program);
+        foreach (var arg in invocation.Arguments)
+        {
+            entry.WriteByte((byte)' ');
+            ShellQuote.Append(entry, arg);
+        }
+
+        entry.Write("\n\n"u8);
+        lock (Gate)
+        {
+            var created = !File.Exists(Path);
+            using (var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read))
+            {
+                if (created)
+                {
+                    file.Write("#!/bin/sh\n# sersyncd fail log: failed rsync runs, replayed periodically.\n\n"u8);
+                }
+
+                entry.Position = 0;
+                entry.CopyTo(file);
+                file.Flush(flushToDisk: true);
+            }
+
+            if (created)
+            {
+                File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+    }
+
+    /// <summary>Splits a NUL-separated stdin list back into entries.</summary>
+    public static IEnumerable<byte[]> SplitNul(byte[]? list)
+    {
+        if (list is null)
+        {
+            yield break;
+        }
+
+        var start = 0;
+        for (var i = 0; i < list.Length; i++)
+        {
+            if (list[i] == 0)
+            {
+                yield return list[start..i];
+                start = i + 1;
+            }
+        }
+
+        if (start < list.Length)
+        {
+            yield return list[start..];
+        }
+    }
+
+    private static string Sanitize(string text) => text.Replace('\n', ' ').Replace('\r', ' ');
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Logging;
+using SerSync.Paths;
+
+namespace SerSync.Syncing;
+
+/// <summary>The outcome of pushing one target.</summary>
+public sealed record TargetPushResult(SyncTarget Target, RsyncResult Result)
+{
+    public FailureClass Class => RsyncExitCodes.Classify(Result.ExitCode);
+}
+
+/// <summary>
+/// Pushes whole watched roots to their targets (<c>-r</c>, <c>--once</c>, crontab): one rsync per target, targets in
+/// parallel, at most as many rsync processes at once as the shared <see cref="SemaphoreSlim"/> allows (<c>-n</c>).
+/// Paths the config's filter excludes are neither sent nor deleted; sersync instead refused <c>-r</c> when the
+/// filter was on.
+/// </summary>
+public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? failLog, TimeProvider time, ILogger logger)
+{
+    /// <summary>A full push may move a lot of data; rsync's I/O timeout catches a stuck peer well before this.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    /// <param name="isExcluded">The live path's filter (path relative to the root, is-directory); null when none.</param>
+    /// <param name="extraExcludes">crontab's rsync patterns, for scheduled pushes.</param>
+    public async Task<IReadOnlyList<TargetPushResult>> RunAsync(
+        IReadOnlyList<SyncTarget> targets,
+        Func<RelativePath, bool, bool>? isExcluded,
+        IReadOnlyList<string> extraExcludes,
+        bool debug,
+        CancellationToken cancellationToken)
+    {
+        var tasks = new List<Task<TargetPushResult>>();
+        foreach (var root in targets.GroupBy(t => t.WatchRoot))
+        {
+            byte[]? excludeList = null;
+            if (isExcluded is not null)
+            {
+                var excluded = ExcludeList.Collect(root.Key, isExcluded);
+                logger.LogInformation("Full push of {Root}: {Count} paths excluded by the filter", root.Key, excluded.Count);
+                excludeList = ExcludeList.Encode(excluded);
+            }
+
+            foreach (var target in root)
+            {
+                var invocation = new RsyncInvocation(
+                    target.WatchRoot,
+                    RsyncArguments.FullPush(target, excludeList is not null, extraExcludes),
+                    excludeList);
+                tasks.Add(PushOneAsync(target, invocation, debug, cancellationToken));
+            }
+        }
+
+        return await Task.WhenAll(tasks);
+    }
+
+    private async Task<TargetPushResult> PushOneAsync(SyncTarget target, RsyncInvocation invocation, bool debug, CancellationToken cancellationToken)
+    {
+        await slots.WaitAsync(cancellationToken);
+        RsyncResult result;
+        try
+        {
+            logger.LogInformation("Full push {Root} -> {Target} started", target.WatchRoot, target.Label);
+            if (debug)
+            {
+                logger.LogDebug("exec {Program} {Arguments}", runner.Program, string.Join(' ', invocation.Arguments));
+            }
+
+            result = await runner.RunAsync(invocation, Lifetime, debug, cancellationToken);
+        }
+        finally
+        {
+            slots.Release();
+        }
+
+        if (result.Succeeded)
+        {
+            logger.LogInformation("Full push {Root} -> {Target} done in {Seconds:F1} s", target.WatchRoot, target.Label, result.Duration.TotalSeconds);
+        }
+        else
+        {
+            logger.LogError(
+                "Full push {Root} -> {Target} failed: rsync exit {Code} ({Meaning}){TimedOut}: {Output}",
+                target.WatchRoot,
+                target.Label,
+                result.ExitCode,
+                RsyncExitCodes.Describe(result.ExitCode),
+                result.TimedOut ? " after its time bound" : string.Empty,
+                result.Output);
+            failLog?.Append(result.ExitCode, runner.Program, invocation, FailLog.SplitNul(invocation.Stdin), target.Label, time.GetLocalNow());
+        }
+
+        return new TargetPushResult(target, result);
+    }
+}

@@ -1,0 +1,115 @@
+using SerSync.Configuration;
+
+namespace SerSync.Syncing;
+
+/// <summary>
+/// Builds rsync argv. Implementation notes: rsync runs with the watched root as its working directory and
+/// <c>-R</c>, so the single source argument is the fixed string <c>./</c> and every path it learns of is relative.
+/// File names never appear in argv: lists go to stdin with <c>--from0</c> (NUL-separated bytes), so no name can be
+/// read as an option and none passes through a shell. The only words from the config are <c>commonParams</c>
+/// (split and checked by the loader: each starts with '-') and validated host/module/path values.
+/// </summary>
+public static class RsyncArguments
+{
+    /// <summary>rsync's own I/O timeout when the config sets none, so a hung peer cannot stall a target forever.</summary>
+    public const int DefaultIoTimeoutSeconds = 300;
+
+    /// <summary>Connect timeout for rsync daemons (sersync never set one).</summary>
+    public const int DaemonConnectTimeoutSeconds = 30;
+
+    /// <summary>Editor noise as rsync patterns, so a full push neither sends nor deletes it (same list as live).</summary>
+    public static readonly IReadOnlyList<string> NoisePatterns = [".*.sw?", "4913", "*~", "#*#", ".#*"];
+
+    /// <summary>Options every run gets: <c>commonParams</c>, <c>-R</c>, delete, connection settings.</summary>
+    public static List<string> Common(SyncTarget target)
+    {
+        var rsync = target.Rsync;
+        var args = new List<string>(rsync.CommonParams) { "-R" };
+        if (target.Delete)
+        {
+            args.Add("--delete");
+        }
+
+        args.Add($"--timeout={(rsync.Timeout.Enabled ? rsync.Timeout.Value : DefaultIoTimeoutSeconds)}");
+        switch (target.Remote.Kind)
+        {
+            case RemoteKind.RsyncDaemon:
+                args.Add($"--contimeout={DaemonConnectTimeoutSeconds}");
+                if (rsync.Port.Enabled)
+                {
+                    args.Add($"--port={rsync.Port.Value}");
+                }
+
+                if (rsync.Auth.Enabled)
+                {
+                    args.Add($"--password-file={rsync.Auth.PasswordFile}");
+                }
+
+                break;
+            case RemoteKind.Ssh:
+                args.Add("-e");
+                args.Add(rsync.SshCommand);
+                break;
+            case RemoteKind.LocalDirectory:
+                break;
+        }
+
+        return args;
+    }
+
+    /// <summary>
+    /// The full push: the whole root, noise and <paramref name="extraExcludes"/> (crontab rsync patterns) left out,
+    /// and when <paramref name="hasExcludeList"/> an anchored exclude list on stdin (see <see cref="ExcludeList"/>).
+    /// Excluded paths are neither sent nor deleted on the target (no <c>--delete-excluded</c>).
+    /// </summary>
+    public static List<string> FullPush(SyncTarget target, bool hasExcludeList, IEnumerable<string> extraExcludes)
+    {
+        var args = Common(target);
+        foreach (var pattern in NoisePatterns.Concat(extraExcludes))
+        {
+            args.Add("--exclude=" + pattern);
+        }
+
+        if (hasExcludeList)
+        {
+            args.Add("--from0");
+            args.Add("--exclude-from=-");
+        }
+
+        args.Add("./");
+        args.Add(target.Destination);
+        return args;
+    }
+
+    /// <summary>
+    /// A live batch: the paths on stdin (<c>--files-from=- --from0</c>), each sent as it is now or, with
+    /// <c>--delete-missing-args</c>, deleted on the target (a whole directory included) when it no longer exists.
+    /// <c>-r</c> makes a listed directory go whole (a created or moved-in directory, whose content may predate its
+    /// watch); listed files and the implied parent directories are not recursed.
+    /// </summary>
+    public static List<string> Batch(SyncTarget target)
+    {
+        var args = Common(target);
+        args.Add("-r");
+        if (!target.Delete)
+        {
+            // Without delete="true" a vanished path is skipped, never removed on the target.
+            args.Add("--ignore-missing-args");
+        }
+        else
+        {
+            args.Add("--delete-missing-args");
+        }
+
+        foreach (var pattern in NoisePatterns)
+        {
+            args.Add("--exclude=" + pattern);
+        }
+
+        args.Add("--from0");
+        args.Add("--files-from=-");
+        args.Add("./");
+        args.Add(target.Destination);
+        return args;
+    }
+}

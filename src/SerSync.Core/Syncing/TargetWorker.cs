@@ -1,0 +1,271 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using SerSync.Paths;
+using SerSync.Queueing;
+using SerSync.Watching;
+
+namespace SerSync.Syncing;
+
+public enum TargetState
+{
+    InSync,
+    Syncing,
+    Retrying,
+    Failed,
+}
+
+/// <summary>
+/// One target's queue and worker: coalesces changes (<see cref="PendingSet"/>), waits per <see cref="BatchPolicy"/>,
+/// runs one rsync per batch with the list on stdin, and on failure puts the batch back and backs off. Each target
+/// has its own worker, so a slow or dead target never delays the others; batches for one target run one at a time,
+/// so changes to one path reach it in order. The shared slots cap rsync processes across targets (<c>-n</c>).
+/// </summary>
+public sealed class TargetWorker
+{
+    private const int FailLogAfterAttempts = 3;
+    private static readonly TimeSpan BatchLifetime = TimeSpan.FromHours(1);
+
+    private readonly SyncTarget _target;
+    private readonly RsyncRunner _runner;
+    private readonly SemaphoreSlim _slots;
+    private readonly FailLog? _failLog;
+    private readonly BatchPolicy _policy;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly bool _debug;
+    private readonly Func<RelativePath, bool, bool>? _isExcluded;
+    private readonly Lock _gate = new();
+    private readonly PendingSet _pending = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Backoff _transientBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+    private DateTimeOffset? _lastRunEnded;
+    private int _consecutiveFailures;
+
+    public TargetWorker(
+        SyncTarget target,
+        RsyncRunner runner,
+        SemaphoreSlim slots,
+        FailLog? failLog,
+        BatchPolicy policy,
+        TimeProvider time,
+        ILogger logger,
+        bool debug,
+        Func<RelativePath, bool, bool>? isExcluded)
+    {
+        _target = target;
+        _runner = runner;
+        _slots = slots;
+        _failLog = failLog;
+        _policy = policy;
+        _time = time;
+        _logger = logger;
+        _debug = debug;
+        _isExcluded = isExcluded;
+    }
+
+    public SyncTarget Target => _target;
+
+    public TargetState State { get; private set; } = TargetState.InSync;
+
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pending.Count;
+            }
+        }
+    }
+
+    /// <summary>Completed batches (for tests and status).</summary>
+    public long BatchesSent { get; private set; }
+
+    public void Enqueue(FileChange change)
+    {
+        lock (_gate)
+        {
+            _pending.Add(change, _time.GetUtcNow());
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var batch = await WaitForBatchAsync(stoppingToken);
+            if (batch is null)
+            {
+                return;
+            }
+
+            State = TargetState.Syncing;
+            var result = await SendAsync(batch, stoppingToken);
+            _lastRunEnded = _time.GetUtcNow();
+            if (stoppingToken.IsCancellationRequested && !result.Succeeded)
+            {
+                lock (_gate)
+                {
+                    _pending.Requeue(batch, _time.GetUtcNow());
+                }
+
+                return;
+            }
+
+            await HandleResultAsync(batch, result, stoppingToken);
+        }
+    }
+
+    /// <summary>Waits until there is something pending and the batch policy says it is due, then takes it.</summary>
+    private async Task<Batch?> WaitForBatchAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            DateTimeOffset? due = null;
+            lock (_gate)
+            {
+                if (!_pending.IsEmpty)
+                {
+                    due = _policy.DueAt(_pending.OldestChange!.Value, _pending.NewestChange!.Value, _lastRunEnded);
+                    if (due <= _time.GetUtcNow())
+                    {
+                        return _pending.Take();
+                    }
+                }
+            }
+
+            try
+            {
+                var wake = _wake.Reader.WaitToReadAsync(token).AsTask();
+                if (due is { } d)
+                {
+                    using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    var delay = Task.Delay(d - _time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, delayCancel.Token);
+                    await Task.WhenAny(wake, delay);
+                    await delayCancel.CancelAsync();
+                }
+                else
+                {
+                    await wake;
+                }
+
+                _wake.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
+            if (token.IsCancellationRequested)
+            {
+                return null;
+            }
+        }
+    }
+
+    private async Task<RsyncResult> SendAsync(Batch batch, CancellationToken token)
+    {
+        RsyncInvocation invocation;
+        if (batch.FullSync)
+        {
+            var excluded = _isExcluded is null ? null : ExcludeList.Encode(ExcludeList.Collect(_target.WatchRoot, _isExcluded));
+            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.FullPush(_target, excluded is not null, []), excluded);
+        }
+        else
+        {
+            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.Batch(_target), EncodeList(batch));
+        }
+
+        await _slots.WaitAsync(token);
+        RsyncResult result;
+        try
+        {
+            if (_debug)
+            {
+                _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} paths on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
+            }
+
+            result = await _runner.RunAsync(invocation, batch.FullSync ? FullPush.Lifetime : BatchLifetime, _debug, token);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+
+        if (!result.Succeeded && _failLog is not null && _consecutiveFailures + 1 == FailLogAfterAttempts)
+        {
+            _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLog.SplitNul(invocation.Stdin), _target.Label, _time.GetLocalNow());
+        }
+
+        return result;
+    }
+
+    private async Task HandleResultAsync(Batch batch, RsyncResult result, CancellationToken token)
+    {
+        var cls = RsyncExitCodes.Classify(result.ExitCode);
+        if (cls == FailureClass.Success)
+        {
+            BatchesSent++;
+            if (_consecutiveFailures > 0)
+            {
+                _logger.LogInformation("{Target}: back in sync after {Failures} failed attempt(s)", _target.Label, _consecutiveFailures);
+            }
+
+            _consecutiveFailures = 0;
+            _transientBackoff.Reset();
+            lock (_gate)
+            {
+                State = _pending.IsEmpty ? TargetState.InSync : TargetState.Syncing;
+            }
+
+            if (_debug)
+            {
+                _logger.LogDebug("{Target}: {Count} path(s) synced in {Ms} ms", _target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
+            }
+
+            return;
+        }
+
+        _consecutiveFailures++;
+        lock (_gate)
+        {
+            _pending.Requeue(batch, _time.GetUtcNow());
+        }
+
+        var wait = cls == FailureClass.Fatal ? TimeSpan.FromSeconds(60) : _transientBackoff.Next();
+        State = cls == FailureClass.Fatal ? TargetState.Failed : TargetState.Retrying;
+        _logger.Log(
+            cls == FailureClass.Fatal ? LogLevel.Error : LogLevel.Warning,
+            "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}",
+            _target.Label,
+            result.ExitCode,
+            RsyncExitCodes.Describe(result.ExitCode),
+            cls,
+            batch.Count,
+            _consecutiveFailures,
+            wait.TotalSeconds,
+            result.Output);
+        try
+        {
+            await Task.Delay(wait, _time, token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static byte[] EncodeList(Batch batch)
+    {
+        using var buffer = new MemoryStream();
+        foreach (var path in batch.Paths)
+        {
+            // The root itself is listed as "." (a full-directory sync of the root).
+            buffer.Write(path.IsRoot ? "."u8 : path.Bytes);
+            buffer.WriteByte(0);
+        }
+
+        return buffer.ToArray();
+    }
+}

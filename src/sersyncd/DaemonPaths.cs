@@ -1,0 +1,26 @@
+using SerSync.Configuration;
+using SerSync.Hosting;
+
+namespace SerSync.Daemon;
+
+/// <summary>
+/// Per-instance file locations. Several instances run side by side, one per config, so each default is named after
+/// the config file (<c>/etc/sersync.d/nginx.xml</c> → <c>nginx</c>). Every path is absolute: a detached daemon
+/// changes its directory to /.
+/// </summary>
+public sealed record DaemonPaths(string InstanceName, string? LogFile, string? PidFile, string StateDirectory)
+{
+    public static DaemonPaths For(CommandLine cl, SerSyncConfig config)
+    {
+        var name = Path.GetFileNameWithoutExtension(config.SourceFile);
+        var detaching = cl.Daemon && !Detachment.UnderSystemd;
+        var logFile = cl.LogFile ?? (detaching ? $"/var/log/sersyncd/{name}.log" : null);
+        var pidFile = cl.PidFile ?? (detaching ? $"/run/sersyncd/{name}.pid" : null);
+        var state = cl.StateDirectory ?? config.StateDirectory ?? $"/var/lib/sersyncd/{name}";
+        return new DaemonPaths(
+            name,
+            logFile is null ? null : Path.GetFullPath(logFile),
+            pidFile is null ? null : Path.GetFullPath(pidFile),
+            Path.GetFullPath(state));
+    }
+}

@@ -1,0 +1,52 @@
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+
+namespace SerSync.Daemon;
+
+/// <summary>
+/// Serilog for the daemon: readable console lines; when stdout is the journal (<c>JOURNAL_STREAM</c> set by systemd)
+/// each line starts with a syslog priority prefix (<c>&lt;3&gt;</c> error … <c>&lt;7&gt;</c> debug) so journald keeps the
+/// level, and no timestamp (journald adds its own). Optional log file.
+/// </summary>
+public static class LoggingSetup
+{
+    public static Logger Create(bool debug, bool console, string? logFile)
+    {
+        var journal = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Is(debug ? LogEventLevel.Debug : LogEventLevel.Information)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .Enrich.With<SyslogPriorityEnricher>();
+        if (console)
+        {
+            var template = journal
+                ? "{SyslogPriority}{Message:lj}{NewLine}{Exception}"
+                : "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} [{Level:u3}] {Message:lj}{NewLine}{Exception}";
+            config = config.WriteTo.Console(outputTemplate: template, standardErrorFromLevel: journal ? null : LogEventLevel.Warning);
+        }
+
+        if (logFile is not null)
+        {
+            config = config.WriteTo.File(logFile, outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
+        }
+
+        return config.CreateLogger();
+    }
+
+    private sealed class SyslogPriorityEnricher : ILogEventEnricher
+    {
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+        {
+            var priority = logEvent.Level switch
+            {
+                LogEventLevel.Fatal => 2,
+                LogEventLevel.Error => 3,
+                LogEventLevel.Warning => 4,
+                LogEventLevel.Information => 6,
+                _ => 7,
+            };
+            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("SyslogPriority", $"<{priority}>"));
+        }
+    }
+}
