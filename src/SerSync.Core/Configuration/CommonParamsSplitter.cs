@@ -164,6 +164,12 @@ public static class CommonParamsSplitter
                     return $"'{w}' contains -0 (--from0): sersyncd feeds rsync its own file list, so it must not be changed";
                 }
 
+                if (f is 'n' or 'V')
+                {
+                    var what = f == 'n' ? "-n (--dry-run)" : "-V (--version)";
+                    return $"'{w}' contains {what}: rsync would transfer nothing while sersyncd counts the changes as synced";
+                }
+
                 if (f is 'B' or 'f' or 'T' or 'M' or '@')
                 {
                     break;
@@ -188,6 +194,11 @@ public static class CommonParamsSplitter
         ("--write-batch", true, "batch mode does not mix with real-time transfers"),
         ("--only-write-batch", true, "batch mode does not mix with real-time transfers"),
         ("--list-only", false, "it transfers nothing"),
+        ("--dry-run", false, "it transfers nothing while sersyncd counts the changes as synced"),
+        ("--version", false, "rsync would print its version and transfer nothing"),
+        ("--help", false, "rsync would print its help and transfer nothing"),
+        ("--no-relative", false, "sersyncd sends paths relative to the watched directory (-R)"),
+        ("--no-R", false, "sersyncd sends paths relative to the watched directory (-R)"),
         ("--rsh", true, "set <ssh start=\"true\" command=\"...\"/> instead"),
         ("--password-file", true, "set <auth start=\"true\" passwordfile=\"...\"/> instead"),
         ("--port", true, "set <userDefinedPort start=\"true\" port=\"...\"/> instead"),

@@ -87,6 +87,12 @@ public class CommonParamsSplitterTests
     [InlineData("-e", "<ssh")]
     [InlineData("-avze", "<ssh")]
     [InlineData("-avz0", "--from0")]
+    [InlineData("--dry-run", "--dry-run")]
+    [InlineData("-avn", "--dry-run")]
+    [InlineData("--version", "--version")]
+    [InlineData("--help", "--help")]
+    [InlineData("--no-relative", "-R")]
+    [InlineData("--no-R", "-R")]
     public void Protocol_breaking_options_are_rejected(string word, string phrase)
     {
         var error = CommonParamsSplitter.Validate(["-a", word]);
@@ -99,7 +105,8 @@ public class CommonParamsSplitterTests
     [InlineData("-artuz")]
     [InlineData("--partial")]
     [InlineData("--exclude=*.e")]
-    [InlineData("-T/tmp/e0")]
+    [InlineData("-T/tmp/e0n")]
+    [InlineData("-B1024")]
     [InlineData("--bwlimit=1000")]
     public void Ordinary_options_pass(string word) => Assert.Null(CommonParamsSplitter.Validate([word]));
 

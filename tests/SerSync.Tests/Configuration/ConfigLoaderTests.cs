@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Versioning;
 using SerSync.Configuration;
 using SerSync.Tests.Infrastructure;
 using static SerSync.Tests.Configuration.ConfigTestSupport;
@@ -6,6 +7,7 @@ using static SerSync.Tests.Configuration.ConfigTestSupport;
 namespace SerSync.Tests.Configuration;
 
 /// <summary>One test (or theory) per class of bad input, each pinning where the error points and what it says.</summary>
+[UnsupportedOSPlatform("windows")]
 public sealed class ConfigLoaderTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
@@ -377,10 +379,7 @@ public sealed class ConfigLoaderTests : IDisposable
     {
         var path = Path.Combine(_temp.Path, "rsync.pas");
         File.WriteAllText(path, "secret\n");
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(mode, 8));
-        }
+        File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(mode, 8));
         return path;
     }
 
@@ -437,6 +436,17 @@ public sealed class ConfigLoaderTests : IDisposable
         }
 
         AssertFails(Auth("u", pas), "passwordfile=", "owned by uid 65534", "must be owned by root");
+    }
+
+    [Fact]
+    public void Auth_password_file_symlink_is_judged_by_its_target()
+    {
+        var pas = PasswordFile("644");
+        var link = Path.Combine(_temp.Path, "link.pas");
+        File.CreateSymbolicLink(link, "rsync.pas"); // relative to the link's directory
+        AssertFails(Auth("u", link), "passwordfile=", "other-accessible", link);
+        File.SetUnixFileMode(pas, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Assert.Equal(link, Parse(Auth("u", link)).Rsync.Auth.PasswordFile);
     }
 
     [Fact]
@@ -595,6 +605,15 @@ public sealed class ConfigLoaderTests : IDisposable
         var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
         Assert.Equal(0, ex.Line);
         Assert.Equal($"{path}: is empty; expected a confxml.xml with a <head> root element", ex.Message);
+    }
+
+    [Fact]
+    public void Unknown_encoding_is_a_config_error()
+    {
+        var path = Path.Combine(_temp.Path, "enc.xml");
+        File.WriteAllText(path, Cfg().Replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"x-no-such\"?>", StringComparison.Ordinal));
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.Contains("x-no-such", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
