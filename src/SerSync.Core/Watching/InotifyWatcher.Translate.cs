@@ -155,7 +155,7 @@ public sealed partial class InotifyWatcher
     private void OnCreate(WatchNode parent, RawInotifyEvent e)
     {
         var path = WatchTree.GetPath(parent).Append(e.Name);
-        if (Filter.IsExcluded(path, e.IsDirectory))
+        if (Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
             return;
         }
@@ -232,7 +232,7 @@ public sealed partial class InotifyWatcher
     private void OnMovedIn(WatchNode parent, RawInotifyEvent e)
     {
         var path = WatchTree.GetPath(parent).Append(e.Name);
-        if (Filter.IsExcluded(path, e.IsDirectory))
+        if (Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
             return;
         }
@@ -259,7 +259,7 @@ public sealed partial class InotifyWatcher
         var isDir = from.IsDirectory;
         var oldPath = WatchTree.GetPath(fromParent).Append(from.Name);
         var newPath = WatchTree.GetPath(toParent).Append(to.Name);
-        var newExcluded = Filter.IsExcluded(newPath, isDir);
+        var newExcluded = Filter.IsExcludedBelowIncluded(newPath, isDir);
         if (isDir)
         {
             var moved = WatchTree.FindChild(fromParent, from.Name);
@@ -289,7 +289,7 @@ public sealed partial class InotifyWatcher
             }
         }
 
-        if (Config.MoveFrom && !Filter.IsExcluded(oldPath, isDir))
+        if (Config.MoveFrom && !Filter.IsExcludedBelowIncluded(oldPath, isDir))
         {
             Emit(ChangeKind.Delete, oldPath, isDir);
         }
@@ -307,7 +307,7 @@ public sealed partial class InotifyWatcher
         while (stack.Count > 0)
         {
             var n = stack.Pop();
-            if (Filter.IsExcluded(WatchTree.GetPath(n), true))
+            if (Filter.IsExcludedBelowIncluded(WatchTree.GetPath(n), true))
             {
                 drop.Add(n);
                 continue;
@@ -356,7 +356,7 @@ public sealed partial class InotifyWatcher
 
     private void EmitUnlessExcluded(ChangeKind kind, RelativePath path, bool isDirectory)
     {
-        if (!Filter.IsExcluded(path, isDirectory))
+        if (!Filter.IsExcludedBelowIncluded(path, isDirectory))
         {
             Emit(kind, path, isDirectory);
         }
@@ -418,7 +418,7 @@ public sealed partial class InotifyWatcher
                 var child = dir.Append(entry.Name);
                 var isDir = entry.Type == EntryType.Directory
                     || (entry.Type == EntryType.Unknown && FileSystemBytes.Stat(FullPath(child))?.Type == EntryType.Directory);
-                if (!isDir || Filter.IsExcluded(child, true))
+                if (!isDir || Filter.IsExcludedBelowIncluded(child, true))
                 {
                     continue;
                 }

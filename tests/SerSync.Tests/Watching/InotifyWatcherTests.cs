@@ -427,3 +427,64 @@ public sealed class InotifyWatcherTests
         return total;
     }
 }
+
+[Collection("inotify")]
+public sealed class InotifyWatcherChurnTests
+{
+    [Fact]
+    public void Progress_reports_the_watches_placed()
+    {
+        using var temp = new SerSync.Tests.Infrastructure.TempDirectory();
+        for (var i = 0; i < 1500; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(temp.Path, $"d{i % 30}", $"e{i}"));
+        }
+
+        var reports = new List<int>();
+        var progress = new SyncProgress(reports);
+        using var w = new InotifyWatcher(temp.Path, InotifyConfig.Stock, new PathFilter(),
+            System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer, progress: progress);
+        w.Start();
+        Assert.Equal(1531, w.WatchCount);
+        Assert.Equal([1000, 1531], reports);
+    }
+
+    [Fact]
+    public void Directories_vanishing_while_being_scanned_are_not_errors()
+    {
+        using var h = new WatcherHarness();
+        var faulted = false;
+        h.Watcher.Faulted += (_, _) => faulted = true;
+        for (var i = 0; i < 150; i++)
+        {
+            Directory.CreateDirectory(h.P($"c{i}/x/y/z"));
+            if (i % 3 == 0)
+            {
+                Directory.Move(h.P($"c{i}"), h.P($"m{i}"));
+                Directory.Delete(h.P($"m{i}"), recursive: true);
+            }
+            else
+            {
+                Directory.Delete(h.P($"c{i}"), recursive: true);
+            }
+        }
+
+        Directory.CreateDirectory(h.P("last/x"));
+        var seen = h.Settle();
+        Assert.False(faulted);
+        Assert.False(h.Watcher.Completion.IsCompleted);
+        Assert.Equal(3, h.Watcher.WatchCount);
+        Assert.Contains(new FileChange(ChangeKind.UpsertTree, R("last"), true), seen);
+    }
+
+    private sealed class SyncProgress(List<int> reports) : IProgress<int>
+    {
+        public void Report(int value)
+        {
+            lock (reports)
+            {
+                reports.Add(value);
+            }
+        }
+    }
+}
