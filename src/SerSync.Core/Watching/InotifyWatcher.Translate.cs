@@ -280,7 +280,7 @@ public sealed partial class InotifyWatcher
                 {
                     // Regexes see whole paths, so what is excluded below may differ at the new place.
                     PruneExcluded(moved);
-                    PlaceTree(toParent, to.Name, newPath);
+                    PlaceTree(toParent, to.Name, newPath, relist: true);
                 }
             }
             else
@@ -383,13 +383,17 @@ public sealed partial class InotifyWatcher
     /// <summary>
     /// Watches the directory <paramref name="name"/> under <paramref name="parent"/> (null: the root) and every
     /// directory below it that is not excluded. Returns its node, or null when it vanished or cannot be watched.
+    /// A directory already watched at this very place was listed after its watch existed, so (unless
+    /// <paramref name="relist"/>) it is not listed again: `cp -r` queues an IN_CREATE per level that the first scan
+    /// of the top directory already covered.
     /// </summary>
-    private WatchNode? PlaceTree(WatchNode? parent, byte[] name, RelativePath path)
+    private WatchNode? PlaceTree(WatchNode? parent, byte[] name, RelativePath path, bool relist = false)
     {
+        var known = parent is null ? null : WatchTree.FindChild(parent, name);
         var top = AddWatch(parent, name, path);
-        if (top is null)
+        if (top is null || (!relist && ReferenceEquals(known, top)))
         {
-            return null;
+            return top;
         }
 
         var stack = new Stack<(WatchNode Node, RelativePath Path)>();

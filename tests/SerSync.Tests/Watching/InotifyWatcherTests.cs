@@ -406,6 +406,52 @@ public sealed class InotifyWatcherTests
         Assert.Equal(InotifyLimits.MaxUserWatchesFile, ex.LimitFile);
     }
 
+    [Fact]
+    public void Running_out_of_instances_names_max_user_instances()
+    {
+        Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root to lower max_user_instances");
+        using var temp = new SerSync.Tests.Infrastructure.TempDirectory();
+        using var w = new InotifyWatcher(temp.Path, InotifyConfig.Stock, new PathFilter(),
+            System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer);
+        var limit = InotifyLimits.Read(InotifyLimits.MaxUserInstancesFile)!.Value;
+        WatchLimitException? ex;
+        try
+        {
+            File.WriteAllText(InotifyLimits.MaxUserInstancesFile, CountInstancesOfThisUser().ToString(CultureInfo.InvariantCulture));
+            ex = Assert.Throws<WatchLimitException>(w.Start);
+        }
+        finally
+        {
+            File.WriteAllText(InotifyLimits.MaxUserInstancesFile, limit.ToString(CultureInfo.InvariantCulture));
+        }
+
+        Assert.Contains("/proc/sys/fs/inotify/max_user_instances", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(InotifyLimits.MaxUserInstancesFile, ex.LimitFile);
+    }
+
+    private static int CountInstancesOfThisUser()
+    {
+        var total = 0;
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                foreach (var fd in Directory.EnumerateFileSystemEntries(Path.Combine(proc, "fd")))
+                {
+                    if (new FileInfo(fd).LinkTarget == "anon_inode:inotify")
+                    {
+                        total++;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return total;
+    }
+
     private static int CountWatchesOfThisUser()
     {
         // Every inotify fd of every process lists one "inotify wd:" line per watch in its fdinfo.
