@@ -523,6 +523,42 @@ public sealed class InotifyWatcherChurnTests
         Assert.Contains(new FileChange(ChangeKind.UpsertTree, R("last"), true), seen);
     }
 
+    [Fact]
+    public void A_tree_copied_in_with_cp_r_is_covered_completely()
+    {
+        using var h = new WatcherHarness();
+        var source = h.Temp.Sub("src/site");
+        var files = new List<string>();
+        for (var d = 0; d < 30; d++)
+        {
+            var dir = $"l1-{d % 5}/l2-{d}/l3";
+            Directory.CreateDirectory(Path.Combine(source, dir));
+            for (var f = 0; f < 10; f++)
+            {
+                File.WriteAllText(Path.Combine(source, dir, $"f{f}"), "x");
+                files.Add($"site/{dir}/f{f}");
+            }
+        }
+
+        var psi = new System.Diagnostics.ProcessStartInfo("cp") { ArgumentList = { "-r", "--", source, h.Root + "/" } };
+        using (var cp = System.Diagnostics.Process.Start(psi)!)
+        {
+            cp.WaitForExit();
+            Assert.Equal(0, cp.ExitCode);
+        }
+
+        var seen = h.Settle();
+        var trees = seen.Where(c => c.Kind == ChangeKind.UpsertTree).Select(c => c.Path).ToList();
+        var upserts = seen.Where(c => c.Kind == ChangeKind.Upsert).Select(c => c.Path).ToHashSet();
+        foreach (var f in files)
+        {
+            var path = R(f);
+            Assert.True(upserts.Contains(path) || trees.Any(path.IsAtOrBelow), $"{f} not covered");
+        }
+
+        Assert.Equal(1 + 1 + 5 + 30 + 30, h.Watcher.WatchCount);
+    }
+
     private sealed class SyncProgress(List<int> reports) : IProgress<int>
     {
         public void Report(int value)
