@@ -31,6 +31,38 @@ public sealed class PathFilter
     /// <summary>True when <paramref name="path"/> must not be watched or synced. The root is never excluded.</summary>
     public bool IsExcluded(RelativePath path, bool isDirectory)
     {
+        if (IsExcludedItself(path, isDirectory, out var text))
+        {
+            return true;
+        }
+
+        if (text is null)
+        {
+            return false;
+        }
+
+        // Every ancestor is a directory: a match there excludes this path as part of its subtree.
+        for (var slash = text.LastIndexOf('/'); slash > 0; slash = text.LastIndexOf('/', slash - 1))
+        {
+            if (Matches(text[..slash]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Like <see cref="IsExcluded"/> but for a path whose parent is known not to be excluded (the watcher
+    /// only sees paths in watched directories): the ancestors are not tested again.</summary>
+    public bool IsExcludedBelowIncluded(RelativePath path, bool isDirectory) => IsExcludedItself(path, isDirectory, out _);
+
+    /// <summary>Whether a change reported by the watcher should go on.</summary>
+    public bool Allows(FileChange change) => change.Kind == ChangeKind.Rescan || !IsExcluded(change.Path, change.IsDirectory);
+
+    private bool IsExcludedItself(RelativePath path, bool isDirectory, out string? text)
+    {
+        text = null;
         if (path.IsRoot)
         {
             return false;
@@ -46,26 +78,9 @@ public sealed class PathFilter
             return false;
         }
 
-        var text = path.ToMatchString();
-        if (Matches(text))
-        {
-            return true;
-        }
-
-        // Every ancestor is a directory: a match there excludes this path as part of its subtree.
-        for (var slash = text.LastIndexOf('/'); slash > 0; slash = text.LastIndexOf('/', slash - 1))
-        {
-            if (Matches(text[..slash]))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        text = path.ToMatchString();
+        return Matches(text);
     }
-
-    /// <summary>Whether a change reported by the watcher should go on.</summary>
-    public bool Allows(FileChange change) => change.Kind == ChangeKind.Rescan || !IsExcluded(change.Path, change.IsDirectory);
 
     private bool Matches(string text)
     {

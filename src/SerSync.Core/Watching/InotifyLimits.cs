@@ -47,7 +47,7 @@ public static class InotifyLimits
                 var child = dir.Append(entry.Name);
                 var isDir = entry.Type == EntryType.Directory
                     || (entry.Type == EntryType.Unknown && FileSystemBytes.Stat(FileSystemBytes.Combine(root, child))?.Type == EntryType.Directory);
-                if (isDir && !filter.IsExcluded(child, isDirectory: true))
+                if (isDir && !filter.IsExcludedBelowIncluded(child, isDirectory: true))
                 {
                     stack.Push(child);
                 }

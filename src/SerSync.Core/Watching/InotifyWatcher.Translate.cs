@@ -155,7 +155,7 @@ public sealed partial class InotifyWatcher
     private void OnCreate(WatchNode parent, RawInotifyEvent e)
     {
         var path = WatchTree.GetPath(parent).Append(e.Name);
-        if (Filter.IsExcluded(path, e.IsDirectory))
+        if (Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
             return;
         }
@@ -232,7 +232,7 @@ public sealed partial class InotifyWatcher
     private void OnMovedIn(WatchNode parent, RawInotifyEvent e)
     {
         var path = WatchTree.GetPath(parent).Append(e.Name);
-        if (Filter.IsExcluded(path, e.IsDirectory))
+        if (Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
             return;
         }
@@ -259,7 +259,7 @@ public sealed partial class InotifyWatcher
         var isDir = from.IsDirectory;
         var oldPath = WatchTree.GetPath(fromParent).Append(from.Name);
         var newPath = WatchTree.GetPath(toParent).Append(to.Name);
-        var newExcluded = Filter.IsExcluded(newPath, isDir);
+        var newExcluded = Filter.IsExcludedBelowIncluded(newPath, isDir);
         if (isDir)
         {
             var moved = WatchTree.FindChild(fromParent, from.Name);
@@ -280,7 +280,7 @@ public sealed partial class InotifyWatcher
                 {
                     // Regexes see whole paths, so what is excluded below may differ at the new place.
                     PruneExcluded(moved);
-                    PlaceTree(toParent, to.Name, newPath);
+                    PlaceTree(toParent, to.Name, newPath, relist: true);
                 }
             }
             else
@@ -289,7 +289,7 @@ public sealed partial class InotifyWatcher
             }
         }
 
-        if (Config.MoveFrom && !Filter.IsExcluded(oldPath, isDir))
+        if (Config.MoveFrom && !Filter.IsExcludedBelowIncluded(oldPath, isDir))
         {
             Emit(ChangeKind.Delete, oldPath, isDir);
         }
@@ -307,7 +307,7 @@ public sealed partial class InotifyWatcher
         while (stack.Count > 0)
         {
             var n = stack.Pop();
-            if (Filter.IsExcluded(WatchTree.GetPath(n), true))
+            if (Filter.IsExcludedBelowIncluded(WatchTree.GetPath(n), true))
             {
                 drop.Add(n);
                 continue;
@@ -356,7 +356,7 @@ public sealed partial class InotifyWatcher
 
     private void EmitUnlessExcluded(ChangeKind kind, RelativePath path, bool isDirectory)
     {
-        if (!Filter.IsExcluded(path, isDirectory))
+        if (!Filter.IsExcludedBelowIncluded(path, isDirectory))
         {
             Emit(kind, path, isDirectory);
         }
@@ -383,13 +383,17 @@ public sealed partial class InotifyWatcher
     /// <summary>
     /// Watches the directory <paramref name="name"/> under <paramref name="parent"/> (null: the root) and every
     /// directory below it that is not excluded. Returns its node, or null when it vanished or cannot be watched.
+    /// A directory already watched at this very place was listed after its watch existed, so (unless
+    /// <paramref name="relist"/>) it is not listed again: `cp -r` queues an IN_CREATE per level that the first scan
+    /// of the top directory already covered.
     /// </summary>
-    private WatchNode? PlaceTree(WatchNode? parent, byte[] name, RelativePath path)
+    private WatchNode? PlaceTree(WatchNode? parent, byte[] name, RelativePath path, bool relist = false)
     {
+        var known = parent is null ? null : WatchTree.FindChild(parent, name);
         var top = AddWatch(parent, name, path);
-        if (top is null)
+        if (top is null || (!relist && ReferenceEquals(known, top)))
         {
-            return null;
+            return top;
         }
 
         var stack = new Stack<(WatchNode Node, RelativePath Path)>();
@@ -418,7 +422,7 @@ public sealed partial class InotifyWatcher
                 var child = dir.Append(entry.Name);
                 var isDir = entry.Type == EntryType.Directory
                     || (entry.Type == EntryType.Unknown && FileSystemBytes.Stat(FullPath(child))?.Type == EntryType.Directory);
-                if (!isDir || Filter.IsExcluded(child, true))
+                if (!isDir || Filter.IsExcludedBelowIncluded(child, true))
                 {
                     continue;
                 }

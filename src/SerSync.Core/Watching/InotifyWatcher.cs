@@ -31,6 +31,29 @@ namespace SerSync.Watching;
 /// created in them is missed; moves inside the tree keep their watches; an event-queue overflow is repaired and
 /// reported as <see cref="ChangeKind.Rescan"/>; losing the root raises <see cref="RootLost"/>.
 /// </summary>
+/// <remarks>
+/// What each kernel event becomes (the <c>&lt;inotify&gt;</c> switch that gates the report in brackets; the watch
+/// tree is maintained whatever the switches say):
+/// <list type="bullet">
+/// <item>IN_CLOSE_WRITE [closeWrite], IN_MODIFY [modify]: Upsert of the file.</item>
+/// <item>IN_ATTRIB [attrib]: Upsert of the file or directory (a directory is not re-sent whole and keeps its
+/// watches; sersync turned it into a delete and unwatched the subtree).</item>
+/// <item>IN_CREATE of a directory: watched at once with its subdirectories; UpsertTree [createFolder]. With
+/// createFolder off, files written into it before its watch existed are not reported.</item>
+/// <item>IN_CREATE of a file [createFile]: with createFile off a regular file is not reported at creation, because
+/// its IN_CLOSE_WRITE will be. Symlinks, fifos, sockets, devices (lstat says so) and hard links (a regular file that
+/// already has more than one link) never get an IN_CLOSE_WRITE, so they are always reported as Upsert.</item>
+/// <item>IN_DELETE [delete]: Delete (a directory's watches are dropped).</item>
+/// <item>IN_MOVED_FROM + IN_MOVED_TO with one cookie: Delete(old) [moveFrom] + Upsert/UpsertTree(new) [moveTo];
+/// a directory keeps its watches and its subtree's paths follow. Unpaired IN_MOVED_FROM (moved out): Delete
+/// [moveFrom], watches removed. Unpaired IN_MOVED_TO (moved in): like a create [moveTo].</item>
+/// <item>IN_Q_OVERFLOW: the watch set is rebuilt from the disk, then Rescan of the root (always reported).</item>
+/// <item>IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT or IN_IGNORED on the root: <see cref="RootLost"/> is raised,
+/// <see cref="Completion"/> faults with <see cref="RootLostException"/> and the watcher stops reading. This is not a
+/// change in the channel: a sync of a root that is gone would empty the targets, so the daemon must decide.</item>
+/// </list>
+/// Excluded paths (<see cref="PathFilter"/>) are never reported and excluded directories are never watched.
+/// </remarks>
 public sealed partial class InotifyWatcher : IDisposable
 {
     private const int ReadBufferSize = 64 * 1024;

@@ -406,6 +406,52 @@ public sealed class InotifyWatcherTests
         Assert.Equal(InotifyLimits.MaxUserWatchesFile, ex.LimitFile);
     }
 
+    [Fact]
+    public void Running_out_of_instances_names_max_user_instances()
+    {
+        Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root to lower max_user_instances");
+        using var temp = new SerSync.Tests.Infrastructure.TempDirectory();
+        using var w = new InotifyWatcher(temp.Path, InotifyConfig.Stock, new PathFilter(),
+            System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer);
+        var limit = InotifyLimits.Read(InotifyLimits.MaxUserInstancesFile)!.Value;
+        WatchLimitException? ex;
+        try
+        {
+            File.WriteAllText(InotifyLimits.MaxUserInstancesFile, CountInstancesOfThisUser().ToString(CultureInfo.InvariantCulture));
+            ex = Assert.Throws<WatchLimitException>(w.Start);
+        }
+        finally
+        {
+            File.WriteAllText(InotifyLimits.MaxUserInstancesFile, limit.ToString(CultureInfo.InvariantCulture));
+        }
+
+        Assert.Contains("/proc/sys/fs/inotify/max_user_instances", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(InotifyLimits.MaxUserInstancesFile, ex.LimitFile);
+    }
+
+    private static int CountInstancesOfThisUser()
+    {
+        var total = 0;
+        foreach (var proc in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                foreach (var fd in Directory.EnumerateFileSystemEntries(Path.Combine(proc, "fd")))
+                {
+                    if (new FileInfo(fd).LinkTarget == "anon_inode:inotify")
+                    {
+                        total++;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return total;
+    }
+
     private static int CountWatchesOfThisUser()
     {
         // Every inotify fd of every process lists one "inotify wd:" line per watch in its fdinfo.
@@ -425,5 +471,102 @@ public sealed class InotifyWatcherTests
         }
 
         return total;
+    }
+}
+
+[Collection("inotify")]
+public sealed class InotifyWatcherChurnTests
+{
+    [Fact]
+    public void Progress_reports_the_watches_placed()
+    {
+        using var temp = new SerSync.Tests.Infrastructure.TempDirectory();
+        for (var i = 0; i < 1500; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(temp.Path, $"d{i % 30}", $"e{i}"));
+        }
+
+        var reports = new List<int>();
+        var progress = new SyncProgress(reports);
+        using var w = new InotifyWatcher(temp.Path, InotifyConfig.Stock, new PathFilter(),
+            System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer, progress: progress);
+        w.Start();
+        Assert.Equal(1531, w.WatchCount);
+        Assert.Equal([1000, 1531], reports);
+    }
+
+    [Fact]
+    public void Directories_vanishing_while_being_scanned_are_not_errors()
+    {
+        using var h = new WatcherHarness();
+        var faulted = false;
+        h.Watcher.Faulted += (_, _) => faulted = true;
+        for (var i = 0; i < 150; i++)
+        {
+            Directory.CreateDirectory(h.P($"c{i}/x/y/z"));
+            if (i % 3 == 0)
+            {
+                Directory.Move(h.P($"c{i}"), h.P($"m{i}"));
+                Directory.Delete(h.P($"m{i}"), recursive: true);
+            }
+            else
+            {
+                Directory.Delete(h.P($"c{i}"), recursive: true);
+            }
+        }
+
+        Directory.CreateDirectory(h.P("last/x"));
+        var seen = h.Settle();
+        Assert.False(faulted);
+        Assert.False(h.Watcher.Completion.IsCompleted);
+        Assert.Equal(3, h.Watcher.WatchCount);
+        Assert.Contains(new FileChange(ChangeKind.UpsertTree, R("last"), true), seen);
+    }
+
+    [Fact]
+    public void A_tree_copied_in_with_cp_r_is_covered_completely()
+    {
+        using var h = new WatcherHarness();
+        var source = h.Temp.Sub("src/site");
+        var files = new List<string>();
+        for (var d = 0; d < 30; d++)
+        {
+            var dir = $"l1-{d % 5}/l2-{d}/l3";
+            Directory.CreateDirectory(Path.Combine(source, dir));
+            for (var f = 0; f < 10; f++)
+            {
+                File.WriteAllText(Path.Combine(source, dir, $"f{f}"), "x");
+                files.Add($"site/{dir}/f{f}");
+            }
+        }
+
+        var psi = new System.Diagnostics.ProcessStartInfo("cp") { ArgumentList = { "-r", "--", source, h.Root + "/" } };
+        using (var cp = System.Diagnostics.Process.Start(psi)!)
+        {
+            cp.WaitForExit();
+            Assert.Equal(0, cp.ExitCode);
+        }
+
+        var seen = h.Settle();
+        var trees = seen.Where(c => c.Kind == ChangeKind.UpsertTree).Select(c => c.Path).ToList();
+        var upserts = seen.Where(c => c.Kind == ChangeKind.Upsert).Select(c => c.Path).ToHashSet();
+        foreach (var f in files)
+        {
+            var path = R(f);
+            Assert.True(upserts.Contains(path) || trees.Any(path.IsAtOrBelow), $"{f} not covered");
+        }
+
+        Assert.Equal(1 + 1 + 5 + 30 + 30, h.Watcher.WatchCount);
+    }
+
+    private sealed class SyncProgress(List<int> reports) : IProgress<int>
+    {
+        public void Report(int value)
+        {
+            lock (reports)
+            {
+                reports.Add(value);
+            }
+        }
     }
 }
