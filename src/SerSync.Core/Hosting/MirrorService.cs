@@ -80,7 +80,7 @@ public sealed class MirrorService(
             placed += watcher.WatchCount;
 
             var rootWorkers = watch.Remotes
-                .Select(r => new TargetWorker(new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete), runner, slots, failLog, policy, time, logger, config.Debug, PipelineFactory.FullPushExclusion(filter)))
+                .Select(r => new TargetWorker(new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete), runner, slots, failLog, policy, time, logger, config.Debug, filter))
                 .ToList();
             _workers.AddRange(rootWorkers);
             channels.Add(channel.Writer);

@@ -3,12 +3,24 @@ using SerSync.Watching;
 
 namespace SerSync.Queueing;
 
+/// <summary>How much of the tree at a pending path must be brought in line.</summary>
+public enum Reach
+{
+    /// <summary>The entry itself: a file's content, a symlink, a directory's own attributes, or its absence.</summary>
+    Self,
+
+    /// <summary>A directory's immediate entries, deleting on the target what the source no longer has.</summary>
+    Contents,
+
+    /// <summary>The whole subtree (a directory created, moved in or deleted).</summary>
+    Tree,
+}
+
 /// <summary>
-/// A batch taken from a <see cref="PendingSet"/>: either a full sync of the root, or the paths to bring in line
-/// (each path is sent as it is at run time, or deleted on the target if it no longer exists).
+/// A batch taken from a <see cref="PendingSet"/>: either a full sync of the root, or the paths to bring in line,
+/// each as it is when rsync runs (or deleted on the target if it no longer exists).
 /// </summary>
-/// <param name="Entries">Each path, and whether it covers its subtree (a created, moved-in or deleted directory).</param>
-public sealed record Batch(bool FullSync, IReadOnlyList<(RelativePath Path, bool CoversSubtree)> Entries, DateTimeOffset OldestChange)
+public sealed record Batch(bool FullSync, IReadOnlyList<(RelativePath Path, Reach Reach)> Entries, DateTimeOffset OldestChange, long Sequence)
 {
     public int Count => FullSync ? 1 : Entries.Count;
 
@@ -16,16 +28,17 @@ public sealed record Batch(bool FullSync, IReadOnlyList<(RelativePath Path, bool
 }
 
 /// <summary>
-/// One target's pending changes, coalesced by path. Since rsync sends each listed path as it is when it runs (and
-/// deletes it on the target when it is gone), every change kind reduces to "this path is dirty"; what differs is
-/// reach: a dirty directory that is created, moved in or deleted covers its whole subtree, so it swallows its
-/// descendants' pending entries and absorbs later ones. A lost-events signal turns the set into one full sync.
-/// Not thread-safe: the owner serialises access.
+/// One target's pending changes, coalesced by path. rsync sends each listed path as it is when it runs (and deletes it
+/// on the target when it is gone), so every change kind reduces to "this path is dirty" with a reach: a directory
+/// that is created, moved in or deleted covers its whole subtree, so it swallows its descendants' pending entries
+/// and absorbs later ones. A lost-events signal turns the set into one full sync. Not thread-safe: the owner
+/// serialises access.
 /// </summary>
 public sealed class PendingSet
 {
-    private readonly Dictionary<RelativePath, bool> _paths = []; // value: covers the subtree
+    private readonly Dictionary<RelativePath, Reach> _paths = [];
     private bool _fullSync;
+    private long _sequence;
 
     public bool IsEmpty => !_fullSync && _paths.Count == 0;
 
@@ -37,10 +50,21 @@ public sealed class PendingSet
     /// <summary>When the newest change arrived (coalesced or not): the quiet period runs from here.</summary>
     public DateTimeOffset? NewestChange { get; private set; }
 
-    public void Add(FileChange change, DateTimeOffset now)
+    public static Reach ReachOf(FileChange change) => change.Kind switch
+    {
+        ChangeKind.UpsertTree => Reach.Tree,
+        ChangeKind.Delete when change.IsDirectory => Reach.Tree,
+        ChangeKind.UpsertContents => Reach.Contents,
+        _ => Reach.Self,
+    };
+
+    /// <param name="sequence">The journal sequence of this change (0 when not journaled); a taken batch carries the
+    /// highest, so a success acknowledges everything up to it.</param>
+    public void Add(FileChange change, DateTimeOffset now, long sequence = 0)
     {
         OldestChange ??= now;
         NewestChange = now;
+        _sequence = Math.Max(_sequence, sequence);
         if (change.Kind == ChangeKind.Rescan)
         {
             _fullSync = true;
@@ -48,8 +72,7 @@ public sealed class PendingSet
             return;
         }
 
-        var recursive = change.Kind == ChangeKind.UpsertTree || (change.Kind == ChangeKind.Delete && change.IsDirectory);
-        Mark(change.Path, recursive);
+        Mark(change.Path, ReachOf(change));
     }
 
     /// <summary>Takes everything pending and leaves the set empty.</summary>
@@ -58,7 +81,8 @@ public sealed class PendingSet
         var batch = new Batch(
             _fullSync,
             _fullSync ? [] : [.. _paths.OrderBy(p => p.Key).Select(p => (p.Key, p.Value))],
-            OldestChange ?? DateTimeOffset.MinValue);
+            OldestChange ?? DateTimeOffset.MinValue,
+            _sequence);
         _fullSync = false;
         _paths.Clear();
         OldestChange = null;
@@ -71,6 +95,7 @@ public sealed class PendingSet
     {
         OldestChange = OldestChange is { } o && o < batch.OldestChange ? o : batch.OldestChange;
         NewestChange ??= now;
+        _sequence = Math.Max(_sequence, batch.Sequence);
         if (batch.FullSync)
         {
             _fullSync = true;
@@ -78,20 +103,20 @@ public sealed class PendingSet
             return;
         }
 
-        foreach (var (path, coversSubtree) in batch.Entries)
+        foreach (var (path, reach) in batch.Entries)
         {
-            Mark(path, coversSubtree);
+            Mark(path, reach);
         }
     }
 
-    private void Mark(RelativePath path, bool recursive)
+    private void Mark(RelativePath path, Reach reach)
     {
         if (_fullSync || CoveredByAncestor(path))
         {
             return;
         }
 
-        if (recursive)
+        if (reach == Reach.Tree)
         {
             List<RelativePath>? below = null;
             foreach (var existing in _paths.Keys)
@@ -103,19 +128,16 @@ public sealed class PendingSet
             }
 
             below?.ForEach(p => _paths.Remove(p));
-            _paths[path] = true;
         }
-        else
-        {
-            _paths.TryAdd(path, false);
-        }
+
+        _paths[path] = _paths.TryGetValue(path, out var old) && old > reach ? old : reach;
     }
 
     private bool CoveredByAncestor(RelativePath path)
     {
         for (var p = path; ;)
         {
-            if (_paths.TryGetValue(p, out var covers) && covers)
+            if (_paths.TryGetValue(p, out var reach) && reach == Reach.Tree)
             {
                 return true;
             }

@@ -2,6 +2,9 @@ using System.Text;
 
 namespace SerSync.Syncing;
 
+/// <summary>A file the failed run read (an exclude list), recreated by the script before the command.</summary>
+public sealed record FailLogFile(string Path, IEnumerable<byte[]> NulSeparatedEntries);
+
 /// <summary>
 /// sersync's fail log: a shell script of failed rsync runs, each as <c>#errno N</c> and a runnable command, so an
 /// operator (or the periodic replay) can redo exactly the failed work. Unlike sersync's, each command is quoted
@@ -15,7 +18,7 @@ public sealed class FailLog(string path)
     public string Path { get; } = path;
 
     /// <param name="stdinEntries">The NUL-separated entries the run had on stdin (without the NULs).</param>
-    public void Append(int exitCode, string program, RsyncInvocation invocation, IEnumerable<byte[]> stdinEntries, string targetLabel, DateTimeOffset when)
+    public void Append(int exitCode, string program, RsyncInvocation invocation, IEnumerable<byte[]> stdinEntries, string targetLabel, DateTimeOffset when, FailLogFile? extraFile = null)
     {
         using var entry = new MemoryStream();
         entry.Write(Encoding.UTF8.GetBytes($"#errno {exitCode}\n"));
@@ -23,6 +26,20 @@ public sealed class FailLog(string path)
         entry.Write("cd "u8);
         ShellQuote.Append(entry, invocation.WorkingDirectory);
         entry.Write(" && "u8);
+        if (extraFile is not null)
+        {
+            entry.Write("printf '%s\\0'"u8);
+            foreach (var e in extraFile.NulSeparatedEntries)
+            {
+                entry.WriteByte((byte)' ');
+                ShellQuote.Append(entry, e);
+            }
+
+            entry.Write(" > "u8);
+            ShellQuote.Append(entry, extraFile.Path);
+            entry.Write(" && "u8);
+        }
+
         var entries = stdinEntries.ToList();
         if (entries.Count > 0)
         {

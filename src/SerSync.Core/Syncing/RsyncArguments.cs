@@ -30,11 +30,12 @@ public static class RsyncArguments
             args.Add("--delete");
         }
 
-        args.Add($"--timeout={(rsync.Timeout.Enabled ? rsync.Timeout.Value : DefaultIoTimeoutSeconds)}");
+        var ioTimeout = rsync.Timeout.Enabled ? rsync.Timeout.Value : DefaultIoTimeoutSeconds;
+        args.Add($"--timeout={ioTimeout}");
         switch (target.Remote.Kind)
         {
             case RemoteKind.RsyncDaemon:
-                args.Add($"--contimeout={DaemonConnectTimeoutSeconds}");
+                args.Add($"--contimeout={Math.Min(DaemonConnectTimeoutSeconds, ioTimeout)}");
                 if (rsync.Port.Enabled)
                 {
                     args.Add($"--port={rsync.Port.Value}");
@@ -82,31 +83,31 @@ public static class RsyncArguments
     }
 
     /// <summary>
-    /// A live batch: the paths on stdin (<c>--files-from=- --from0</c>), each sent as it is now or, with
-    /// <c>--delete-missing-args</c>, deleted on the target (a whole directory included) when it no longer exists.
-    /// <c>-r</c> makes a listed directory go whole (a created or moved-in directory, whose content may predate its
-    /// watch); listed files and the implied parent directories are not recursed.
+    /// A live batch: the paths on stdin (<c>--files-from=- --from0</c>, see <see cref="BatchListBuilder"/>). With
+    /// <c>--no-r -d</c> a listed directory reaches exactly as far as its entry says; with
+    /// <c>--delete-missing-args</c> a listed path that no longer exists is deleted on the target, a whole directory
+    /// included. <paramref name="excludeFile"/> holds anchored, NUL-separated excludes for entries inside listed
+    /// directories that the config's filter excludes.
     /// </summary>
-    public static List<string> Batch(SyncTarget target)
+    public static List<string> Batch(SyncTarget target, string? excludeFile = null)
     {
         var args = Common(target);
-        args.Add("-r");
-        if (!target.Delete)
-        {
-            // Without delete="true" a vanished path is skipped, never removed on the target.
-            args.Add("--ignore-missing-args");
-        }
-        else
-        {
-            args.Add("--delete-missing-args");
-        }
+        args.Add("--no-r");
+        args.Add("-d");
 
+        // Without delete="true" a vanished path is skipped, never removed on the target.
+        args.Add(target.Delete ? "--delete-missing-args" : "--ignore-missing-args");
         foreach (var pattern in NoisePatterns)
         {
             args.Add("--exclude=" + pattern);
         }
 
         args.Add("--from0");
+        if (excludeFile is not null)
+        {
+            args.Add("--exclude-from=" + excludeFile);
+        }
+
         args.Add("--files-from=-");
         args.Add("./");
         args.Add(target.Destination);

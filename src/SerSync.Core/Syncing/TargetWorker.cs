@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using SerSync.Paths;
+using SerSync.Filtering;
+using SerSync.Hosting;
 using SerSync.Queueing;
 using SerSync.Watching;
 
@@ -33,7 +34,7 @@ public sealed class TargetWorker
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly bool _debug;
-    private readonly Func<RelativePath, bool, bool>? _isExcluded;
+    private readonly PathFilter _filter;
     private readonly Lock _gate = new();
     private readonly PendingSet _pending = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -50,7 +51,7 @@ public sealed class TargetWorker
         TimeProvider time,
         ILogger logger,
         bool debug,
-        Func<RelativePath, bool, bool>? isExcluded)
+        PathFilter filter)
     {
         _target = target;
         _runner = runner;
@@ -60,7 +61,7 @@ public sealed class TargetWorker
         _time = time;
         _logger = logger;
         _debug = debug;
-        _isExcluded = isExcluded;
+        _filter = filter;
     }
 
     public SyncTarget Target => _target;
@@ -168,38 +169,60 @@ public sealed class TargetWorker
     private async Task<RsyncResult> SendAsync(Batch batch, CancellationToken token)
     {
         RsyncInvocation invocation;
+        string? excludeFile = null;
+        byte[]? excludes = null;
         if (batch.FullSync)
         {
-            var excluded = _isExcluded is null ? null : ExcludeList.Encode(ExcludeList.Collect(_target.WatchRoot, _isExcluded));
-            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.FullPush(_target, excluded is not null, []), excluded);
+            var exclusion = PipelineFactory.FullPushExclusion(_filter);
+            var list = exclusion is null ? null : ExcludeList.Encode(ExcludeList.Collect(_target.WatchRoot, exclusion));
+            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.FullPush(_target, list is not null, []), list);
         }
         else
         {
-            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.Batch(_target), EncodeList(batch));
-        }
-
-        await _slots.WaitAsync(token);
-        RsyncResult result;
-        try
-        {
-            if (_debug)
+            var list = BatchListBuilder.Build(_target.WatchRoot, batch, _filter);
+            excludes = list.Excludes;
+            if (excludes is not null)
             {
-                _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} paths on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
+                excludeFile = Path.Combine(Path.GetTempPath(), $"sersyncd-{Environment.ProcessId}-{Guid.NewGuid():N}.exclude");
+                File.WriteAllBytes(excludeFile, excludes);
             }
 
-            result = await _runner.RunAsync(invocation, batch.FullSync ? FullPush.Lifetime : BatchLifetime, _debug, token);
+            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.Batch(_target, excludeFile), list.Paths);
+        }
+
+        try
+        {
+            await _slots.WaitAsync(token);
+            RsyncResult result;
+            try
+            {
+                if (_debug)
+                {
+                    _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} entries on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
+                }
+
+                result = await _runner.RunAsync(invocation, batch.FullSync ? FullPush.Lifetime : BatchLifetime, _debug, token);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+
+            if (!result.Succeeded && _failLog is not null && _consecutiveFailures + 1 == FailLogAfterAttempts)
+            {
+                var extra = excludeFile is null ? null : new FailLogFile(excludeFile, FailLog.SplitNul(excludes));
+                _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLog.SplitNul(invocation.Stdin), _target.Label, _time.GetLocalNow(), extra);
+            }
+
+            return result;
         }
         finally
         {
-            _slots.Release();
+            if (excludeFile is not null)
+            {
+                File.Delete(excludeFile);
+            }
         }
-
-        if (!result.Succeeded && _failLog is not null && _consecutiveFailures + 1 == FailLogAfterAttempts)
-        {
-            _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLog.SplitNul(invocation.Stdin), _target.Label, _time.GetLocalNow());
-        }
-
-        return result;
     }
 
     private async Task HandleResultAsync(Batch batch, RsyncResult result, CancellationToken token)
@@ -256,16 +279,4 @@ public sealed class TargetWorker
         }
     }
 
-    private static byte[] EncodeList(Batch batch)
-    {
-        using var buffer = new MemoryStream();
-        foreach (var path in batch.Paths)
-        {
-            // The root itself is listed as "." (a full-directory sync of the root).
-            buffer.Write(path.IsRoot ? "."u8 : path.Bytes);
-            buffer.WriteByte(0);
-        }
-
-        return buffer.ToArray();
-    }
 }

@@ -10,6 +10,10 @@ public enum ChangeKind
     /// <summary>A directory appeared (created or moved in): send it with everything below it.</summary>
     UpsertTree,
 
+    /// <summary>A directory's entries may have changed while nobody watched (found by the catch-up scan at start):
+    /// send its immediate entries and delete on the target what it no longer has.</summary>
+    UpsertContents,
+
     /// <summary>The path is gone (deleted or moved away): delete it, and anything below it, on the target.</summary>
     Delete,
 

@@ -52,7 +52,7 @@ public class PendingSetTests
 
         var batch = set.Take();
         Assert.Equal(["a"], Paths(batch));
-        Assert.True(batch.Entries[0].CoversSubtree);
+        Assert.Equal(Reach.Tree, batch.Entries[0].Reach);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public class PendingSetTests
         set.Requeue(failed, T0.AddSeconds(2));
         var retry = set.Take();
         Assert.Equal(["a", "b", "c"], Paths(retry));
-        Assert.True(retry.Entries.Single(e => e.Path.ToString() == "a").CoversSubtree);
+        Assert.Equal(Reach.Tree, retry.Entries.Single(e => e.Path.ToString() == "a").Reach);
         Assert.Equal(T0, retry.OldestChange);
     }
 

@@ -1,0 +1,91 @@
+using SerSync.Filtering;
+using SerSync.Paths;
+using SerSync.Queueing;
+
+namespace SerSync.Syncing;
+
+/// <summary>What one live rsync run reads: the NUL-separated path list for stdin, and anchored excludes (or null).</summary>
+public sealed record BatchList(byte[] Paths, byte[]? Excludes, int Count);
+
+/// <summary>
+/// Turns a batch into rsync's <c>--files-from</c> list, reading the tree as it is now. rsync runs with
+/// <c>--no-r -d</c>, so each entry says exactly how far it reaches: <c>p</c> is the entry itself (or, when gone,
+/// its deletion with everything below, through <c>--delete-missing-args</c>); <c>d/</c> is a directory's immediate
+/// entries with deletion of what the source no longer has. A whole new tree is listed as <c>d/</c> for each of its
+/// directories, walked here with the filter, so excluded directories are skipped and excluded entries inside listed
+/// directories go into the exclude list (which also keeps them on the target).
+/// </summary>
+public static class BatchListBuilder
+{
+    public static BatchList Build(string root, Batch batch, PathFilter? filter)
+    {
+        using var paths = new MemoryStream();
+        var excluded = new List<RelativePath>();
+        var count = 0;
+        var useRules = filter is { HasRules: true };
+
+        void Add(RelativePath path, bool contents)
+        {
+            paths.Write(path.IsRoot ? "."u8 : path.Bytes);
+            if (contents)
+            {
+                paths.WriteByte((byte)'/');
+            }
+
+            paths.WriteByte(0);
+            count++;
+        }
+
+        // Lists a directory's immediate entries for deletion-aware sync; returns its subdirectories to descend into.
+        List<RelativePath> AddContents(RelativePath dir)
+        {
+            Add(dir, contents: true);
+            var subdirs = new List<RelativePath>();
+            var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(root, dir));
+            foreach (var entry in entries ?? [])
+            {
+                var child = dir.Append(entry.Name);
+                var type = entry.Type == EntryType.Unknown ? FileSystemBytes.Stat(FileSystemBytes.Combine(root, child))?.Type ?? EntryType.Other : entry.Type;
+                var isDir = type == EntryType.Directory;
+                if (useRules && filter!.IsExcluded(child, isDir))
+                {
+                    excluded.Add(child);
+                }
+                else if (isDir)
+                {
+                    subdirs.Add(child);
+                }
+            }
+
+            return subdirs;
+        }
+
+        foreach (var (path, reach) in batch.Entries)
+        {
+            var isDir = reach != Reach.Self && FileSystemBytes.Stat(FileSystemBytes.Combine(root, path))?.Type == EntryType.Directory;
+            if (!isDir)
+            {
+                Add(path, contents: false);
+                continue;
+            }
+
+            if (reach == Reach.Contents)
+            {
+                AddContents(path);
+                continue;
+            }
+
+            var pending = new Stack<RelativePath>();
+            pending.Push(path);
+            while (pending.Count > 0)
+            {
+                foreach (var sub in AddContents(pending.Pop()))
+                {
+                    pending.Push(sub);
+                }
+            }
+        }
+
+        return new BatchList(paths.ToArray(), excluded.Count > 0 ? ExcludeList.Encode(excluded) : null, count);
+    }
+}
