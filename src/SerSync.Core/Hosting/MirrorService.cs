@@ -9,7 +9,13 @@ using SerSync.Watching;
 namespace SerSync.Hosting;
 
 /// <summary>What the daemon was asked to do at start.</summary>
-public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan DrainTimeout);
+/// <param name="StateDirectory">Where journals live; null keeps no journal (pending changes die with the process).</param>
+public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan DrainTimeout, string? StateDirectory = null)
+{
+    /// <summary>How far before the last "everything journaled" mark the catch-up scan looks, for events that were
+    /// still in the kernel's queue or the watcher's hands.</summary>
+    public TimeSpan CatchUpMargin { get; init; } = TimeSpan.FromSeconds(5);
+}
 
 /// <summary>
 /// The running daemon: places every watch, runs the <c>-r</c> push if asked, reports READY=1, then feeds changes
@@ -29,6 +35,7 @@ public sealed class MirrorService(
     private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(2);
     private readonly List<InotifyWatcher> _watchers = [];
     private readonly List<TargetWorker> _workers = [];
+    private readonly List<ChangeJournal> _journals = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -52,6 +59,8 @@ public sealed class MirrorService(
             {
                 watcher.Dispose();
             }
+
+            _journals.ForEach(j => j.Dispose());
         }
     }
 
@@ -67,9 +76,22 @@ public sealed class MirrorService(
         var placed = 0;
 
         notifier.Status("placing watches");
+        var roots = new List<RootDispatcher>();
         foreach (var watch in config.Watches)
         {
             var channel = Channel.CreateUnbounded<FileChange>(new UnboundedChannelOptions { SingleReader = true });
+            var rootWorkers = watch.Remotes
+                .Select(r => new TargetWorker(new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete), runner, slots, failLog, policy, time, logger, config.Debug, filter))
+                .ToList();
+            _workers.AddRange(rootWorkers);
+            ChangeJournal? journal = null;
+            if (options.StateDirectory is { } state)
+            {
+                journal = ChangeJournal.Open(state, watch.Path, rootWorkers.Select(w => w.JournalId), time, options.CatchUpMargin);
+                _journals.Add(journal);
+                rootWorkers.ForEach(w => w.Journal = journal);
+            }
+
             var offset = placed;
             var progress = new Progress<int>(n => notifier.Status($"placing watches: {offset + n} directories"));
             var watcher = new InotifyWatcher(watch.Path, config.Inotify, filter, channel.Writer, logger, progress);
@@ -79,12 +101,15 @@ public sealed class MirrorService(
             StartWatcher(watcher, filter);
             placed += watcher.WatchCount;
 
-            var rootWorkers = watch.Remotes
-                .Select(r => new TargetWorker(new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete), runner, slots, failLog, policy, time, logger, config.Debug, filter))
-                .ToList();
-            _workers.AddRange(rootWorkers);
+            var dispatcher = new RootDispatcher(channel.Reader, rootWorkers, journal, time);
+            roots.Add(dispatcher);
             channels.Add(channel.Writer);
-            dispatchers.Add(DispatchAsync(channel.Reader, rootWorkers));
+            if (journal is not null)
+            {
+                Recover(watch.Path, journal, dispatcher, filter);
+            }
+
+            dispatchers.Add(dispatcher.RunAsync());
         }
 
         if (options.FullPushFirst)
@@ -95,7 +120,9 @@ public sealed class MirrorService(
             foreach (var failed in results.Where(r => !r.Result.Succeeded))
             {
                 // Not lost: the target gets a full sync from its own worker, with retries.
-                _workers.First(w => w.Target == failed.Target).Enqueue(new FileChange(ChangeKind.Rescan, default, true));
+                var rescan = new FileChange(ChangeKind.Rescan, default, true);
+                var root = roots.First(r => r.Workers.Any(w => w.Target == failed.Target));
+                root.Submit([rescan]); // journaled; every target of the root re-checks, which is cheap when in sync
             }
         }
 
@@ -128,6 +155,47 @@ public sealed class MirrorService(
         await DrainAsync(drain, workerTasks);
     }
 
+    /// <summary>
+    /// Puts back what the previous run had not synced: the journal's unacknowledged changes per target, then what
+    /// the catch-up scan finds changed since the last moment everything was journaled (journaled itself, so a
+    /// second crash loses nothing either). Runs after the watches are placed, so nothing falls between.
+    /// </summary>
+    private void Recover(string root, ChangeJournal journal, RootDispatcher dispatcher, Filtering.PathFilter filter)
+    {
+        if (journal.TornTail)
+        {
+            logger.LogWarning("journal of {Root} ended in a damaged record (a crash while writing); it was cut there and the catch-up scan covers what followed", root);
+        }
+
+        var recovered = 0;
+        foreach (var worker in dispatcher.Workers)
+        {
+            foreach (var record in journal.PendingFor(worker.JournalId))
+            {
+                worker.Enqueue(record.Change, record.Sequence);
+                recovered++;
+            }
+        }
+
+        var found = 0;
+        if (journal.CatchUpSince is { } since)
+        {
+            var changes = CatchUpScan.Find(root, since, filter);
+            dispatcher.Submit(changes);
+            found = changes.Count;
+        }
+
+        if (recovered > 0 || found > 0)
+        {
+            logger.LogInformation(
+                "{Root}: {Recovered} unsynced change(s) recovered from the journal, {Found} path(s) changed since {Since:u} found by the catch-up scan",
+                root,
+                recovered,
+                found,
+                journal.CatchUpSince);
+        }
+    }
+
     private void StartWatcher(InotifyWatcher watcher, Filtering.PathFilter filter)
     {
         try
@@ -146,17 +214,6 @@ public sealed class MirrorService(
             logger.LogWarning("{Message}", raised);
             watcher.Dispose();
             throw new WatchLimitException("the inotify watch limit was raised; restart to watch the whole tree: " + ex.Message);
-        }
-    }
-
-    private static async Task DispatchAsync(ChannelReader<FileChange> reader, List<TargetWorker> workers)
-    {
-        await foreach (var change in reader.ReadAllAsync())
-        {
-            foreach (var worker in workers)
-            {
-                worker.Enqueue(change);
-            }
         }
     }
 

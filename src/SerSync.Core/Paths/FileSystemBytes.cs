@@ -17,7 +17,7 @@ public enum EntryType
 public readonly record struct DirectoryEntry(byte[] Name, EntryType Type);
 
 /// <summary>What <c>lstat</c> says of a path (through statx, which never follows the last symlink here).</summary>
-public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device);
+public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, DateTimeOffset ChangeTime);
 
 /// <summary>
 /// File-system calls on byte paths (absolute, or relative to the working directory). Names are never decoded, so a
@@ -112,7 +112,8 @@ public static class FileSystemBytes
             throw new IOException($"cannot stat {Describe(path)}: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
 
-        // struct statx: uid @20, gid @24, mode(u16) @28, ino @32, size @40, dev_major @136, dev_minor @140.
+        // struct statx: uid @20, gid @24, mode(u16) @28, ino @32, size @40, ctime {i64 sec, u32 nsec} @96,
+        // dev_major @136, dev_minor @140.
         var mode = *(ushort*)(buf + 28);
         var type = (mode & 0xF000) switch
         {
@@ -122,7 +123,8 @@ public static class FileSystemBytes
             _ => EntryType.Other,
         };
         var device = ((ulong)*(uint*)(buf + 136) << 32) | *(uint*)(buf + 140);
-        return new FileStatus(type, mode, *(uint*)(buf + 20), *(uint*)(buf + 24), *(long*)(buf + 40), *(ulong*)(buf + 32), device);
+        var ctime = DateTimeOffset.FromUnixTimeSeconds(*(long*)(buf + 96)).AddTicks(*(uint*)(buf + 104) / 100);
+        return new FileStatus(type, mode, *(uint*)(buf + 20), *(uint*)(buf + 24), *(long*)(buf + 40), *(ulong*)(buf + 32), device, ctime);
     }
 
     /// <summary>Opens a regular file for reading without following a final symlink.</summary>

@@ -82,11 +82,17 @@ public sealed class TargetWorker
     /// <summary>Completed batches (for tests and status).</summary>
     public long BatchesSent { get; private set; }
 
-    public void Enqueue(FileChange change)
+    /// <summary>The id this target acknowledges journal sequences under.</summary>
+    public string JournalId => ChangeJournal.IdOf(_target.Remote.Kind + " " + _target.Label);
+
+    /// <summary>Used by the dispatcher once, before <see cref="RunAsync"/>.</summary>
+    public ChangeJournal? Journal { get; set; }
+
+    public void Enqueue(FileChange change, long sequence = 0)
     {
         lock (_gate)
         {
-            _pending.Add(change, _time.GetUtcNow());
+            _pending.Add(change, _time.GetUtcNow(), sequence);
         }
 
         _wake.Writer.TryWrite(true);
@@ -231,6 +237,11 @@ public sealed class TargetWorker
         if (cls == FailureClass.Success)
         {
             BatchesSent++;
+            if (batch.Sequence > 0)
+            {
+                Journal?.Acknowledge(JournalId, batch.Sequence);
+            }
+
             if (_consecutiveFailures > 0)
             {
                 _logger.LogInformation("{Target}: back in sync after {Failures} failed attempt(s)", _target.Label, _consecutiveFailures);

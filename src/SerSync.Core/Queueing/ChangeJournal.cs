@@ -1,0 +1,274 @@
+// Implementation notes. The journal is an append-only file of length-prefixed, CRC-checked records, one per
+// change, written before the change is handed to the targets' queues. write(2) puts the bytes in the page cache,
+// so a kill -9 right after loses nothing; the file is fsync'ed at most once a second for power loss, where the
+// catch-up scan covers the last second. Each target acknowledges the highest sequence it has synced (a small file
+// replaced by rename, which is atomic). At start the records above a target's acknowledgement are its pending
+// work. A record cut short by a crash, or one whose CRC fails, ends the readable journal: the file is truncated
+// there and the changes from that moment on are rediscovered by the catch-up scan.
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using SerSync.Paths;
+using SerSync.Watching;
+
+namespace SerSync.Queueing;
+
+public sealed record JournalRecord(long Sequence, DateTimeOffset Time, FileChange Change);
+
+/// <summary>
+/// The durable record of one watched root's pending changes, under <c>STATE/ROOT-ID/</c>: <c>journal</c> (the
+/// records), <c>ack-TARGET-ID</c> per target, <c>seen</c> (a time before which every change is journaled) and
+/// <c>root</c> (the watched path, for people).
+/// </summary>
+public sealed class ChangeJournal : IDisposable
+{
+    private const int HeaderBytes = 4;
+    private const int FixedBodyBytes = 8 + 8 + 1 + 1;
+    private const long CompactWhenCaughtUpBytes = 1 << 20;
+    private static readonly TimeSpan SyncInterval = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _gate = new();
+    private readonly FileStream _file;
+    private readonly Dictionary<string, long> _acks = [];
+    private readonly List<JournalRecord> _recovered;
+    private readonly TimeProvider _time;
+    private long _sequence;
+    private DateTimeOffset _lastSync;
+
+    private ChangeJournal(string directory, FileStream file, List<JournalRecord> recovered, TimeProvider time)
+    {
+        Directory = directory;
+        _file = file;
+        _recovered = recovered;
+        _time = time;
+    }
+
+    public string Directory { get; }
+
+    /// <summary>True when the previous run left a record cut short or corrupted (it was dropped).</summary>
+    public bool TornTail { get; private set; }
+
+    /// <summary>
+    /// Where the catch-up scan must start: changes on disk at or after this time may not be journaled (made while
+    /// the daemon was down, or still in the kernel's queue when it died). Null on a fresh state directory.
+    /// </summary>
+    public DateTimeOffset? CatchUpSince { get; private set; }
+
+    public long LastSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sequence;
+            }
+        }
+    }
+
+    public static string IdOf(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+
+    /// <summary>Opens (creating it if needed) the journal of <paramref name="root"/> under <paramref name="stateDirectory"/>.</summary>
+    public static ChangeJournal Open(string stateDirectory, string root, IEnumerable<string> targetIds, TimeProvider time, TimeSpan catchUpMargin)
+    {
+        var dir = Path.Combine(stateDirectory, IdOf(root));
+        var fresh = !System.IO.Directory.Exists(dir);
+        System.IO.Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "root"), root + "\n");
+        var file = new FileStream(Path.Combine(dir, "journal"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        var records = ReadAll(file, out var goodLength);
+        var journal = new ChangeJournal(dir, file, records, time);
+        if (goodLength < file.Length)
+        {
+            journal.TornTail = true;
+            file.SetLength(goodLength);
+        }
+
+        file.Seek(0, SeekOrigin.End);
+        foreach (var id in targetIds)
+        {
+            journal._acks[id] = ReadAck(Path.Combine(dir, "ack-" + id));
+        }
+
+        journal._sequence = Math.Max(records.Count > 0 ? records[^1].Sequence : 0, journal._acks.Values.DefaultIfEmpty(0).Max());
+        if (!fresh)
+        {
+            var seen = ReadSeen(Path.Combine(dir, "seen"));
+            var since = seen ?? DateTimeOffset.MinValue;
+            if (journal.TornTail)
+            {
+                // What followed the last good record is unknown: look from there.
+                var lastGood = records.Count > 0 ? records[^1].Time : DateTimeOffset.MinValue;
+                since = lastGood < since ? lastGood : since;
+            }
+
+            journal.CatchUpSince = since == DateTimeOffset.MinValue ? since : since - catchUpMargin;
+        }
+
+        return journal;
+    }
+
+    /// <summary>The journaled changes <paramref name="targetId"/> has not acknowledged.</summary>
+    public IEnumerable<JournalRecord> PendingFor(string targetId)
+    {
+        var ack = _acks.GetValueOrDefault(targetId);
+        return _recovered.Where(r => r.Sequence > ack);
+    }
+
+    /// <summary>Appends changes; returns the sequence of each, in order.</summary>
+    public long[] Append(IReadOnlyList<FileChange> changes)
+    {
+        var now = _time.GetUtcNow();
+        var result = new long[changes.Count];
+        lock (_gate)
+        {
+            using var buffer = new MemoryStream();
+            for (var i = 0; i < changes.Count; i++)
+            {
+                result[i] = ++_sequence;
+                WriteRecord(buffer, new JournalRecord(_sequence, now, changes[i]));
+            }
+
+            buffer.Position = 0;
+            buffer.CopyTo(_file);
+            _file.Flush(flushToDisk: false);
+            if (now - _lastSync >= SyncInterval)
+            {
+                _file.Flush(flushToDisk: true);
+                _lastSync = now;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Records that <paramref name="targetId"/> has synced every change up to <paramref name="sequence"/>.
+    /// When every target has caught up with the whole journal, the file is emptied.</summary>
+    public void Acknowledge(string targetId, long sequence)
+    {
+        lock (_gate)
+        {
+            if (sequence <= _acks.GetValueOrDefault(targetId))
+            {
+                return;
+            }
+
+            _acks[targetId] = sequence;
+            var ackBytes = new byte[12];
+            BinaryPrimitives.WriteInt64LittleEndian(ackBytes, sequence);
+            BinaryPrimitives.WriteUInt32LittleEndian(ackBytes.AsSpan(8), Crc32.Compute(ackBytes.AsSpan(0, 8)));
+            ReplaceFile(Path.Combine(Directory, "ack-" + targetId), ackBytes);
+            if (_acks.Values.All(a => a >= _sequence) && _file.Length > CompactWhenCaughtUpBytes)
+            {
+                _file.SetLength(0);
+                _file.Seek(0, SeekOrigin.Begin);
+                _recovered.Clear();
+            }
+        }
+    }
+
+    /// <summary>Records that every change made before <paramref name="time"/> has been journaled.</summary>
+    public void MarkSeen(DateTimeOffset time)
+    {
+        var bytes = new byte[12];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, time.ToUnixTimeMilliseconds());
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), Crc32.Compute(bytes.AsSpan(0, 8)));
+        lock (_gate)
+        {
+            ReplaceFile(Path.Combine(Directory, "seen"), bytes);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _file.Flush(flushToDisk: true);
+            _file.Dispose();
+        }
+    }
+
+    internal static void WriteRecord(Stream output, JournalRecord record)
+    {
+        var path = record.Change.Path.Bytes;
+        var body = new byte[FixedBodyBytes + path.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(body, record.Sequence);
+        BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), record.Time.ToUnixTimeMilliseconds());
+        body[16] = (byte)record.Change.Kind;
+        body[17] = record.Change.IsDirectory ? (byte)1 : (byte)0;
+        path.CopyTo(body.AsSpan(FixedBodyBytes));
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        BinaryPrimitives.WriteInt32LittleEndian(header, body.Length);
+        output.Write(header);
+        output.Write(body);
+        Span<byte> crc = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(crc, Crc32.Compute(body));
+        output.Write(crc);
+    }
+
+    /// <summary>Reads records up to the first that is cut short or fails its check.</summary>
+    internal static List<JournalRecord> ReadAll(Stream input, out long goodLength)
+    {
+        var records = new List<JournalRecord>();
+        goodLength = 0;
+        input.Seek(0, SeekOrigin.Begin);
+        var header = new byte[HeaderBytes];
+        var crc = new byte[4];
+        while (true)
+        {
+            if (input.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false) < HeaderBytes)
+            {
+                return records;
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(header);
+            if (length < FixedBodyBytes || length > FixedBodyBytes + 65536)
+            {
+                return records;
+            }
+
+            var body = new byte[length];
+            if (input.ReadAtLeast(body, length, throwOnEndOfStream: false) < length
+                || input.ReadAtLeast(crc, 4, throwOnEndOfStream: false) < 4
+                || BinaryPrimitives.ReadUInt32LittleEndian(crc) != Crc32.Compute(body)
+                || body[16] > (byte)ChangeKind.Rescan)
+            {
+                return records;
+            }
+
+            var change = new FileChange((ChangeKind)body[16], new RelativePath(body[FixedBodyBytes..]), body[17] != 0);
+            records.Add(new JournalRecord(
+                BinaryPrimitives.ReadInt64LittleEndian(body),
+                DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(8))),
+                change));
+            goodLength = input.Position;
+        }
+    }
+
+    private static long ReadAck(string path) => ReadChecked(path) ?? 0;
+
+    private static DateTimeOffset? ReadSeen(string path) =>
+        ReadChecked(path) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+
+    private static long? ReadChecked(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != 12 || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)) != Crc32.Compute(bytes.AsSpan(0, 8)))
+        {
+            return null;
+        }
+
+        return BinaryPrimitives.ReadInt64LittleEndian(bytes);
+    }
+
+    private static void ReplaceFile(string path, byte[] bytes)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Threading.Channels;
+using SerSync.Syncing;
+using SerSync.Watching;
+
+namespace SerSync.Queueing;
+
+/// <summary>
+/// Hands one root's changes to its targets' workers, journaling each change first (when a journal is kept) so that
+/// nothing acknowledged as queued can be lost by a crash. Also records, about once a second while the watcher's
+/// channel is empty, that everything before now is journaled (the catch-up scan's starting point).
+/// </summary>
+public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyList<TargetWorker> workers, ChangeJournal? journal, TimeProvider time)
+{
+    private const int MaxPerAppend = 4096;
+    private static readonly TimeSpan SeenInterval = TimeSpan.FromSeconds(1);
+    private readonly Lock _gate = new();
+
+    public IReadOnlyList<TargetWorker> Workers => workers;
+
+    /// <summary>Journals, then queues on every worker.</summary>
+    public void Submit(IReadOnlyList<FileChange> changes)
+    {
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var sequences = journal?.Append(changes);
+            for (var i = 0; i < changes.Count; i++)
+            {
+                foreach (var worker in workers)
+                {
+                    worker.Enqueue(changes[i], sequences?[i] ?? 0);
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs until the channel is completed.</summary>
+    public async Task RunAsync()
+    {
+        using var stop = new CancellationTokenSource();
+        var seen = journal is null ? Task.CompletedTask : MarkSeenLoopAsync(stop.Token);
+        var batch = new List<FileChange>();
+        while (await reader.WaitToReadAsync())
+        {
+            while (batch.Count < MaxPerAppend && reader.TryRead(out var change))
+            {
+                batch.Add(change);
+            }
+
+            Submit(batch);
+            batch.Clear();
+        }
+
+        await stop.CancelAsync();
+        await seen;
+        journal?.MarkSeen(time.GetUtcNow());
+    }
+
+    private async Task MarkSeenLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(SeenInterval, time, token);
+                if (reader.CanCount && reader.Count == 0)
+                {
+                    journal!.MarkSeen(time.GetUtcNow());
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
