@@ -85,8 +85,13 @@ internal sealed class WatcherHarness : IDisposable
         return Seen.Skip(start).Where(c => !c.Path.ToMatchString().StartsWith("zz-sentinel-", StringComparison.Ordinal)).ToList();
     }
 
-    public static string Describe(IEnumerable<FileChange> changes) =>
-        string.Join("; ", changes.Select(c => $"{c.Kind} '{c.Path}'{(c.IsDirectory ? "/" : "")}"));
+    /// <summary>For failure messages: the changes, the last 50 at most.</summary>
+    public static string Describe(IEnumerable<FileChange> changes)
+    {
+        var list = changes.ToList();
+        var shown = string.Join("; ", list.TakeLast(50).Select(c => $"{c.Kind} '{c.Path}'{(c.IsDirectory ? "/" : "")}"));
+        return list.Count > 50 ? $"({list.Count - 50} earlier changes not shown) {shown}" : shown;
+    }
 
     /// <summary>Runs python3 with argv only (no shell): used to make names .NET strings cannot express.</summary>
     public static void Python(string code, params string[] args)
