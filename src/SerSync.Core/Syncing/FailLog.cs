@@ -13,7 +13,8 @@ public sealed record FailLogFile(string Path, IEnumerable<byte[]> NulSeparatedEn
 /// </summary>
 public sealed class FailLog(string path)
 {
-    private static readonly Lock Gate = new();
+    /// <summary>Serializes appends with <see cref="FailLogReplayer"/>'s rewrite, so no entry appended during a replay is lost.</summary>
+    internal static readonly Lock Gate = new();
 
     public string Path { get; } = path;
 

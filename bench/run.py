@@ -1,0 +1,819 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: sersyncd vs lsyncd (delay=1) vs the inotifywait+rsync loop.
+
+Every contestant mirrors a source directory to a LOCAL target directory; all files live in a temp workspace under
+/tmp that is removed at the end. Python 3 standard library only. See bench/README.md for what each figure means.
+
+    python3 bench/run.py            # full run (about 15-20 minutes on 2 cores)
+    python3 bench/run.py --quick    # smoke run with small sizes (about 2 minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERSYNCD_BIN = os.path.join(REPO, "src/sersyncd/bin/Release/net10.0/sersyncd")
+MAX_USER_WATCHES = "/proc/sys/fs/inotify/max_user_watches"
+WANT_WATCHES = 200_000
+
+# The classic loop, fixed text. $1/$2 are the benchmark's own temp dirs (never user file names); the event's file
+# name is read into $f and not used, exactly like the recipes of sersync's era.
+INOTIFY_LOOP = (
+    "inotifywait -mrq -e close_write,create,delete,moved_to,moved_from --format '%w%f' \"$1\" "
+    "| while read f; do rsync -az --delete \"$1\"/ \"$2\"/; done"
+)
+
+# Put first on PATH (and given to lsyncd as rsync.binary): counts every rsync started, then runs the real one with
+# argv unchanged. Fixed text; the two paths are substituted from the benchmark's own temp dir.
+WRAPPER = """#!/bin/sh
+echo x >> '{counter}'
+exec '{rsync}' "$@"
+"""
+
+CONTESTANTS = ("sersyncd", "lsyncd", "inotifywait")
+COLUMN_TITLES = {
+    "sersyncd": "sersyncd (default)",
+    "lsyncd": "lsyncd delay=1",
+    "inotifywait": "inotifywait+rsync loop",
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# /proc helpers
+
+
+def proc_pids_in_group(pgid: int) -> list[int]:
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2:].split()
+        # fields[0] is state (field 3); pgrp is field 5 -> index 2
+        if int(fields[2]) == pgid:
+            pids.append(int(name))
+    return pids
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime+stime+cutime+cstime of one process, in seconds (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0.0
+    fields = data[data.rfind(b")") + 2:].split()
+    # after the comm: state=3, ... utime=14, stime=15, cutime=16, cstime=17 (1-based field numbers)
+    ticks = sum(int(fields[i - 3]) for i in (14, 15, 16, 17))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU of a contestant: every live process of its process group (daemon, shells, running rsyncs) with the
+    CPU of the children each has already reaped (cutime/cstime)."""
+    return sum(proc_cpu_seconds(p) for p in proc_pids_in_group(pgid))
+
+
+def proc_rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def proc_comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def inotify_watch_count(pid: int) -> int | None:
+    """Number of inotify watches (fdinfo 'inotify wd:' lines) over all inotify fds of a process."""
+    total = None
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:inotify":
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as f:
+                n = f.read().count(b"inotify wd:")
+        except OSError:
+            continue
+        total = (total or 0) + n
+    return total
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Contestants
+
+
+class Running:
+    """One started contestant: its own session/process group so that it can be stopped by PGID (= its PID)."""
+
+    def __init__(self, name: str, proc: subprocess.Popen, start: float, run_dir: str, counter: str):
+        self.name = name
+        self.proc = proc
+        self.pid = proc.pid
+        self.start = start
+        self.run_dir = run_dir
+        self.counter = counter
+        self.exit_code: int | None = None
+        self.notify_sock: socket.socket | None = None
+        self.log_path = os.path.join(run_dir, "out.log")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def check_alive(self, what: str) -> None:
+        if not self.alive():
+            raise BenchError(f"{self.name} exited with status {self.proc.returncode} while {what}; "
+                             f"log {self.log_path}:\n{tail(self.log_path)}")
+
+    def rsync_count(self) -> int:
+        try:
+            with open(self.counter, "rb") as f:
+                return f.read().count(b"\n")
+        except FileNotFoundError:
+            return 0
+
+    def cpu(self) -> float:
+        return group_cpu_seconds(self.pid)
+
+    def rss_kb(self) -> int:
+        return sum(proc_rss_kb(p) for p in proc_pids_in_group(self.pid))
+
+    def watcher_pid(self) -> int:
+        if self.name != "inotifywait":
+            return self.pid
+        for p in proc_pids_in_group(self.pid):
+            if proc_comm(p) == "inotifywait":
+                return p
+        return -1
+
+    def stop(self) -> None:
+        """SIGTERM the process group, wait for the leader, SIGKILL whatever is left. Never by name."""
+        if self.notify_sock is not None:
+            self.notify_sock.close()
+            self.notify_sock = None
+        pgid = self.pid
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.exit_code = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            log(f"{self.name}: no exit 15 s after SIGTERM; SIGKILL")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.killpg(pgid, signal.SIGKILL if time.monotonic() > deadline - 9 else 0)
+            except ProcessLookupError:
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if self.exit_code is None:
+            try:
+                self.exit_code = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def tail(path: str, n: int = 15) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: str):
+        self.args = args
+        self.work = work
+        self.real_rsync = shutil.which("rsync") or "/usr/bin/rsync"
+        self.run_seq = 0
+        self.problems: list[str] = []
+
+    # -- starting ------------------------------------------------------------------------------------------------
+
+    def new_run_dir(self, tag: str) -> str:
+        self.run_seq += 1
+        d = os.path.join(self.work, "runs", f"{self.run_seq:03d}-{tag}")
+        os.makedirs(d)
+        return d
+
+    def make_wrapper(self, run_dir: str) -> tuple[str, str]:
+        bindir = os.path.join(run_dir, "bin")
+        os.makedirs(bindir)
+        counter = os.path.join(run_dir, "rsync-count")
+        wrapper = os.path.join(bindir, "rsync")
+        with open(wrapper, "w") as f:
+            f.write(WRAPPER.format(counter=counter, rsync=self.real_rsync))
+        os.chmod(wrapper, 0o755)
+        return bindir, counter
+
+    def start(self, name: str, src: str, dst: str, run_dir: str) -> Running:
+        bindir, counter = self.make_wrapper(run_dir)
+        env = dict(os.environ)
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+        env.pop("NOTIFY_SOCKET", None)
+        sock = None
+        if name == "sersyncd":
+            conf = os.path.join(run_dir, "confxml.xml")
+            with open(conf, "w") as f:
+                f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
+<head version="2.5">
+  <sersync>
+    <localpath watch="{src}">
+      <remote path="{dst}"/>
+    </localpath>
+    <rsync>
+      <commonParams params="-a"/>
+    </rsync>
+    <state dir="{run_dir}/state"/>
+  </sersync>
+</head>
+""")
+            sock_path = os.path.join(run_dir, "notify.sock")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(sock_path)
+            env["NOTIFY_SOCKET"] = sock_path
+            argv = [SERSYNCD_BIN, "-o", conf]
+        elif name == "lsyncd":
+            conf = os.path.join(run_dir, "lsyncd.conf.lua")
+            with open(conf, "w") as f:
+                f.write("settings{ nodaemon=true }\n"
+                        f'sync{{ default.rsync, source="{src}", target="{dst}", delay=1,\n'
+                        f'       rsync={{ archive=true, binary="{bindir}/rsync" }} }}\n')
+            argv = ["lsyncd", "-nodaemon", conf]
+        elif name == "inotifywait":
+            argv = ["bash", "-c", INOTIFY_LOOP, "inotify-loop", src, dst]
+        else:
+            raise ValueError(name)
+        out = open(os.path.join(run_dir, "out.log"), "wb")
+        try:
+            t0 = time.monotonic()
+            proc = subprocess.Popen(argv, env=env, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        except BaseException:
+            if sock:
+                sock.close()
+            raise
+        finally:
+            out.close()
+        r = Running(name, proc, t0, run_dir, counter)
+        r.notify_sock = sock
+        return r
+
+    # -- readiness -----------------------------------------------------------------------------------------------
+
+    def wait_ready(self, r: Running, ndirs: int, timeout: float = 300) -> dict:
+        """Blocks until the contestant is ready; returns {'ready': s since start, ...}.
+
+        sersyncd:    READY=1 on its NOTIFY_SOCKET (every watch placed).
+        lsyncd:      'watching' = its first rsync started (lsyncd places all watches before it spawns the startup
+                     rsync); 'ready' = the log line 'Startup of SRC -> DST finished.' (startup rsync done; only
+                     then does it process events).
+        inotifywait: its inotify fd holds ndirs watches (/proc/PID/fdinfo), polled every 100 ms.
+        """
+        deadline = time.monotonic() + timeout
+        res: dict = {}
+        if r.name == "sersyncd":
+            assert r.notify_sock is not None
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError("sersyncd: no READY=1 before the deadline")
+                r.notify_sock.settimeout(min(left, 0.2))
+                try:
+                    msg = r.notify_sock.recv(4096).decode(errors="replace")
+                except socket.timeout:
+                    r.check_alive("starting")
+                    continue
+                if "READY=1" in msg.split("\n"):
+                    res["ready"] = time.monotonic() - r.start
+                    return res
+        if r.name == "lsyncd":
+            needle = b"Startup of "
+            while True:
+                if "watching" not in res and r.rsync_count() > 0:
+                    res["watching"] = time.monotonic() - r.start
+                try:
+                    with open(r.log_path, "rb") as f:
+                        text = f.read()
+                except OSError:
+                    text = b""
+                if needle in text and b"finished." in text[text.find(needle):]:
+                    res["ready"] = time.monotonic() - r.start
+                    res.setdefault("watching", res["ready"])
+                    return res
+                r.check_alive("starting")
+                if time.monotonic() > deadline:
+                    raise BenchError("lsyncd: startup not finished before the deadline")
+                time.sleep(0.01)
+        # inotifywait loop
+        while True:
+            wp = r.watcher_pid()
+            if wp > 0:
+                n = inotify_watch_count(wp)
+                if n is not None and n >= ndirs:
+                    res["ready"] = time.monotonic() - r.start
+                    return res
+            r.check_alive("starting")
+            if time.monotonic() > deadline:
+                raise BenchError("inotifywait: watches not placed before the deadline")
+            time.sleep(0.1)
+
+    # -- phases --------------------------------------------------------------------------------------------------
+
+    def phase_latency(self, name: str) -> dict:
+        writes = self.args.writes
+        samples: list[float] = []
+        missed = 0
+        for rep in range(self.args.latency_runs):
+            run_dir = self.new_run_dir(f"lat-{name}")
+            src, dst = os.path.join(run_dir, "src"), os.path.join(run_dir, "dst")
+            os.makedirs(src)
+            os.makedirs(dst)
+            r = self.start(name, src, dst, run_dir)
+            try:
+                self.wait_ready(r, 1)
+                time.sleep(1.5)  # let startup work (lsyncd's trailing events, JIT) settle before the first write
+                payload = b"latency probe\n" * 300  # 4.2 KB
+                pending: dict[int, float] = {}
+                next_write = time.monotonic()
+                i = 0
+                deadline_per_file = 10.0
+                while i < writes or pending:
+                    now = time.monotonic()
+                    if i < writes and now >= next_write:
+                        with open(os.path.join(src, f"f{i:03d}.txt"), "wb") as f:
+                            f.write(payload)
+                        pending[i] = time.monotonic()  # just after close()
+                        i += 1
+                        next_write += self.args.write_interval
+                    for k, t0 in list(pending.items()):
+                        try:
+                            st = os.stat(os.path.join(dst, f"f{k:03d}.txt"))
+                            ok = st.st_size == len(payload)
+                        except FileNotFoundError:
+                            ok = False
+                        now = time.monotonic()
+                        if ok:
+                            samples.append(now - t0)
+                            del pending[k]
+                        elif now - t0 > deadline_per_file:
+                            missed += 1
+                            del pending[k]
+                    time.sleep(0.002)
+                r.check_alive("in the latency phase")
+            finally:
+                r.stop()
+                self.note_exit(r)
+                shutil.rmtree(run_dir, ignore_errors=True)
+        return {"samples": samples, "missed": missed}
+
+    def phase_storm(self, name: str, tree: str, expected: dict) -> list[dict]:
+        results = []
+        for rep in range(self.args.storm_runs):
+            run_dir = self.new_run_dir(f"storm-{name}")
+            src, dst = os.path.join(run_dir, "src"), os.path.join(run_dir, "dst")
+            os.makedirs(src)
+            os.makedirs(dst)
+            r = self.start(name, src, dst, run_dir)
+            try:
+                self.wait_ready(r, 1)
+                time.sleep(1.5)
+                count0, cpu0 = r.rsync_count(), r.cpu()
+                t_cp0 = time.monotonic()
+                subprocess.run(["cp", "-r", tree, os.path.join(src, "storm")], check=True)
+                t_cp1 = time.monotonic()
+                lag = None
+                while time.monotonic() - t_cp1 < self.args.storm_deadline:
+                    if snapshot(os.path.join(dst, "storm")) == expected:
+                        lag = time.monotonic() - t_cp1
+                        break
+                    r.check_alive("in the storm")
+                    time.sleep(0.1)
+                # let the rsyncs of this storm finish: until no new rsync started for 1 s (at most 5 s), so that
+                # the count and CPU cover the storm's work, not just its first part
+                settle_end = time.monotonic() + 5
+                last, last_change = r.rsync_count(), time.monotonic()
+                while time.monotonic() < settle_end and time.monotonic() - last_change < 1.0:
+                    time.sleep(0.1)
+                    c = r.rsync_count()
+                    if c != last:
+                        last, last_change = c, time.monotonic()
+                still_busy = time.monotonic() - last_change < 1.0
+                res = {
+                    "cp": t_cp1 - t_cp0,
+                    "lag": lag,
+                    "rsyncs": r.rsync_count() - count0,
+                    "cpu": r.cpu() - cpu0,
+                    "busy": still_busy,
+                }
+                log(f"  storm {name} #{rep + 1}: cp {res['cp']:.2f} s, lag "
+                    f"{'timeout' if lag is None else f'{lag:.2f} s'}, {res['rsyncs']} rsyncs, "
+                    f"cpu {res['cpu']:.2f} s{' (still starting rsyncs)' if still_busy else ''}")
+                results.append(res)
+            finally:
+                r.stop()
+                self.note_exit(r)
+                shutil.rmtree(run_dir, ignore_errors=True)
+        return results
+
+    def phase_scale(self, name: str, src: str, ndirs: int) -> list[dict]:
+        results = []
+        for rep in range(self.args.scale_runs):
+            run_dir = self.new_run_dir(f"scale-{name}")
+            dst = os.path.join(run_dir, "dst")
+            os.makedirs(dst)
+            r = self.start(name, src, dst, run_dir)
+            try:
+                res = self.wait_ready(r, ndirs, timeout=600)
+                res["rss_kb"] = r.rss_kb()
+                res["watches"] = inotify_watch_count(r.watcher_pid())
+                log(f"  scale {name} #{rep + 1}: " + ", ".join(
+                    f"{k} {v:.2f} s" if isinstance(v, float) else f"{k} {v}" for k, v in res.items()))
+                if res["watches"] is not None and res["watches"] < ndirs:
+                    self.problems.append(f"{name}: only {res['watches']} inotify watches at ready, "
+                                         f"{ndirs} directories")
+                results.append(res)
+            finally:
+                r.stop()
+                self.note_exit(r)
+                shutil.rmtree(run_dir, ignore_errors=True)
+        return results
+
+    def note_exit(self, r: Running) -> None:
+        # lsyncd exits 143 on TERM by design; bash dies from the signal (-15)
+        ok = {"sersyncd": (0,), "lsyncd": (143, 0), "inotifywait": (-15, 143, 0)}[r.name]
+        if r.exit_code not in ok:
+            msg = f"{r.name}: exit status {r.exit_code} after SIGTERM (log {r.log_path}): {tail(r.log_path, 5)}"
+            self.problems.append(msg)
+            log(msg)
+
+
+def snapshot(root: str) -> dict:
+    """{relative path: size} for files, {relative path: -1} for directories, below root."""
+    out: dict = {}
+    stack = [("", root)]
+    while stack:
+        rel, path = stack.pop()
+        try:
+            it = os.scandir(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with it:
+            for e in it:
+                r = rel + "/" + e.name if rel else e.name
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        out[r] = -1
+                        stack.append((r, e.path))
+                    else:
+                        out[r] = e.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:
+                    continue
+    return out
+
+
+def rsync_floor(work: str, rsync: str, n: int = 10) -> float:
+    """Median wall time of one bare local rsync of one 4 KB file (what any contestant pays per batch at least)."""
+    d = os.path.join(work, "floor")
+    os.makedirs(os.path.join(d, "src"))
+    os.makedirs(os.path.join(d, "dst"))
+    times = []
+    try:
+        for i in range(n):
+            with open(os.path.join(d, "src", f"f{i}"), "wb") as f:
+                f.write(b"x" * 4096)
+            t0 = time.monotonic()
+            subprocess.run([rsync, "-a", os.path.join(d, "src", f"f{i}"), os.path.join(d, "dst") + "/"], check=True)
+            times.append(time.monotonic() - t0)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return statistics.median(times)
+
+
+def build_storm_tree(root: str, tops: int, subs: int, files: int) -> int:
+    rnd = random.Random(42)
+    total = 0
+    for t in range(tops):
+        for s in range(subs):
+            d = os.path.join(root, f"t{t:03d}", f"s{s:02d}")
+            os.makedirs(d)
+            for k in range(files):
+                size = rnd.randint(1024, 7168)
+                with open(os.path.join(d, f"file{k:02d}.dat"), "wb") as f:
+                    f.write(rnd.randbytes(size))
+                total += size
+    return total
+
+
+def build_scale_tree(root: str, tops: int, subs: int) -> int:
+    os.makedirs(root)
+    for t in range(tops):
+        base = os.path.join(root, f"d{t:03d}")
+        os.mkdir(base)
+        for s in range(subs):
+            os.mkdir(os.path.join(base, f"{s:04d}"))
+    return 1 + tops + tops * subs  # the root, the top dirs, the leaves
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def pct(values: list[float], p: float) -> float:
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def cmd_out(argv: list[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def machine_info() -> list[str]:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) // 1024} MiB"
+    except OSError:
+        pass
+    rev = cmd_out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    dirty = cmd_out(["git", "-C", REPO, "status", "--porcelain", "--", "src"])
+    return [
+        f"command:   {' '.join(shlex.quote(a) for a in [sys.executable] + sys.argv)}",
+        f"date:      {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
+        f"machine:   nproc {os.cpu_count()}, {cpu}, {mem} RAM, load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"kernel:    {platform.release()}",
+        f"fs /tmp:   {cmd_out(['stat', '-f', '-c', '%T', '/tmp'])}",
+        f"rsync:     {cmd_out(['rsync', '--version']).splitlines()[0] if cmd_out(['rsync', '--version']) else '?'}",
+        f"lsyncd:    {cmd_out(['lsyncd', '--version'])}",
+        f"inotify:   {cmd_out(['inotifywait', '--help']).splitlines()[0] if cmd_out(['inotifywait', '--help']) else '?'}",
+        f"sersyncd:  {rev}{' (src/ modified)' if dirty else ''}, {cmd_out([SERSYNCD_BIN, '--version'])}",
+        f"python:    {platform.python_version()}",
+    ]
+
+
+def fmt_s(v, digits=2):
+    return "timeout" if v is None else f"{v:.{digits}f} s"
+
+
+def print_table(rows: list[tuple[str, list[str]]], columns: list[str]) -> str:
+    header = ["figure"] + [COLUMN_TITLES[c] for c in columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for label, cells in rows:
+        lines.append("| " + " | ".join([label] + cells) + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def ensure_tools(args) -> None:
+    missing = [t for t in ("lsyncd", "inotifywait") if shutil.which(t) is None]
+    if missing:
+        if os.geteuid() != 0:
+            raise BenchError(f"missing {', '.join(missing)}; install lsyncd and inotify-tools (needs root)")
+        log("installing lsyncd inotify-tools with apt-get")
+        subprocess.run(["apt-get", "install", "-y", "lsyncd", "inotify-tools"], check=True)
+    if shutil.which("rsync") is None:
+        raise BenchError("rsync not found")
+    if not args.no_build:
+        log("building sersyncd (dotnet build src/sersyncd -c Release)")
+        r = subprocess.run(["dotnet", "build", "src/sersyncd", "-c", "Release", "-nologo", "-v", "q"], cwd=REPO,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise BenchError("dotnet build failed:\n" + r.stdout[-3000:] + r.stderr[-3000:])
+    if not os.access(SERSYNCD_BIN, os.X_OK):
+        raise BenchError(f"{SERSYNCD_BIN} not found; build it or drop --no-build")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    ap.add_argument("--no-build", action="store_true", help="use the existing Release build of sersyncd")
+    ap.add_argument("--contestants", default=",".join(CONTESTANTS),
+                    help="comma-separated subset of " + ",".join(CONTESTANTS))
+    ap.add_argument("--phases", default="latency,storm,scale", help="comma-separated subset of latency,storm,scale")
+    args = ap.parse_args()
+
+    args.write_interval = 0.5
+    if args.quick:
+        args.writes, args.latency_runs = 10, 1
+        args.storm_shape, args.storm_runs = (20, 10, 10), 1  # 2,000 files in 200 leaf directories
+        args.scale_shape, args.scale_runs = (5, 1000), 1  # 5,000 directories
+    else:
+        args.writes, args.latency_runs = 30, 3
+        args.storm_shape, args.storm_runs = (200, 10, 10), 3  # 20,000 files in 2,000 leaf directories
+        args.scale_shape, args.scale_runs = (50, 1000), 3  # 50,000 directories
+    args.storm_deadline = 120.0
+    contestants = [c.strip() for c in args.contestants.split(",") if c.strip()]
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    for c in contestants:
+        if c not in CONTESTANTS:
+            ap.error(f"unknown contestant {c}")
+    for p in phases:
+        if p not in ("latency", "storm", "scale"):
+            ap.error(f"unknown phase {p}")
+
+    t_begin = time.monotonic()
+    old_watches = None
+    work = None
+    try:
+        ensure_tools(args)
+        with open(MAX_USER_WATCHES) as f:
+            old_watches = f.read().strip()
+        if int(old_watches) < WANT_WATCHES:
+            try:
+                with open(MAX_USER_WATCHES, "w") as f:
+                    f.write(str(WANT_WATCHES))
+                log(f"raised {MAX_USER_WATCHES} from {old_watches} to {WANT_WATCHES} (restored at the end)")
+            except OSError as e:
+                old_watches = None
+                log(f"cannot raise {MAX_USER_WATCHES} ({e}); the scale phase may fail")
+        else:
+            old_watches = None
+
+        work = tempfile.mkdtemp(prefix="sersyncd-bench-", dir="/tmp")
+        bench = Bench(args, work)
+        info = machine_info()
+
+        storm_tree = scale_src = None
+        storm_expected: dict = {}
+        storm_bytes = ndirs = 0
+        if "storm" in phases:
+            tops, subs, files = args.storm_shape
+            storm_tree = os.path.join(work, "fixtures", "storm")
+            log(f"building the storm tree: {tops * subs * files} files in {tops * subs} leaf directories")
+            storm_bytes = build_storm_tree(storm_tree, tops, subs, files)
+            storm_expected = snapshot(storm_tree)
+        if "scale" in phases:
+            tops, subs = args.scale_shape
+            scale_src = os.path.join(work, "fixtures", "scale")
+            log(f"building the scale tree: {tops} x {subs} directories")
+            ndirs = build_scale_tree(scale_src, tops, subs)
+            snapshot(scale_src)  # warm the dentry cache alike for everyone
+
+        floor_before = rsync_floor(work, bench.real_rsync)
+        lat: dict = {}
+        storm: dict = {}
+        scale: dict = {}
+        for c in contestants:
+            if "latency" in phases:
+                log(f"latency: {c} ({args.latency_runs} x {args.writes} writes)")
+                lat[c] = bench.phase_latency(c)
+                s = lat[c]["samples"]
+                log(f"  latency {c}: median {pct(s, .5) * 1000:.0f} ms, p95 {pct(s, .95) * 1000:.0f} ms, "
+                    f"missed {lat[c]['missed']}")
+        for c in contestants:
+            if "storm" in phases:
+                log(f"storm: {c} ({args.storm_runs} runs)")
+                storm[c] = bench.phase_storm(c, storm_tree, storm_expected)
+        for c in contestants:
+            if "scale" in phases:
+                log(f"scale: {c} ({args.scale_runs} runs, {ndirs} directories)")
+                scale[c] = bench.phase_scale(c, scale_src, ndirs)
+
+        # ------------------------------------------------------------------------------------------------------
+        rows: list[tuple[str, list[str]]] = []
+        if lat:
+            n = args.writes * args.latency_runs
+            rows.append((f"latency: 1 file written → on target, median ({n} writes)",
+                         [f"{pct(lat[c]['samples'], .5) * 1000:.0f} ms" for c in contestants]))
+            rows.append(("latency: p95",
+                         [f"{pct(lat[c]['samples'], .95) * 1000:.0f} ms" for c in contestants]))
+            rows.append(("latency: max / not arrived in 10 s",
+                         [f"{max(lat[c]['samples'], default=float('nan')) * 1000:.0f} ms / {lat[c]['missed']}"
+                          for c in contestants]))
+        if storm:
+            tops, subs, files = args.storm_shape
+            label = f"{tops * subs * files:,} files ({storm_bytes / 1e6:.0f} MB), {tops * subs:,} dirs"
+            rows.append((f"storm: lag after `cp -r` ends, median of {args.storm_runs} [{label}]",
+                         [fmt_s(med_or_timeout([r['lag'] for r in storm[c]])) + runs_str(
+                             [r['lag'] for r in storm[c]]) for c in contestants]))
+            rows.append(("storm: rsync processes started, median",
+                         [f"{med([r['rsyncs'] for r in storm[c]]):.0f}" + (
+                             " (still running)" if any(r['busy'] for r in storm[c]) else "")
+                          for c in contestants]))
+            rows.append(("storm: CPU s of contestant + children, median",
+                         [f"{med([r['cpu'] for r in storm[c]]):.2f} s" for c in contestants]))
+            rows.append(("storm: `cp -r` duration, median",
+                         [f"{med([r['cp'] for r in storm[c]]):.2f} s" for c in contestants]))
+        if scale:
+            rows.append((f"scale: start → ready, {ndirs:,} dirs, median of {args.scale_runs}",
+                         [fmt_s(med([r['ready'] for r in scale[c]])) + runs_str([r['ready'] for r in scale[c]])
+                          for c in contestants]))
+            rows.append(("scale: start → all watches placed",
+                         [fmt_s(med([r.get('watching', r['ready']) for r in scale[c]])) for c in contestants]))
+            rows.append(("scale: RSS once ready, median",
+                         [f"{med([r['rss_kb'] for r in scale[c]]) / 1024:.1f} MB" for c in contestants]))
+            rows.append(("scale: inotify watches at ready",
+                         [str(scale[c][-1]['watches']) for c in contestants]))
+
+        floor_after = rsync_floor(work, bench.real_rsync)
+        info.append(f"rsync floor: one bare local rsync of one 4 KB file, median of 10: "
+                    f"{floor_before * 1000:.0f} ms before the runs, {floor_after * 1000:.0f} ms after")
+        info.append(f"load avg at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        total = time.monotonic() - t_begin
+        print("\n".join(info))
+        print()
+        print(print_table(rows, contestants))
+        print()
+        print(f"total run time: {total / 60:.1f} min")
+        if bench.problems:
+            print("\nproblems seen:")
+            for p in bench.problems:
+                print("  - " + p)
+        return 0
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
+        if old_watches is not None:
+            try:
+                with open(MAX_USER_WATCHES, "w") as f:
+                    f.write(old_watches)
+                log(f"restored {MAX_USER_WATCHES} to {old_watches}")
+            except OSError as e:
+                log(f"could not restore {MAX_USER_WATCHES} to {old_watches}: {e}")
+
+
+def med_or_timeout(values):
+    if any(v is None for v in values):
+        # a timeout counts as slower than every finished run
+        finite = sorted(v for v in values if v is not None)
+        ranked = finite + [None] * (len(values) - len(finite))
+        return ranked[(len(ranked) - 1) // 2] if len(ranked) % 2 else ranked[len(ranked) // 2]
+    return med(values)
+
+
+def runs_str(values) -> str:
+    if len(values) <= 1:
+        return ""
+    return " (" + ", ".join("t/o" if v is None else f"{v:.2f}" for v in values) + ")"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
