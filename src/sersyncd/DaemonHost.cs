@@ -11,8 +11,14 @@ internal static class DaemonHost
 {
     public static async Task<int> RunAsync(CommandLine cl, SerSyncConfig config, DaemonPaths paths)
     {
-        _ = paths;
-        var builder = Host.CreateApplicationBuilder();
+        // No defaults: they would load appsettings and environment configuration we do not use, and the default
+        // reload-on-change puts inotify watches over the whole working directory (/ under systemd), spending the
+        // very watch budget the mirror needs.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Services.AddSerilog();
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(o =>
@@ -21,7 +27,7 @@ internal static class DaemonHost
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
         builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60)));
+        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory));
         builder.Services.AddSingleton(_ => SystemdNotifier.FromEnvironment());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<MirrorService>();

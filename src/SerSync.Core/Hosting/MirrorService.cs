@@ -61,6 +61,7 @@ public sealed class MirrorService(
             }
 
             _journals.ForEach(j => j.Dispose());
+            _workers.ForEach(w => w.Dispose());
         }
     }
 
@@ -130,6 +131,7 @@ public sealed class MirrorService(
         var workerTasks = _workers.Select(w => w.RunAsync(drain.Token)).ToList();
         notifier.Ready(StatusLine());
         logger.LogInformation("sersyncd ready: {Status}", StatusLine());
+        var background = StartSchedules(runner, slots, failLog, filter, stoppingToken);
 
         try
         {
@@ -144,6 +146,7 @@ public sealed class MirrorService(
         }
 
         notifier.Stopping("stopping: sending pending changes");
+        await Task.WhenAll(background);
         foreach (var watcher in _watchers)
         {
             watcher.Dispose();
@@ -153,6 +156,64 @@ public sealed class MirrorService(
         channels.ForEach(c => c.TryComplete());
         await Task.WhenAll(dispatchers);
         await DrainAsync(drain, workerTasks);
+    }
+
+    /// <summary>The crontab full push and the fail-log replay; both hold off the live batches of what they write.</summary>
+    private List<Task> StartSchedules(RsyncRunner runner, SemaphoreSlim slots, FailLog? failLog, Filtering.PathFilter filter, CancellationToken stoppingToken)
+    {
+        var tasks = new List<Task>();
+        if (config.Crontab.Enabled)
+        {
+            var push = new FullPush(runner, slots, failLog, time, logger);
+            var cron = new Scheduling.CrontabScheduler(
+                config.Crontab,
+                () => [.. _workers.Select(w => w.Target)],
+                PipelineFactory.FullPushExclusion(filter),
+                async (targets, isExcluded, extra, ct) => await Task.WhenAll(targets.Select(async t =>
+                {
+                    using var hold = await WorkerOf(t).HoldAsync(ct);
+                    return (await push.RunAsync([t], isExcluded, extra, config.Debug, ct))[0];
+                })),
+                behind => WorkerOf(behind.Target).Enqueue(new FileChange(ChangeKind.Rescan, default, true)),
+                time,
+                logger);
+            tasks.Add(cron.RunAsync(stoppingToken));
+        }
+
+        if (failLog is not null)
+        {
+            var replayer = new FailLogReplayer(config.FailLog, time, logger) { Exclusive = HoldAllAsync };
+            tasks.Add(replayer.RunAsync(stoppingToken));
+        }
+
+        return tasks;
+    }
+
+    private TargetWorker WorkerOf(SyncTarget target) => _workers.First(w => w.Target == target);
+
+    /// <summary>Holds every target's batches, taken in one fixed order so two holders cannot deadlock.</summary>
+    private async Task<IDisposable> HoldAllAsync(CancellationToken cancellationToken)
+    {
+        var holds = new List<IDisposable>();
+        try
+        {
+            foreach (var worker in _workers)
+            {
+                holds.Add(await worker.HoldAsync(cancellationToken));
+            }
+        }
+        catch
+        {
+            holds.ForEach(h => h.Dispose());
+            throw;
+        }
+
+        return new CompositeHold(holds);
+    }
+
+    private sealed class CompositeHold(List<IDisposable> holds) : IDisposable
+    {
+        public void Dispose() => holds.ForEach(h => h.Dispose());
     }
 
     /// <summary>

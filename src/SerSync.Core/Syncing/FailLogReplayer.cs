@@ -71,6 +71,10 @@ public sealed class FailLogReplayer
 
     public TimeSpan Interval => TimeSpan.FromMinutes(_config.TimeToExecuteMinutes);
 
+    /// <summary>Optional: taken around each periodic replay, so no live rsync runs meanwhile (a replayed command
+    /// could otherwise finish after a live batch and put back an older copy of a file).</summary>
+    public Func<CancellationToken, Task<IDisposable>>? Exclusive { get; init; }
+
     /// <summary>Replays started so far by <see cref="RunAsync"/> or <see cref="ReplayAsync"/>.</summary>
     public int Replays => Volatile.Read(ref _replays);
 
@@ -110,6 +114,7 @@ public sealed class FailLogReplayer
                 SetNextReplayDue(null);
                 try
                 {
+                    using var hold = Exclusive is null ? null : await Exclusive(cancellationToken);
                     await ReplayAsync(cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

@@ -21,7 +21,7 @@ public enum TargetState
 /// has its own worker, so a slow or dead target never delays the others; batches for one target run one at a time,
 /// so changes to one path reach it in order. The shared slots cap rsync processes across targets (<c>-n</c>).
 /// </summary>
-public sealed class TargetWorker
+public sealed class TargetWorker : IDisposable
 {
     private const int FailLogAfterAttempts = 3;
     private static readonly TimeSpan BatchLifetime = TimeSpan.FromHours(1);
@@ -36,6 +36,7 @@ public sealed class TargetWorker
     private readonly bool _debug;
     private readonly PathFilter _filter;
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _exclusive = new(1, 1);
     private readonly PendingSet _pending = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Backoff _transientBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
@@ -82,6 +83,17 @@ public sealed class TargetWorker
     /// <summary>Completed batches (for tests and status).</summary>
     public long BatchesSent { get; private set; }
 
+    /// <summary>
+    /// Holds off this target's batches until the result is disposed (waiting for a running one to end), for work
+    /// that writes the same target from outside the worker: a scheduled full push, a fail-log replay. Two rsyncs
+    /// to one target at once could finish out of order and leave an older copy of a file.
+    /// </summary>
+    public async Task<IDisposable> HoldAsync(CancellationToken cancellationToken)
+    {
+        await _exclusive.WaitAsync(cancellationToken);
+        return new Releaser(_exclusive);
+    }
+
     /// <summary>The id this target acknowledges journal sequences under.</summary>
     public string JournalId => ChangeJournal.IdOf(_target.Remote.Kind + " " + _target.Label);
 
@@ -109,7 +121,17 @@ public sealed class TargetWorker
             }
 
             State = TargetState.Syncing;
-            var result = await SendAsync(batch, stoppingToken);
+            RsyncResult result;
+            await _exclusive.WaitAsync(CancellationToken.None);
+            try
+            {
+                result = await SendAsync(batch, stoppingToken);
+            }
+            finally
+            {
+                _exclusive.Release();
+            }
+
             _lastRunEnded = _time.GetUtcNow();
             if (stoppingToken.IsCancellationRequested && !result.Succeeded)
             {
@@ -290,4 +312,18 @@ public sealed class TargetWorker
         }
     }
 
+    public void Dispose() => _exclusive.Dispose();
+
+    private sealed class Releaser(SemaphoreSlim semaphore) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                semaphore.Release();
+            }
+        }
+    }
 }
