@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,15 +34,38 @@ public sealed class MirrorService(
     ILogger<MirrorService> logger) : BackgroundService
 {
     private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ReloadDrainTimeout = TimeSpan.FromSeconds(10);
+    private SerSyncConfig _config = config;
+    private CancellationTokenSource? _reload;
     private readonly List<InotifyWatcher> _watchers = [];
     private readonly List<TargetWorker> _workers = [];
     private readonly List<ChangeJournal> _journals = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true; // SIGHUP reloads; it must not end the process
+            Reload();
+        });
+        var first = true;
         try
         {
-            await RunAsync(stoppingToken);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                using var reload = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                Volatile.Write(ref _reload, reload);
+                try
+                {
+                    await RunAsync(first && options.FullPushFirst, reload.Token, stoppingToken);
+                }
+                finally
+                {
+                    DisposeRun();
+                }
+
+                first = false;
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -53,20 +77,50 @@ public sealed class MirrorService(
             Environment.ExitCode = ex is WatchLimitException or RootLostException ? 71 : 70;
             lifetime.StopApplication();
         }
-        finally
-        {
-            foreach (var watcher in _watchers)
-            {
-                watcher.Dispose();
-            }
+    }
 
-            _journals.ForEach(j => j.Dispose());
-            _workers.ForEach(w => w.Dispose());
+    /// <summary>
+    /// SIGHUP: re-reads the config file. An invalid file is refused with the same message as <c>-t</c> and the running
+    /// configuration stays. A valid one replaces the pipeline: watchers stop, workers send what they can within a
+    /// short bound, and the new pipeline starts from the journal (nothing pending is lost) plus a catch-up scan for
+    /// the moment without watches. The state directory, workers and log settings from the command line stay.
+    /// </summary>
+    private void Reload()
+    {
+        try
+        {
+            var next = ConfigLoader.Load(_config.SourceFile);
+            Volatile.Write(ref _config, next);
+            logger.LogInformation("SIGHUP: reloading {File}", next.SourceFile);
+            notifier.Send("RELOADING=1\nSTATUS=reloading configuration");
+            Volatile.Read(ref _reload)?.Cancel();
+        }
+        catch (ConfigException ex)
+        {
+            logger.LogError("SIGHUP: the new configuration is refused and the running one stays: {Message}", ex.Message);
+            notifier.Status("reload refused: " + ex.Message);
         }
     }
 
-    private async Task RunAsync(CancellationToken stoppingToken)
+    private void DisposeRun()
     {
+        foreach (var watcher in _watchers)
+        {
+            watcher.Dispose();
+        }
+
+        _journals.ForEach(j => j.Dispose());
+        _workers.ForEach(w => w.Dispose());
+        _watchers.Clear();
+        _journals.Clear();
+        _workers.Clear();
+    }
+
+    /// <param name="runToken">Cancelled to end this pipeline: on stop, or on a reload.</param>
+    /// <param name="stoppingToken">Cancelled only when the process stops.</param>
+    private async Task RunAsync(bool fullPushFirst, CancellationToken runToken, CancellationToken stoppingToken)
+    {
+        var config = Volatile.Read(ref _config);
         var filter = PipelineFactory.CreateFilter(config);
         var slots = new SemaphoreSlim(options.Workers);
         var failLog = PipelineFactory.CreateFailLog(config);
@@ -113,11 +167,11 @@ public sealed class MirrorService(
             dispatchers.Add(dispatcher.RunAsync());
         }
 
-        if (options.FullPushFirst)
+        if (fullPushFirst)
         {
             notifier.Status($"watching {placed} directories; full push to {_workers.Count} target(s)");
             var push = new FullPush(runner, slots, failLog, time, logger);
-            var results = await push.RunAsync([.. _workers.Select(w => w.Target)], PipelineFactory.FullPushExclusion(filter), [], config.Debug, stoppingToken);
+            var results = await push.RunAsync([.. _workers.Select(w => w.Target)], PipelineFactory.FullPushExclusion(filter), [], config.Debug, runToken);
             foreach (var failed in results.Where(r => !r.Result.Succeeded))
             {
                 // Not lost: the target gets a full sync from its own worker, with retries.
@@ -131,13 +185,13 @@ public sealed class MirrorService(
         var workerTasks = _workers.Select(w => w.RunAsync(drain.Token)).ToList();
         notifier.Ready(StatusLine());
         logger.LogInformation("sersyncd ready: {Status}", StatusLine());
-        var background = StartSchedules(runner, slots, failLog, filter, stoppingToken);
+        var background = StartSchedules(config, runner, slots, failLog, filter, runToken);
 
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
+            while (!runToken.IsCancellationRequested)
             {
-                await Task.Delay(StatusInterval, time, stoppingToken);
+                await Task.Delay(StatusInterval, time, runToken);
                 notifier.Status(StatusLine());
             }
         }
@@ -145,8 +199,21 @@ public sealed class MirrorService(
         {
         }
 
-        notifier.Stopping("stopping: sending pending changes");
+        var stopping = stoppingToken.IsCancellationRequested;
+        if (stopping)
+        {
+            notifier.Stopping("stopping: sending pending changes");
+        }
+
         await Task.WhenAll(background);
+        // Let events already queued in the kernel be read before the watches go: wait until the watchers have been
+        // quiet for a moment (bounded), so a change made just before SIGTERM is still sent.
+        var settleUntil = time.GetUtcNow() + TimeSpan.FromSeconds(1);
+        while (time.GetUtcNow() < settleUntil && roots.Any(r => time.GetUtcNow() - r.LastSubmit < TimeSpan.FromMilliseconds(150)))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(25), time);
+        }
+
         foreach (var watcher in _watchers)
         {
             watcher.Dispose();
@@ -155,11 +222,11 @@ public sealed class MirrorService(
         // The watchers have stopped writing: close the channels so the dispatchers hand over the rest and end.
         channels.ForEach(c => c.TryComplete());
         await Task.WhenAll(dispatchers);
-        await DrainAsync(drain, workerTasks);
+        await DrainAsync(drain, workerTasks, stopping ? options.DrainTimeout : ReloadDrainTimeout);
     }
 
     /// <summary>The crontab full push and the fail-log replay; both hold off the live batches of what they write.</summary>
-    private List<Task> StartSchedules(RsyncRunner runner, SemaphoreSlim slots, FailLog? failLog, Filtering.PathFilter filter, CancellationToken stoppingToken)
+    private List<Task> StartSchedules(SerSyncConfig config, RsyncRunner runner, SemaphoreSlim slots, FailLog? failLog, Filtering.PathFilter filter, CancellationToken stoppingToken)
     {
         var tasks = new List<Task>();
         if (config.Crontab.Enabled)
@@ -278,9 +345,10 @@ public sealed class MirrorService(
         }
     }
 
-    private async Task DrainAsync(CancellationTokenSource drain, List<Task> workerTasks)
+    private async Task DrainAsync(CancellationTokenSource drain, List<Task> workerTasks, TimeSpan timeout)
     {
-        var deadline = time.GetUtcNow() + options.DrainTimeout;
+        _workers.ForEach(w => w.Draining = true);
+        var deadline = time.GetUtcNow() + timeout;
         while (_workers.Any(w => w.PendingCount > 0 || w.State == TargetState.Syncing) && time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), time);
@@ -289,7 +357,7 @@ public sealed class MirrorService(
         var left = _workers.Sum(w => w.PendingCount);
         if (left > 0)
         {
-            logger.LogWarning("stopping with {Count} change(s) not yet sent", left);
+            logger.LogWarning("{Count} change(s) not yet sent; they stay in the journal for the next start", left);
         }
 
         await drain.CancelAsync();

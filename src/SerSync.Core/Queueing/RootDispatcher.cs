@@ -17,6 +17,9 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
 
     public IReadOnlyList<TargetWorker> Workers => workers;
 
+    /// <summary>When changes were last handed over (for the settle before stopping).</summary>
+    public DateTimeOffset LastSubmit { get; private set; } = DateTimeOffset.MinValue;
+
     /// <summary>Journals, then queues on every worker.</summary>
     public void Submit(IReadOnlyList<FileChange> changes)
     {
@@ -27,6 +30,7 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
 
         lock (_gate)
         {
+            LastSubmit = time.GetUtcNow();
             var sequences = journal?.Append(changes);
             for (var i = 0; i < changes.Count; i++)
             {

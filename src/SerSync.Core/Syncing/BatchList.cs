@@ -11,7 +11,7 @@ public sealed record BatchList(byte[] Paths, byte[]? Excludes, int Count);
 /// Turns a batch into rsync's <c>--files-from</c> list, reading the tree as it is now. rsync runs with
 /// <c>--no-r -d</c>, so each entry says exactly how far it reaches: <c>p</c> is the entry itself (or, when gone,
 /// its deletion with everything below, through <c>--delete-missing-args</c>); <c>d/</c> is a directory's immediate
-/// entries with deletion of what the source no longer has. A whole new tree is listed as <c>d/</c> for each of its
+/// entries with deletion of what the source no longer has. Entries are written <c>./p</c>. A whole new tree is listed as <c>d/</c> for each of its
 /// directories, walked here with the filter, so excluded directories are skipped and excluded entries inside listed
 /// directories go into the exclude list (which also keeps them on the target).
 /// </summary>
@@ -26,7 +26,15 @@ public static class BatchListBuilder
 
         void Add(RelativePath path, bool contents)
         {
-            paths.Write(path.IsRoot ? "."u8 : path.Bytes);
+            // Every entry starts with "./": rsync reads a --files-from line starting with '#' or ';' as a comment,
+            // even with --from0, so a root-level "#hash" would silently never be sent. "./" is also -R's marker.
+            paths.Write("."u8);
+            if (!path.IsRoot)
+            {
+                paths.WriteByte((byte)'/');
+                paths.Write(path.Bytes);
+            }
+
             if (contents)
             {
                 paths.WriteByte((byte)'/');

@@ -95,6 +95,10 @@ public static class RsyncArguments
         args.Add("--no-r");
         args.Add("-d");
 
+        // Every listed file is known to have changed: rsync's size-and-mtime quick check would skip a file rewritten
+        // within the same second at the same size (vim saving "saved 12" over "saved 14"), leaving it stale for good.
+        args.Add("--ignore-times");
+
         // Without delete="true" a vanished path is skipped, never removed on the target.
         args.Add(target.Delete ? "--delete-missing-args" : "--ignore-missing-args");
         foreach (var pattern in NoisePatterns)

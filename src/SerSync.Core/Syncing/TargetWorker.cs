@@ -42,6 +42,7 @@ public sealed class TargetWorker : IDisposable
     private readonly Backoff _transientBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
     private DateTimeOffset? _lastRunEnded;
     private int _consecutiveFailures;
+    private bool _draining;
 
     public TargetWorker(
         SyncTarget target,
@@ -77,6 +78,17 @@ public sealed class TargetWorker : IDisposable
             {
                 return _pending.Count;
             }
+        }
+    }
+
+    /// <summary>Set when the daemon stops: pending changes leave at once instead of after the quiet period.</summary>
+    public bool Draining
+    {
+        get => Volatile.Read(ref _draining);
+        set
+        {
+            Volatile.Write(ref _draining, value);
+            _wake.Writer.TryWrite(true);
         }
     }
 
@@ -120,7 +132,6 @@ public sealed class TargetWorker : IDisposable
                 return;
             }
 
-            State = TargetState.Syncing;
             RsyncResult result;
             await _exclusive.WaitAsync(CancellationToken.None);
             try
@@ -157,9 +168,11 @@ public sealed class TargetWorker : IDisposable
             {
                 if (!_pending.IsEmpty)
                 {
-                    due = _policy.DueAt(_pending.OldestChange!.Value, _pending.NewestChange!.Value, _lastRunEnded);
+                    due = Draining ? _time.GetUtcNow() : _policy.DueAt(_pending.OldestChange!.Value, _pending.NewestChange!.Value, _lastRunEnded);
                     if (due <= _time.GetUtcNow())
                     {
+                        // Busy from the moment the batch leaves the set, so a drain never sees an idle gap.
+                        State = TargetState.Syncing;
                         return _pending.Take();
                     }
                 }

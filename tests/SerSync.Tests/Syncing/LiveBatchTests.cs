@@ -109,6 +109,46 @@ public sealed class LiveBatchTests : IDisposable
     }
 
     [Fact]
+    public async Task Root_level_names_that_look_like_list_comments_are_sent()
+    {
+        var src = _temp.Sub("src");
+        var dst = _temp.Sub("dst");
+        File.WriteAllText(Path.Combine(src, "#hash"), "h");
+        File.WriteAllText(Path.Combine(src, ";semi"), "s");
+        var set = new PendingSet();
+        set.Add(Change(ChangeKind.Upsert, "#hash"), DateTimeOffset.UtcNow);
+        set.Add(Change(ChangeKind.Upsert, ";semi"), DateTimeOffset.UtcNow);
+
+        var result = await SendAsync(src, dst, set, new PathFilter());
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Equal("h", File.ReadAllText(Path.Combine(dst, "#hash")));
+        Assert.Equal("s", File.ReadAllText(Path.Combine(dst, ";semi")));
+    }
+
+    [Fact]
+    public async Task A_file_rewritten_at_the_same_size_within_the_same_second_is_sent_again()
+    {
+        var src = _temp.Sub("src");
+        var dst = _temp.Sub("dst");
+        var file = Path.Combine(src, "x");
+        var stamp = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.WriteAllText(file, "saved 12");
+        File.SetLastWriteTimeUtc(file, stamp);
+        var set = new PendingSet();
+        set.Add(Change(ChangeKind.Upsert, "x"), DateTimeOffset.UtcNow);
+        Assert.Equal(0, (await SendAsync(src, dst, set, new PathFilter())).ExitCode);
+        File.WriteAllText(file, "saved 14");
+        File.SetLastWriteTimeUtc(file, stamp); // same size, same mtime: rsync's quick check would skip it
+        set.Add(Change(ChangeKind.Upsert, "x"), DateTimeOffset.UtcNow);
+
+        var result = await SendAsync(src, dst, set, new PathFilter());
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Equal("saved 14", File.ReadAllText(Path.Combine(dst, "x")));
+    }
+
+    [Fact]
     public async Task Without_delete_a_vanished_path_is_left_on_the_target()
     {
         var src = _temp.Sub("src");
