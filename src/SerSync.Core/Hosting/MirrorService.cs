@@ -37,6 +37,7 @@ public sealed class MirrorService(
     private static readonly TimeSpan ReloadDrainTimeout = TimeSpan.FromSeconds(10);
     private SerSyncConfig _config = config;
     private CancellationTokenSource? _reload;
+    private HashSet<string>? _previousTargets;
     private readonly List<InotifyWatcher> _watchers = [];
     private readonly List<TargetWorker> _workers = [];
     private readonly List<ChangeJournal> _journals = [];
@@ -104,6 +105,7 @@ public sealed class MirrorService(
 
     private void DisposeRun()
     {
+        _previousTargets = [.. _workers.Select(w => w.JournalId)];
         foreach (var watcher in _watchers)
         {
             watcher.Dispose();
@@ -162,6 +164,16 @@ public sealed class MirrorService(
             if (journal is not null)
             {
                 Recover(watch.Path, journal, dispatcher, filter);
+            }
+
+            if (_previousTargets is { } previous)
+            {
+                // A target added by a reload has none of the tree yet: it gets one full sync, through its worker.
+                foreach (var added in rootWorkers.Where(w => !previous.Contains(w.JournalId)))
+                {
+                    logger.LogInformation("{Target}: new in the reloaded configuration; a full sync is queued", added.Target.Label);
+                    added.Enqueue(new FileChange(ChangeKind.Rescan, default, true));
+                }
             }
 
             dispatchers.Add(dispatcher.RunAsync());
