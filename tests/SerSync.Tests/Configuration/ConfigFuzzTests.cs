@@ -11,7 +11,7 @@ namespace SerSync.Tests.Configuration;
 /// the daemon must answer <c>-t</c> with 0, or 78 and one plain line. A failure prints the seed and the mutated file:
 /// <see cref="ConfigMutator.Mutate"/> with that seed rebuilds it (even seeds go through Load, odd ones through Parse).
 /// </summary>
-public sealed partial class ConfigFuzzTests : IDisposable
+public sealed class ConfigFuzzTests : IDisposable
 {
     private const int InProcessCases = 2000;
     private const int DaemonCases = 40;
@@ -71,7 +71,7 @@ public sealed partial class ConfigFuzzTests : IDisposable
         foreach (var r in RunInProcess(300))
         {
             var kind = r.Error == null ? r.Outcome : Regex.Match(r.Error.Detail, "^[^\"':<(]*").Value.Trim();
-            if (picked.Count < DaemonCases && perKind.GetValueOrDefault(kind) < 3 && r.Outcome != "hang" && !HitsKnownDaemonBug(r))
+            if (picked.Count < DaemonCases && perKind.GetValueOrDefault(kind) < 3 && r.Outcome != "hang")
             {
                 perKind[kind] = perKind.GetValueOrDefault(kind) + 1;
                 picked.Add(r);
@@ -113,26 +113,6 @@ public sealed partial class ConfigFuzzTests : IDisposable
         Assert.True(picked.Count >= DaemonCases / 2, $"only {picked.Count} daemon cases picked");
     }
 
-    // ---- known loader bugs, skipped while they are open (see the commit message); delete to see them fail ----
-
-    // Bug 1: an "unexpected text" refusal counts the newlines of the text's *value* to find its first visible
-    // character, so each &#10; (or &#13;&#10;) reference counts as a source line: the reported line is wrong, and
-    // past the end of the file when there are enough of them.
-    [GeneratedRegex("&#(0*1[03]|[xX]0*[aAdD]);")]
-    private static partial Regex NewlineCharacterReference();
-
-    // Bug 3: loading is quadratic in the nesting depth (XDocument.Load), so a few hundred KB of nested elements keep
-    // the loader busy for minutes before it refuses the first unknown element.
-    private static bool HitsKnownLoaderBug(Mutant mutant) =>
-        NewlineCharacterReference().IsMatch(mutant.Text)
-        || mutant.Operations.Any(o => o.StartsWith($"insert {ConfigMutator.DeepestNesting} nested", StringComparison.Ordinal));
-
-    // Bug 2: refusals echo values and text verbatim, so a value or text holding a line break (only possible through
-    // a character reference or text content spanning lines) makes a multi-line message, and the daemon's stderr
-    // more than one line.
-    private static bool HitsKnownDaemonBug(CaseResult r) =>
-        HitsKnownLoaderBug(r.Mutant) || (r.Error != null && r.Error.Message.AsSpan().IndexOfAny('\n', '\r') >= 0);
-
     // ---- running cases ----
 
     /// <summary>Seeds 0..count-1 on one worker thread per core, each case on its own task with a time limit.</summary>
@@ -157,13 +137,13 @@ public sealed partial class ConfigFuzzTests : IDisposable
                     continue;
                 }
 
-                var r = HitsKnownLoaderBug(mutant) ? null : LoadInProcess(mutant, seed, worker);
-                if (r?.Outcome == "hang")
+                var r = LoadInProcess(mutant, seed, worker);
+                if (r.Outcome == "hang")
                 {
                     Interlocked.Increment(ref hangs);
                 }
 
-                results[seed] = r ?? new CaseResult(seed, mutant, "skipped-known-bug", null, null);
+                results[seed] = r;
             }
         })
         { IsBackground = true, Name = $"fuzz-{worker}" }).ToList();
