@@ -200,6 +200,11 @@ public sealed class ConfigFuzzTests : IDisposable
             return $"message does not start with the file name {file}: {ex.Message}";
         }
 
+        if (ex.Message.AsSpan().IndexOfAny("\r\n\u0085\u2028\u2029") >= 0)
+        {
+            return $"message spans lines: {ex.Message}";
+        }
+
         if (ex.Line < 0 || ex.Line > lineBound)
         {
             return $"line {ex.Line} is past the end of the input (at most {lineBound} allowed): {ex.Message}";
