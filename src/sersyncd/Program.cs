@@ -10,7 +10,7 @@ try
 catch (Exception ex)
 {
     // Last resort: a fatal runtime error is one line and a non-zero status, never a bare stack trace.
-    Console.Error.WriteLine($"sersyncd: fatal: {ex.Message}");
+    Console.Error.WriteLine($"sersyncd: fatal: {Sersyncd.OneLine(ex.Message)}");
     Log.Logger.Fatal(ex, "fatal error");
     await Log.CloseAndFlushAsync();
     return 70; // EX_SOFTWARE
@@ -57,7 +57,7 @@ namespace SerSync.Daemon
             }
             catch (ConfigException ex)
             {
-                await Console.Error.WriteLineAsync($"sersyncd: {ex.Message}");
+                await Console.Error.WriteLineAsync($"sersyncd: {OneLine(ex.Message)}");
                 return ConfigException.ExitCode;
             }
 
@@ -95,6 +95,13 @@ namespace SerSync.Daemon
                 await Log.CloseAndFlushAsync();
             }
         }
+
+        /// <summary>Last resort for messages that reach stderr: ConfigException messages are one line already, but a
+        /// line break that slipped in must not split the error (log scrapers read one line per error).</summary>
+        internal static string OneLine(string message) =>
+            message.Replace("\r", "\\r", StringComparison.Ordinal)
+                .Replace("\n", "\\n", StringComparison.Ordinal).Replace("\u2028", "\\u2028", StringComparison.Ordinal)
+                .Replace("\u2029", "\\u2029", StringComparison.Ordinal).Replace("\u0085", "\\x85", StringComparison.Ordinal);
 
         private static int RejectPlugin(string name)
         {

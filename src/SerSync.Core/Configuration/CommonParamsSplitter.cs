@@ -46,7 +46,7 @@ public static class CommonParamsSplitter
                         var end = text.IndexOf('\'', i + 1);
                         if (end < 0)
                         {
-                            error = $"unterminated single quote at offset {i} in \"{text}\"";
+                            error = $"unterminated single quote at offset {i} in {ConfigText.Quote(text)}";
                             return false;
                         }
 
@@ -62,7 +62,7 @@ public static class CommonParamsSplitter
                         {
                             if (j >= text.Length)
                             {
-                                error = $"unterminated double quote at offset {i} in \"{text}\"";
+                                error = $"unterminated double quote at offset {i} in {ConfigText.Quote(text)}";
                                 return false;
                             }
 
@@ -98,7 +98,7 @@ public static class CommonParamsSplitter
                 case '\\':
                     if (i + 1 >= text.Length)
                     {
-                        error = $"backslash at the end of \"{text}\" escapes nothing";
+                        error = $"backslash at the end of {ConfigText.Quote(text)} escapes nothing";
                         return false;
                     }
 
@@ -135,7 +135,7 @@ public static class CommonParamsSplitter
         {
             if (w.Length < 2 || w[0] != '-')
             {
-                return $"'{w}' is not an option: every commonParams word must start with '-' (rsync would read a bare " +
+                return $"'{ConfigText.Show(w)}' is not an option: every commonParams word must start with '-' (rsync would read a bare " +
                     "word as a source path); give option values as --option=value or -Xvalue";
             }
 
@@ -156,18 +156,18 @@ public static class CommonParamsSplitter
                 var f = w[k];
                 if (f == 'e')
                 {
-                    return $"'{w}' contains -e (remote shell): set <ssh start=\"true\" command=\"...\"/> instead";
+                    return $"'{ConfigText.Show(w)}' contains -e (remote shell): set <ssh start=\"true\" command=\"...\"/> instead";
                 }
 
                 if (f == '0')
                 {
-                    return $"'{w}' contains -0 (--from0): sersyncd feeds rsync its own file list, so it must not be changed";
+                    return $"'{ConfigText.Show(w)}' contains -0 (--from0): sersyncd feeds rsync its own file list, so it must not be changed";
                 }
 
                 if (f is 'n' or 'V')
                 {
                     var what = f == 'n' ? "-n (--dry-run)" : "-V (--version)";
-                    return $"'{w}' contains {what}: rsync would transfer nothing while sersyncd counts the changes as synced";
+                    return $"'{ConfigText.Show(w)}' contains {what}: rsync would transfer nothing while sersyncd counts the changes as synced";
                 }
 
                 if (f is 'B' or 'f' or 'T' or 'M' or '@')
@@ -213,7 +213,7 @@ public static class CommonParamsSplitter
             var hit = isPrefix ? word.StartsWith(option, StringComparison.Ordinal) : name == option;
             if (hit)
             {
-                return $"'{word}' is not allowed in commonParams ({option} breaks how sersyncd drives rsync: {advice})";
+                return $"'{ConfigText.Show(word)}' is not allowed in commonParams ({option} breaks how sersyncd drives rsync: {advice})";
             }
         }
 

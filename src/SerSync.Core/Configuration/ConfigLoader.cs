@@ -1,8 +1,10 @@
-// Implementation notes. The loader works in two passes over an XDocument read with line info: first the shape
-// (ConfigSchema: unknown or duplicated elements, unknown attributes, stray text), then the values, element by
-// element, with every check raising a ConfigException that points at the offending element or attribute. Anything
-// else that escapes (I/O, a regex engine surprise) is converted at the API boundary, so callers only ever catch
-// ConfigException.
+// Implementation notes. The input (at most 1 MiB) is first streamed once with an XmlReader that refuses absurd
+// nesting, since XDocument's load time grows with the square of the depth; then it is loaded into an XDocument with
+// line info. The loader works in two passes over that: first the shape (ConfigSchema: unknown or duplicated
+// elements, unknown attributes, stray text), then the values, element by element, with every check raising a
+// ConfigException that points at the offending element or attribute. Values quoted in messages go through
+// ConfigText, so a message is always one line. Anything else that escapes (I/O, a regex engine surprise) is
+// converted at the API boundary, so callers only ever catch ConfigException.
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -16,6 +18,14 @@ namespace SerSync.Configuration;
 /// <see cref="SerSyncConfig"/>.</summary>
 public static class ConfigLoader
 {
+    /// <summary>The largest file accepted, in bytes (for <see cref="Parse"/>: characters). The stock confxml.xml is
+    /// about 2 KB.</summary>
+    public const int MaxSize = 1 << 20;
+
+    /// <summary>The deepest element nesting accepted. confxml.xml needs 5 levels
+    /// (<c>head/sersync/crontab/crontabfilter/exclude</c>).</summary>
+    public const int MaxDepth = 32;
+
     static ConfigLoader()
     {
         // Files saved by Chinese editors often declare GB2312/GBK; honour that like sersync's parser did.
@@ -49,7 +59,7 @@ public static class ConfigLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new ConfigException(path, 0, 0, $"cannot be read: {ex.Message}");
+            throw new ConfigException(path, 0, 0, $"cannot be read: {ConfigText.Escape(ex.Message)}");
         }
 
         if (IsBlank(bytes))
@@ -57,12 +67,16 @@ public static class ConfigLoader
             throw new ConfigException(path, 0, 0, "is empty; expected a confxml.xml with a <head> root element");
         }
 
-        return Guard(path, () =>
+        if (bytes.Length > MaxSize)
         {
-            using var stream = new MemoryStream(bytes, writable: false);
-            using var reader = XmlReader.Create(stream, ReaderSettings);
-            return Build(reader, path, full);
-        });
+            throw new ConfigException(path, 0, 0, $"is {bytes.Length} bytes long; a confxml.xml is a few KB, and files over {MaxSize} bytes (1 MiB) are refused");
+        }
+
+        return Guard(path, () => Build(
+            () => XmlReader.Create(new MemoryStream(bytes, writable: false), ReaderSettings),
+            () => DecodeLikeXmlReader(bytes),
+            path,
+            full));
     }
 
     /// <summary>Parses XML text. <paramref name="fileNameForMessages"/> prefixes every message; it is made absolute
@@ -77,14 +91,17 @@ public static class ConfigLoader
             throw new ConfigException(fileNameForMessages, 0, 0, "is empty; expected a confxml.xml with a <head> root element");
         }
 
+        if (xmlText.Length > MaxSize)
+        {
+            throw new ConfigException(fileNameForMessages, 0, 0, $"is {xmlText.Length} characters long; a confxml.xml is a few KB, and files over {MaxSize} characters (1 MiB) are refused");
+        }
+
         return Guard(fileNameForMessages, () =>
         {
             var full = Path.IsPathRooted(fileNameForMessages)
                 ? fileNameForMessages
                 : Path.GetFullPath(Path.Combine(baseDirectory ?? Environment.CurrentDirectory, fileNameForMessages));
-            using var text = new StringReader(xmlText);
-            using var reader = XmlReader.Create(text, ReaderSettings);
-            return Build(reader, fileNameForMessages, full);
+            return Build(() => XmlReader.Create(new StringReader(xmlText), ReaderSettings), () => xmlText, fileNameForMessages, full);
         });
     }
 
@@ -94,6 +111,7 @@ public static class ConfigLoader
         XmlResolver = null,
         IgnoreComments = true,
         IgnoreProcessingInstructions = true,
+        CloseInput = true,
     };
 
     private static bool IsBlank(byte[] bytes)
@@ -121,11 +139,11 @@ public static class ConfigLoader
         }
         catch (XmlException ex)
         {
-            throw new ConfigException(file, ex.LineNumber, ex.LinePosition, $"not well-formed XML: {StripPosition(ex.Message)}");
+            throw new ConfigException(file, ex.LineNumber, ex.LinePosition, $"not well-formed XML: {ConfigText.Escape(StripPosition(ex.Message))}");
         }
         catch (Exception ex)
         {
-            throw new ConfigException(file, 0, 0, $"cannot be loaded: {ex.GetType().Name}: {ex.Message}");
+            throw new ConfigException(file, 0, 0, $"cannot be loaded: {ex.GetType().Name}: {ConfigText.Escape(ex.Message)}");
         }
     }
 
@@ -136,16 +154,71 @@ public static class ConfigLoader
         return i > 0 ? message[..i] : message;
     }
 
-    private static SerSyncConfig Build(XmlReader reader, string file, string fullPath)
+    /// <summary>Streams the input once to refuse deep nesting, then loads it. <paramref name="source"/> gives the
+    /// decoded text (or null), only needed to point at the first visible character of stray text.</summary>
+    private static SerSyncConfig Build(Func<XmlReader> open, Func<string?> source, string file, string fullPath)
     {
-        var doc = XDocument.Load(reader, LoadOptions.SetLineInfo);
-        return new ConfigReader(file, fullPath).Read(doc);
+        using (var scan = open())
+        {
+            CheckNesting(scan, file);
+        }
+
+        XDocument doc;
+        using (var reader = open())
+        {
+            doc = XDocument.Load(reader, LoadOptions.SetLineInfo);
+        }
+
+        return new ConfigReader(file, fullPath, source).Read(doc);
+    }
+
+    private static void CheckNesting(XmlReader reader, string file)
+    {
+        while (reader.Read())
+        {
+            if (reader.NodeType == XmlNodeType.Element && reader.Depth >= MaxDepth)
+            {
+                var li = (IXmlLineInfo)reader;
+                throw new ConfigException(file, li.LineNumber, li.LinePosition,
+                    $"<{ConfigText.Show(reader.Name)}> is nested {reader.Depth + 1} elements deep; a confxml.xml needs at most 5 levels, " +
+                    $"and more than {MaxDepth} are refused");
+            }
+        }
+    }
+
+    /// <summary>The characters an XmlReader sees in <paramref name="bytes"/>: the encoding it settles on after the
+    /// byte order mark and the XML declaration. Null if that cannot be found out.</summary>
+    private static string? DecodeLikeXmlReader(byte[] bytes)
+    {
+        try
+        {
+            Encoding? encoding;
+            using (var probe = new XmlTextReader(new MemoryStream(bytes, writable: false)) { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null })
+            {
+                _ = probe.Read();
+                encoding = probe.Encoding;
+            }
+
+            if (encoding == null)
+            {
+                return null;
+            }
+
+            using var text = new StreamReader(new MemoryStream(bytes, writable: false), encoding, detectEncodingFromByteOrderMarks: true);
+            return text.ReadToEnd();
+        }
+        catch (Exception ex) when (ex is XmlException or ArgumentException or NotSupportedException or DecoderFallbackException)
+        {
+            return null;
+        }
     }
 }
 
 /// <summary>One load: knows the file name for messages.</summary>
-internal sealed class ConfigReader(string file, string fullPath)
+internal sealed class ConfigReader(string file, string fullPath, Func<string?>? source = null)
 {
+    private readonly Lazy<string?> _source = new(source ?? (() => null));
+
     // Only for patterns NonBacktracking cannot run (backreferences, lookarounds); generous, since the first match
     // in a cold process also pays for JIT.
     private static readonly TimeSpan BacktrackingTimeout = TimeSpan.FromSeconds(1);
@@ -209,7 +282,7 @@ internal sealed class ConfigReader(string file, string fullPath)
             switch (node)
             {
                 case XText text when !string.IsNullOrWhiteSpace(text.Value):
-                    throw Fail(text, $"unexpected text \"{Shorten(text.Value.Trim())}\" inside <{spec.Name}>; only elements and " +
+                    throw Fail(text, $"unexpected text {ConfigText.Quote(text.Value.Trim())} inside <{spec.Name}>; only elements and " +
                         "<!-- comments --> belong here (the '#' notes in blog copies of confxml.xml are not XML)");
                 case XElement child:
                     var childSpec = child.Name.Namespace == XNamespace.None ? spec.Child(child.Name.LocalName) : null;
@@ -254,7 +327,7 @@ internal sealed class ConfigReader(string file, string fullPath)
         var name = plugin.Attribute("name") ?? throw Fail(plugin, $"<plugin> has no name attribute; expected name=\"{string.Join("|", ConfigSchema.PluginNames)}\"");
         return ConfigSchema.PluginSections.TryGetValue(name.Value, out var spec)
             ? spec
-            : throw Fail(name, $"unknown plugin name \"{name.Value}\"; expected one of {string.Join(", ", ConfigSchema.PluginNames)}");
+            : throw Fail(name, $"unknown plugin name {ConfigText.Quote(name.Value)}; expected one of {string.Join(", ", ConfigSchema.PluginNames)}");
     }
 
     // ---- sections ----
@@ -298,8 +371,24 @@ internal sealed class ConfigReader(string file, string fullPath)
         }
         catch (ArgumentException ex)
         {
-            throw Fail(attr, $"invalid regular expression \"{expr}\": {ex.Message}");
+            throw Fail(attr, $"invalid regular expression {ConfigText.Quote(expr)}: {RegexError(ex)}");
         }
+    }
+
+    // .NET's message repeats the whole pattern ("Invalid pattern '...' at offset N. Reason."); keep the rest.
+    private static string RegexError(ArgumentException ex)
+    {
+        if (ex is RegexParseException parse)
+        {
+            var marker = $" at offset {parse.Offset.ToString(CultureInfo.InvariantCulture)}. ";
+            var at = ex.Message.LastIndexOf(marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                return $"{ConfigText.Escape(ex.Message[(at + marker.Length)..])} (at offset {parse.Offset.ToString(CultureInfo.InvariantCulture)})";
+            }
+        }
+
+        return ConfigText.Show(ex.Message, ConfigText.MaxPathShown);
     }
 
     private InotifyConfig ReadInotify(XElement? inotify)
@@ -351,7 +440,7 @@ internal sealed class ConfigReader(string file, string fullPath)
         {
             if (string.IsNullOrWhiteSpace(commandAttr.Value) || commandAttr.Value.Any(char.IsControl))
             {
-                throw Fail(commandAttr, $"ssh command \"{commandAttr.Value}\" is empty or has control characters; expected a remote shell command line such as \"ssh -p 2222\"");
+                throw Fail(commandAttr, $"ssh command {ConfigText.Quote(commandAttr.Value)} is empty or has control characters; expected a remote shell command line such as \"ssh -p 2222\"");
             }
 
             sshCommand = commandAttr.Value.Trim();
@@ -392,7 +481,7 @@ internal sealed class ConfigReader(string file, string fullPath)
         var users = auth.Users;
         if (users.Length == 0 || users[0] == '-' || users.Any(c => c is '@' or ':' || char.IsWhiteSpace(c) || char.IsControl(c)))
         {
-            throw Fail((XObject?)usersAttr ?? authEl, $"auth users \"{users}\" is not a valid rsync user name; expected a non-empty name " +
+            throw Fail((XObject?)usersAttr ?? authEl, $"auth users {ConfigText.Quote(users)} is not a valid rsync user name; expected a non-empty name " +
                 "without '@', ':', whitespace or a leading '-'");
         }
 
@@ -400,7 +489,7 @@ internal sealed class ConfigReader(string file, string fullPath)
         var path = auth.PasswordFile;
         if (!path.StartsWith('/'))
         {
-            throw Fail(fileAttr, $"passwordfile \"{path}\" is not an absolute path; expected /absolute/path (e.g. /etc/rsync.pas)");
+            throw Fail(fileAttr, $"passwordfile {ConfigText.Quote(path)} is not an absolute path; expected /absolute/path (e.g. /etc/rsync.pas)");
         }
 
         FileStatus? st;
@@ -415,29 +504,29 @@ internal sealed class ConfigReader(string file, string fullPath)
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw Fail(fileAttr, $"passwordfile {path} cannot be examined: {ex.Message}");
+            throw Fail(fileAttr, $"passwordfile {ConfigText.ShowPath(path)} cannot be examined: {ConfigText.Escape(ex.Message)}");
         }
 
         if (st == null)
         {
-            throw Fail(fileAttr, $"passwordfile {path} does not exist; expected a file holding the rsync daemon password (mode 600)");
+            throw Fail(fileAttr, $"passwordfile {ConfigText.ShowPath(path)} does not exist; expected a file holding the rsync daemon password (mode 600)");
         }
 
         if (st.Value.Type != EntryType.File)
         {
-            throw Fail(fileAttr, $"passwordfile {path} is not a regular file; expected a file holding the rsync daemon password");
+            throw Fail(fileAttr, $"passwordfile {ConfigText.ShowPath(path)} is not a regular file; expected a file holding the rsync daemon password");
         }
 
         if ((st.Value.Mode & 0x7) != 0)
         {
-            throw Fail(fileAttr, $"passwordfile {path} has mode {Convert.ToString(st.Value.Mode & 0xFFF, 8)}, which other users can access; " +
-                $"rsync refuses it (\"password file must not be other-accessible\"): run chmod 600 {path}");
+            throw Fail(fileAttr, $"passwordfile {ConfigText.ShowPath(path)} has mode {Convert.ToString(st.Value.Mode & 0xFFF, 8)}, which other users can access; " +
+                $"rsync refuses it (\"password file must not be other-accessible\"): run chmod 600 {ConfigText.ShowPath(path)}");
         }
 
         if (Environment.IsPrivilegedProcess && st.Value.Uid != 0)
         {
-            throw Fail(fileAttr, $"passwordfile {path} is owned by uid {st.Value.Uid}, but sersyncd runs as root; rsync refuses it " +
-                $"(\"password file must be owned by root when running as root\"): run chown root {path}");
+            throw Fail(fileAttr, $"passwordfile {ConfigText.ShowPath(path)} is owned by uid {st.Value.Uid}, but sersyncd runs as root; rsync refuses it " +
+                $"(\"password file must be owned by root when running as root\"): run chown root {ConfigText.ShowPath(path)}");
         }
 
         try
@@ -446,7 +535,7 @@ internal sealed class ConfigReader(string file, string fullPath)
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw Fail(fileAttr, $"passwordfile {path} cannot be read: {ex.Message}");
+            throw Fail(fileAttr, $"passwordfile {ConfigText.ShowPath(path)} cannot be read: {ConfigText.Escape(ex.Message)}");
         }
     }
 
@@ -464,7 +553,7 @@ internal sealed class ConfigReader(string file, string fullPath)
                 if (IsSameOrInside(path, other.Path) || IsSameOrInside(other.Path, path))
                 {
                     var how = path == other.Path ? "the same directory as" : "nested with";
-                    throw Fail(watchAttr, $"watch {path} is {how} watch {other.Path} (line {other.Line}); watched directories must be disjoint");
+                    throw Fail(watchAttr, $"watch {ConfigText.ShowPath(path)} is {how} watch {ConfigText.ShowPath(other.Path)} (line {other.Line}); watched directories must be disjoint");
                 }
             }
 
@@ -474,7 +563,7 @@ internal sealed class ConfigReader(string file, string fullPath)
                 var r = ReadRemote(remote, ssh);
                 if (remotes.Find(x => x.Label == r.Label) is { } dup)
                 {
-                    throw Fail(remote, $"remote {r.Label} is listed twice under this <localpath> (also at line {dup.Line})");
+                    throw Fail(remote, $"remote {ConfigText.Show(r.Label)} is listed twice under this <localpath> (also at line {dup.Line})");
                 }
 
                 if (r.Path != null)
@@ -487,7 +576,7 @@ internal sealed class ConfigReader(string file, string fullPath)
 
             if (remotes.Count == 0)
             {
-                throw Fail(local, $"<localpath watch=\"{watchAttr.Value}\"> has no <remote>; expected at least one " +
+                throw Fail(local, $"<localpath watch={ConfigText.Quote(watchAttr.Value)}> has no <remote>; expected at least one " +
                     "<remote ip=\"HOST\" name=\"MODULE\"/> or <remote path=\"/abs/dir\"/>");
             }
 
@@ -505,13 +594,13 @@ internal sealed class ConfigReader(string file, string fullPath)
             {
                 if (IsSameOrInside(target, w.Path))
                 {
-                    throw Fail(attr, $"remote path {target} is inside (or equal to) the watched directory {w.Path} (line {w.Line}); " +
+                    throw Fail(attr, $"remote path {ConfigText.ShowPath(target)} is inside (or equal to) the watched directory {ConfigText.ShowPath(w.Path)} (line {w.Line}); " +
                         "a target inside its source would receive its own copies forever");
                 }
 
                 if (IsSameOrInside(w.Path, target))
                 {
-                    throw Fail(attr, $"remote path {target} contains the watched directory {w.Path} (line {w.Line}); " +
+                    throw Fail(attr, $"remote path {ConfigText.ShowPath(target)} contains the watched directory {ConfigText.ShowPath(w.Path)} (line {w.Line}); " +
                         "a full sync with --delete into it would remove the source");
                 }
             }
@@ -544,13 +633,13 @@ internal sealed class ConfigReader(string file, string fullPath)
 
         if (!IsPlausibleHost(ip.Value))
         {
-            throw Fail(ip, $"remote ip \"{ip.Value}\" is not a host name or address; expected e.g. 192.168.1.5, backup.example.com or [2001:db8::5] " +
+            throw Fail(ip, $"remote ip {ConfigText.Quote(ip.Value)} is not a host name or address; expected e.g. 192.168.1.5, backup.example.com or [2001:db8::5] " +
                 "(no spaces, '@', '/', ':' or leading '-'; a user name goes in <auth users>)");
         }
 
         if (name.Value.Length == 0 || name.Value[0] == '-' || name.Value.Any(char.IsControl))
         {
-            throw Fail(name, $"remote name \"{name.Value}\" is not valid; expected a non-empty rsync module (or remote directory with ssh), " +
+            throw Fail(name, $"remote name {ConfigText.Quote(name.Value)} is not valid; expected a non-empty rsync module (or remote directory with ssh), " +
                 "without a leading '-' or control characters");
         }
 
@@ -593,19 +682,19 @@ internal sealed class ConfigReader(string file, string fullPath)
         var attr = Required(failLog, "path", "the absolute path of the retry script, e.g. /tmp/rsync_fail_log.sh");
         if (attr.Value.EndsWith('/'))
         {
-            throw Fail(attr, $"failLog path \"{attr.Value}\" ends with '/'; expected a file path");
+            throw Fail(attr, $"failLog path {ConfigText.Quote(attr.Value)} ends with '/'; expected a file path");
         }
 
         var path = AbsolutePath(attr, "failLog path");
         var dir = Path.GetDirectoryName(path) ?? "/";
         if (Directory.Exists(path))
         {
-            throw Fail(attr, $"failLog path {path} is a directory; expected a file path (it is created if missing)");
+            throw Fail(attr, $"failLog path {ConfigText.ShowPath(path)} is a directory; expected a file path (it is created if missing)");
         }
 
         if (!Directory.Exists(dir))
         {
-            throw Fail(attr, $"failLog path {path}: its directory {dir} does not exist; expected an existing directory");
+            throw Fail(attr, $"failLog path {ConfigText.ShowPath(path)}: its directory {ConfigText.ShowPath(dir)} does not exist; expected an existing directory");
         }
 
         return new FailLogConfig(path, Int(failLog, "timeToExecute", FailLogConfig.Absent.TimeToExecuteMinutes, 1, int.MaxValue));
@@ -638,7 +727,7 @@ internal sealed class ConfigReader(string file, string fullPath)
             var attr = Required(ex, "expression", "an rsync exclude pattern such as *.php");
             if (attr.Value.Length == 0 || attr.Value.Any(c => c is '\n' or '\r' or '\0'))
             {
-                throw Fail(attr, $"crontab exclude \"{attr.Value}\" is empty or spans lines; expected one rsync pattern such as *.php or info/*");
+                throw Fail(attr, $"crontab exclude {ConfigText.Quote(attr.Value)} is empty or spans lines; expected one rsync pattern such as *.php or info/*");
             }
 
             excludes.Add(attr.Value);
@@ -658,7 +747,7 @@ internal sealed class ConfigReader(string file, string fullPath)
         var name = nameAttr?.Value ?? "command";
         if (Array.IndexOf(ConfigSchema.PluginNames, name) < 0)
         {
-            throw Fail((XObject?)nameAttr ?? plugin, $"unknown plugin name \"{name}\"; expected one of {string.Join(", ", ConfigSchema.PluginNames)}");
+            throw Fail((XObject?)nameAttr ?? plugin, $"unknown plugin name {ConfigText.Quote(name)}; expected one of {string.Join(", ", ConfigSchema.PluginNames)}");
         }
 
         var enabled = Bool(plugin, "start", false);
@@ -731,7 +820,7 @@ internal sealed class ConfigReader(string file, string fullPath)
         {
             if (IsSameOrInside(dir, w.Path))
             {
-                throw Fail(attr, $"state dir {dir} is inside the watched directory {w.Path} (line {w.Line}); journal writes would trigger syncs of themselves");
+                throw Fail(attr, $"state dir {ConfigText.ShowPath(dir)} is inside the watched directory {ConfigText.ShowPath(w.Path)} (line {w.Line}); journal writes would trigger syncs of themselves");
             }
         }
 
@@ -753,7 +842,7 @@ internal sealed class ConfigReader(string file, string fullPath)
             null => dflt,
             "true" => true,
             "false" => false,
-            _ => throw Fail(attr, $"{attribute}=\"{attr.Value}\" on <{element!.Name}>: expected true or false"),
+            _ => throw Fail(attr, $"{attribute}={ConfigText.Quote(attr.Value)} on <{element!.Name}>: expected true or false"),
         };
     }
 
@@ -767,12 +856,12 @@ internal sealed class ConfigReader(string file, string fullPath)
 
         if (!int.TryParse(attr.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            throw Fail(attr, $"{attribute}=\"{attr.Value}\" on <{element!.Name}>: expected an integer{Range(min, max)}");
+            throw Fail(attr, $"{attribute}={ConfigText.Quote(attr.Value)} on <{element!.Name}>: expected an integer{Range(min, max)}");
         }
 
         if (value < min || value > max)
         {
-            throw Fail(attr, $"{attribute}=\"{attr.Value}\" on <{element!.Name}> is out of range: expected an integer{Range(min, max)}");
+            throw Fail(attr, $"{attribute}={ConfigText.Quote(attr.Value)} on <{element!.Name}> is out of range: expected an integer{Range(min, max)}");
         }
 
         return value;
@@ -791,18 +880,18 @@ internal sealed class ConfigReader(string file, string fullPath)
         var value = attr.Value;
         if (!value.StartsWith('/'))
         {
-            throw Fail(attr, $"{what} \"{value}\" is not an absolute path; expected a path starting with '/'");
+            throw Fail(attr, $"{what} {ConfigText.Quote(value)} is not an absolute path; expected a path starting with '/'");
         }
 
         if (value.Any(char.IsControl))
         {
-            throw Fail(attr, $"{what} \"{value}\" contains control characters; expected a plain absolute path");
+            throw Fail(attr, $"{what} {ConfigText.Quote(value)} contains control characters; expected a plain absolute path");
         }
 
         var parts = value.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Any(p => p is "." or ".."))
         {
-            throw Fail(attr, $"{what} \"{value}\" contains '.' or '..' components; expected a plain absolute path");
+            throw Fail(attr, $"{what} {ConfigText.Quote(value)} contains '.' or '..' components; expected a plain absolute path");
         }
 
         return "/" + string.Join('/', parts);
@@ -817,12 +906,12 @@ internal sealed class ConfigReader(string file, string fullPath)
         }
         catch (IOException ex)
         {
-            throw Fail(attr, $"watch {path} cannot be examined: {ex.Message}");
+            throw Fail(attr, $"watch {ConfigText.ShowPath(path)} cannot be examined: {ConfigText.Escape(ex.Message)}");
         }
 
         if (st == null)
         {
-            throw Fail(attr, $"watch directory {path} does not exist; expected an existing directory");
+            throw Fail(attr, $"watch directory {ConfigText.ShowPath(path)} does not exist; expected an existing directory");
         }
 
         var isDirectory = st.Value.Type == EntryType.Directory
@@ -835,14 +924,12 @@ internal sealed class ConfigReader(string file, string fullPath)
                 EntryType.Symlink => "a symlink that does not lead to a directory",
                 _ => "not a regular file or directory",
             };
-            throw Fail(attr, $"watch {path} is not a directory (it is {kind}); expected an existing directory");
+            throw Fail(attr, $"watch {ConfigText.ShowPath(path)} is not a directory (it is {kind}); expected an existing directory");
         }
     }
 
     private static bool IsSameOrInside(string path, string dir) =>
         path == dir || dir == "/" || path.StartsWith(dir + "/", StringComparison.Ordinal);
-
-    private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "...";
 
     private static int LineOf(XObject? o) => o is IXmlLineInfo li && li.HasLineInfo() ? li.LineNumber : 0;
 
@@ -856,13 +943,110 @@ internal sealed class ConfigReader(string file, string fullPath)
         var (line, column) = (li.LineNumber, li.LinePosition);
         if (at is XText text)
         {
-            // Point at the first visible character, not at the whitespace that starts the node.
-            foreach (var c in text.Value.TakeWhile(char.IsWhiteSpace))
-            {
-                (line, column) = c == '\n' ? (line + 1, 1) : (line, column + 1);
-            }
+            (line, column) = FirstVisible(text.Value, line, column);
         }
 
         return new ConfigException(file, line, column, message);
+    }
+
+    /// <summary>Where the first visible character of a text node starting at <paramref name="line"/>:<paramref
+    /// name="column"/> is in the source. The value alone cannot tell: a line break in it may be a literal one or a
+    /// character reference such as <c>&amp;#10;</c>, so this walks the source text, checking it against the value,
+    /// and keeps the node's own position whenever the two do not agree.</summary>
+    private (int Line, int Column) FirstVisible(string value, int line, int column)
+    {
+        var lead = 0;
+        while (lead < value.Length && char.IsWhiteSpace(value[lead]))
+        {
+            lead++;
+        }
+
+        var raw = lead == 0 || lead == value.Length ? null : _source.Value;
+        var i = raw == null ? -1 : OffsetOf(raw, line, column);
+        if (i < 0)
+        {
+            return (line, column);
+        }
+
+        var (l, c) = (line, column);
+        for (var k = 0; k < lead; k++)
+        {
+            if (i >= raw!.Length)
+            {
+                return (line, column);
+            }
+
+            var ch = raw[i];
+            if (ch is '\r' or '\n')
+            {
+                // Literal line breaks (CR, LF, CR LF) reach the value as one LF.
+                if (value[k] != '\n')
+                {
+                    return (line, column);
+                }
+
+                i += ch == '\r' && i + 1 < raw.Length && raw[i + 1] == '\n' ? 2 : 1;
+                (l, c) = (l + 1, 1);
+            }
+            else if (ch == '&')
+            {
+                var end = raw.IndexOf(';', i, Math.Min(12, raw.Length - i));
+                if (end < 0 || CharacterReference(raw.AsSpan(i + 1, end - i - 1)) != value[k])
+                {
+                    return (line, column);
+                }
+
+                c += end + 1 - i;
+                i = end + 1;
+            }
+            else
+            {
+                if (ch != value[k])
+                {
+                    return (line, column);
+                }
+
+                i++;
+                c++;
+            }
+        }
+
+        return (l, c);
+    }
+
+    /// <summary>The offset of 1-based <paramref name="line"/>:<paramref name="column"/> as XmlReader counts them
+    /// (CR, LF and CR LF end a line), or -1 if <paramref name="text"/> is shorter.</summary>
+    private static int OffsetOf(string text, int line, int column)
+    {
+        var i = 0;
+        for (var l = 1; l < line; l++)
+        {
+            var next = text.AsSpan(i).IndexOfAny('\r', '\n');
+            if (next < 0)
+            {
+                return -1;
+            }
+
+            i += next;
+            i += text[i] == '\r' && i + 1 < text.Length && text[i + 1] == '\n' ? 2 : 1;
+        }
+
+        var offset = i + column - 1;
+        return column >= 1 && offset <= text.Length && text.AsSpan(i, column - 1).IndexOfAny('\r', '\n') < 0 ? offset : -1;
+    }
+
+    /// <summary>The character of a reference such as <c>#10</c> or <c>#x9</c> (without <c>&amp;</c> and
+    /// <c>;</c>), or -1 for anything else (named entities, characters beyond U+FFFF).</summary>
+    private static int CharacterReference(ReadOnlySpan<char> body)
+    {
+        if (body.Length < 2 || body[0] != '#')
+        {
+            return -1;
+        }
+
+        var hex = body[1] == 'x';
+        var digits = hex ? body[2..] : body[1..];
+        var style = hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None;
+        return int.TryParse(digits, style, CultureInfo.InvariantCulture, out var code) && code is >= 0 and <= 0xFFFF ? code : -1;
     }
 }

@@ -626,4 +626,182 @@ public sealed class ConfigLoaderTests : IDisposable
         var ex = Assert.Throws<ConfigException>(() => Parse("<!DOCTYPE head [<!ENTITY x \"y\">]><head/>"));
         Assert.Contains("not well-formed XML", ex.Detail, StringComparison.Ordinal);
     }
+
+    // ---- stray text: where the error points ----
+
+    [Fact]
+    public void Stray_text_after_newline_references_is_reported_on_its_own_line()
+    {
+        // Each &#10; is a line break in the value, but not in the file: the text is on line 1.
+        var xml = "<head>&#10;&#10;&#10;x</head>";
+        var ex = AssertFails(xml, "x</head>", "unexpected text \"x\" inside <head>");
+        Assert.Equal("test.xml:1:22: ", ex.Message[..15]);
+    }
+
+    [Fact]
+    public void Stray_text_mixing_references_and_whitespace_points_at_its_first_visible_character()
+    {
+        // The fuzzer's seed 72: text appended to a line, its line breaks all written as references.
+        var xml = Cfg(head: "  <debug start=\"false\"/>  \t&#13;&#10;  y&#10;z");
+        AssertFails(xml, "y&#10;z", "unexpected text \"y\\nz\" inside <head>");
+    }
+
+    [Fact]
+    public void Stray_text_after_literal_line_breaks_points_at_its_line()
+    {
+        var xml = Cfg(head: "  <debug start=\"false\"/>\r\n\r\n\t  # debug mode\n  <fileSystem xfs=\"false\"/>");
+        AssertFails(xml, "# debug", "unexpected text \"# debug mode\" inside <head>");
+    }
+
+    [Fact]
+    public void Stray_text_in_a_non_utf8_file_points_at_its_first_visible_character()
+    {
+        // The column is counted in characters, so the file must be decoded as the XML reader decodes it.
+        var path = Path.Combine(_temp.Path, "gbk.xml");
+        var xml = Cfg(head: "  <!-- 中文注释 --><debug start=\"false\"/> &#10;&#10; # 是否开启debug")
+            .Replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"GB2312\"?>", StringComparison.Ordinal);
+        File.WriteAllBytes(path, System.Text.Encoding.GetEncoding("GB2312").GetBytes(xml));
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.Equal(Pos(xml, "# 是否"), (ex.Line, ex.Column));
+        Assert.Contains("unexpected text \"# 是否开启debug\"", ex.Detail, StringComparison.Ordinal);
+
+        path = Path.Combine(_temp.Path, "utf16.xml");
+        xml = Cfg(head: "<debug start=\"false\"/>&#9;&#10;\n # note");
+        File.WriteAllText(path, xml, System.Text.Encoding.Unicode);
+        ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.Equal(Pos(xml, "# note"), (ex.Line, ex.Column));
+    }
+
+    [Fact]
+    public void Stray_text_in_cdata_stays_inside_the_file()
+    {
+        var xml = Cfg(head: "<![CDATA[&#10;\n\n  x]]>");
+        var ex = Assert.Throws<ConfigException>(() => Parse(xml));
+        Assert.Contains("unexpected text \"&#10;\\n\\n  x\"", ex.Detail, StringComparison.Ordinal);
+        Assert.InRange(ex.Line, Pos(xml, "<![CDATA[").Line, Pos(xml, "x]]>").Line);
+    }
+
+    // ---- messages are one line ----
+
+    public static TheoryData<string, string, string> ValuesWithLineBreaks => new()
+    {
+        { "stray text", "<debug start=\"false\"/>first\nsecond", "unexpected text \"first\\nsecond\"" },
+        { "stray text", "<debug start=\"false\"/>a&#13;&#10;b", "unexpected text \"a\\r\\nb\"" },
+        { "boolean", "<debug start=\"tr&#10;ue\"/>", "start=\"tr\\nue\" on <debug>" },
+        { "integer", "<host hostip=\"h\" port=\"8&#13;0\"/>", "port=\"8\\r0\" on <host>" },
+        { "plugin name", "<plugin name=\"x&#10;&#9;y&#x7f;&#x9b;31m\"/>", "unknown plugin name \"x\\n\\ty\\x7F\\x9B31m\"" },
+        { "regex", "<filter start=\"true\"><exclude expression=\"(&#10;\"/></filter>", "invalid regular expression \"(\\n\"" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ValuesWithLineBreaks))]
+    public void Values_with_line_breaks_are_escaped_in_messages(string what, string head, string phrase)
+    {
+        var ex = Assert.Throws<ConfigException>(() => Parse(Cfg(head: head)));
+        AssertOneLine(ex);
+        Assert.True(ex.Detail.Contains(phrase, StringComparison.Ordinal), $"{what}: {ex.Message}");
+    }
+
+    [Theory]
+    [InlineData("<remote ip=\"10.0.0.1\" name=\"a&#10;b\"/>", "remote name \"a\\nb\" is not valid")]
+    [InlineData("<remote ip=\"a&#10;b\" name=\"m\"/>", "remote ip \"a\\nb\"")]
+    [InlineData("<remote path=\"rel&#13;x\"/>", "remote path \"rel\\rx\" is not an absolute path")]
+    [InlineData("<remote path=\"/a&#x85;b\"/>", "remote path \"/a\\x85b\" contains control characters")]
+    [InlineData("<remote path=\"a&#x2028;b\"/>", "remote path \"a\\u2028b\" is not an absolute path")]
+    public void Remote_values_are_escaped_in_messages(string remote, string phrase)
+    {
+        var ex = Assert.Throws<ConfigException>(() => Parse(Cfg(local: $"<localpath watch=\"{_watch}\">{remote}</localpath>")));
+        AssertOneLine(ex);
+        Assert.Contains(phrase, ex.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-a 'x&#10;y", "unterminated single quote at offset 3 in \"-a 'x\\ny\"")]
+    [InlineData("-a '-&#10;n'", "'-\\nn' contains -n")]
+    public void CommonParams_words_are_escaped_in_messages(string value, string phrase)
+    {
+        var ex = Assert.Throws<ConfigException>(() => Parse(Cfg(rsync: $"<commonParams params=\"{value}\"/>")));
+        AssertOneLine(ex);
+        Assert.Contains(phrase, ex.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Long_values_are_shortened_in_messages()
+    {
+        var ex = Assert.Throws<ConfigException>(() => Parse(Cfg(head: $"<debug start=\"{new string('x', 100_000)}\"/>")));
+        Assert.Contains($"start=\"{new string('x', ConfigText.MaxShown)}…\" on <debug>", ex.Detail, StringComparison.Ordinal);
+        Assert.True(ex.Message.Length < 400, ex.Message);
+
+        ex = Assert.Throws<ConfigException>(() => Parse(Cfg(head: $"<filter start=\"true\"><exclude expression=\"({new string('a', 100_000)}\"/></filter>")));
+        Assert.True(ex.Message.Length < 400, ex.Message);
+        Assert.Contains("at offset 100001", ex.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a\nb", "a\\nb")]
+    [InlineData("\r\t\0\x1b\x7f\u0085\u2028\u2029", "\\r\\t\\x00\\x1B\\x7F\\x85\\u2028\\u2029")]
+    [InlineData("中文 é \\n", "中文 é \\n")]
+    public void Escape_keeps_printable_text_and_escapes_controls(string value, string expected) =>
+        Assert.Equal(expected, ConfigText.Escape(value));
+
+    [Fact]
+    public void Config_exception_is_one_line_whatever_it_is_given()
+    {
+        var ex = new ConfigException("dir\n/x.xml", 3, 4, "bad\r\nthing");
+        Assert.Equal("dir\\n/x.xml:3:4: bad\\r\\nthing", ex.Message);
+        Assert.Equal("bad\\r\\nthing", ex.Detail);
+    }
+
+    private static void AssertOneLine(ConfigException ex) =>
+        Assert.True(ex.Message.AsSpan().IndexOfAny("\r\n\u0085\u2028\u2029") < 0, $"message spans lines: {ex.Message}");
+
+    // ---- nesting and size limits ----
+
+    private static string Nested(int depth) =>
+        "<head>\n  " + string.Concat(Enumerable.Repeat("<a>", depth - 1)) + string.Concat(Enumerable.Repeat("</a>", depth - 1)) + "\n</head>\n";
+
+    [Fact]
+    public void Nesting_deeper_than_the_limit_is_refused_at_the_first_element_too_deep()
+    {
+        var xml = Nested(ConfigLoader.MaxDepth + 1);
+        AssertFails(xml, "<a", ConfigLoader.MaxDepth, $"<a> is nested {ConfigLoader.MaxDepth + 1} elements deep", $"more than {ConfigLoader.MaxDepth} are refused");
+    }
+
+    [Fact]
+    public void Nesting_up_to_the_limit_is_left_to_the_shape_check() =>
+        AssertFails(Nested(ConfigLoader.MaxDepth), "<a", "unknown element <a> inside <head>");
+
+    [Fact]
+    public void Very_deep_nesting_is_refused_quickly()
+    {
+        // XDocument's load time grows with the square of the depth: this used to take minutes.
+        var xml = Nested(100_000);
+        var path = Path.Combine(_temp.Path, "deep.xml");
+        File.WriteAllText(path, xml);
+        var watch = Stopwatch.StartNew();
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        var ex2 = Assert.Throws<ConfigException>(() => Parse(xml));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+        Assert.Equal(Pos(xml, "<a", ConfigLoader.MaxDepth), (ex.Line, ex.Column));
+        Assert.Equal(ex.Detail, ex2.Detail);
+        Assert.Contains("elements deep", ex.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Files_over_one_mebibyte_are_refused()
+    {
+        var xml = Cfg(head: $"<!-- {new string('x', ConfigLoader.MaxSize)} -->");
+        var path = Path.Combine(_temp.Path, "big.xml");
+        File.WriteAllText(path, xml);
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.Equal(0, ex.Line);
+        Assert.Contains("files over 1048576 bytes (1 MiB) are refused", ex.Detail, StringComparison.Ordinal);
+        ex = Assert.Throws<ConfigException>(() => Parse(xml));
+        Assert.Contains("(1 MiB) are refused", ex.Detail, StringComparison.Ordinal);
+
+        // Just under the limit is fine.
+        xml = Cfg(head: $"<!-- {new string('x', ConfigLoader.MaxSize - Cfg().Length - 100)} -->");
+        File.WriteAllText(path, xml);
+        Assert.Equal(_watch, Assert.Single(ConfigLoader.Load(path).Watches).Path);
+    }
 }
