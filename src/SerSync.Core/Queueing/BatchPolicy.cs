@@ -7,7 +7,7 @@ namespace SerSync.Queueing;
 /// </summary>
 public sealed record BatchPolicy(TimeSpan Quiet, TimeSpan MaxWait)
 {
-    public static BatchPolicy Default { get; } = new(TimeSpan.FromMilliseconds(15), TimeSpan.FromMilliseconds(1000));
+    public static BatchPolicy Default { get; } = new(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(1000));
 
     /// <summary>When the pending set should leave, given when its oldest and newest changes arrived.</summary>
     public DateTimeOffset DueAt(DateTimeOffset oldest, DateTimeOffset newest, DateTimeOffset? previousRunEnded)
