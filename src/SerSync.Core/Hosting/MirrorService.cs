@@ -151,11 +151,16 @@ public sealed class MirrorService(
 
             var offset = placed;
             var progress = new Progress<int>(n => notifier.Status($"placing watches: {offset + n} directories"));
-            var watcher = new InotifyWatcher(watch.Path, config.Inotify, filter, channel.Writer, logger, progress);
-            watcher.RootLost += (_, e) => Fail($"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
-            watcher.Faulted += (_, e) => Fail($"watching {watch.Path} failed: {e.Exception.Message}");
+            InotifyWatcher NewWatcher()
+            {
+                var w = new InotifyWatcher(watch.Path, config.Inotify, filter, channel.Writer, logger, progress);
+                w.RootLost += (_, e) => Fail($"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
+                w.Faulted += (_, e) => Fail($"watching {watch.Path} failed: {e.Exception.Message}");
+                return w;
+            }
+
+            var watcher = StartWatcher(NewWatcher, filter);
             _watchers.Add(watcher);
-            StartWatcher(watcher, filter);
             placed += watcher.WatchCount;
 
             var dispatcher = new RootDispatcher(channel.Reader, rootWorkers, journal, time);
@@ -336,24 +341,39 @@ public sealed class MirrorService(
         }
     }
 
-    private void StartWatcher(InotifyWatcher watcher, Filtering.PathFilter filter)
+    /// <summary>Places a root's watches. Out of watches and running as root: raises max_user_watches to what the
+    /// tree needs (as sersync did, but said in the log) and places them again once; otherwise the error stands.</summary>
+    private InotifyWatcher StartWatcher(Func<InotifyWatcher> create, Filtering.PathFilter filter)
     {
+        var watcher = create();
         try
         {
             watcher.Start();
+            return watcher;
         }
         catch (WatchLimitException ex) when (ex.LimitFile == InotifyLimits.MaxUserWatchesFile)
         {
-            var needed = InotifyLimits.CountDirectories(watcher.Root, filter);
-            var raised = InotifyLimits.RaiseWatchLimitIfNeeded(needed);
+            var root = watcher.Root;
+            watcher.Dispose();
+            var raised = InotifyLimits.RaiseWatchLimitIfNeeded(ex.Needed ?? InotifyLimits.CountDirectories(root, filter));
             if (raised is null)
             {
                 throw;
             }
 
             logger.LogWarning("{Message}", raised);
-            watcher.Dispose();
-            throw new WatchLimitException("the inotify watch limit was raised; restart to watch the whole tree: " + ex.Message);
+        }
+
+        var retry = create();
+        try
+        {
+            retry.Start();
+            return retry;
+        }
+        catch
+        {
+            retry.Dispose();
+            throw;
         }
     }
 
