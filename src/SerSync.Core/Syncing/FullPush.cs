@@ -46,14 +46,14 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
                     target.WatchRoot,
                     RsyncArguments.FullPush(target, excludeList is not null, extraExcludes),
                     excludeList);
-                tasks.Add(PushOneAsync(target, invocation, debug, cancellationToken));
+                tasks.Add(PushOneAsync(target, invocation, isExcluded, debug, cancellationToken));
             }
         }
 
         return await Task.WhenAll(tasks);
     }
 
-    private async Task<TargetPushResult> PushOneAsync(SyncTarget target, RsyncInvocation invocation, bool debug, CancellationToken cancellationToken)
+    private async Task<TargetPushResult> PushOneAsync(SyncTarget target, RsyncInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
     {
         await slots.WaitAsync(cancellationToken);
         RsyncResult result;
@@ -65,7 +65,13 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
                 logger.LogDebug("exec {Program} {Arguments}", runner.Program, string.Join(' ', invocation.Arguments));
             }
 
-            result = await runner.RunAsync(invocation, Lifetime, debug, cancellationToken);
+            RsyncResult? probeFailure = null;
+            if (isExcluded is not null)
+            {
+                (invocation, probeFailure) = await TargetSideExclusions.ProtectAsync(runner, invocation, isExcluded, Lifetime, cancellationToken);
+            }
+
+            result = probeFailure ?? await runner.RunAsync(invocation, Lifetime, debug, cancellationToken);
         }
         finally
         {

@@ -24,7 +24,8 @@ public sealed class RsyncRunner(ILogger logger, string program = "rsync")
 
     public string Program { get; } = program;
 
-    public async Task<RsyncResult> RunAsync(RsyncInvocation invocation, TimeSpan lifetime, bool logOutput, CancellationToken cancellationToken)
+    /// <param name="stdoutLine">When set, every stdout line goes here (whole) instead of into the kept tail.</param>
+    public async Task<RsyncResult> RunAsync(RsyncInvocation invocation, TimeSpan lifetime, bool logOutput, CancellationToken cancellationToken, Action<string>? stdoutLine = null)
     {
         var psi = new ProcessStartInfo(Program)
         {
@@ -57,7 +58,7 @@ public sealed class RsyncRunner(ILogger logger, string program = "rsync")
         }
 
         var output = new OutputTail(OutputTailChars);
-        var stdout = PumpAsync(process.StandardOutput, output);
+        var stdout = stdoutLine is null ? PumpAsync(process.StandardOutput, output) : PumpAsync(process.StandardOutput, stdoutLine);
         var stderr = PumpAsync(process.StandardError, output);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bound.CancelAfter(lifetime);
@@ -111,11 +112,13 @@ public sealed class RsyncRunner(ILogger logger, string program = "rsync")
         }
     }
 
-    private static async Task PumpAsync(StreamReader reader, OutputTail output)
+    private static Task PumpAsync(StreamReader reader, OutputTail output) => PumpAsync(reader, output.Add);
+
+    private static async Task PumpAsync(StreamReader reader, Action<string> line)
     {
-        while (await reader.ReadLineAsync() is { } line)
+        while (await reader.ReadLineAsync() is { } text)
         {
-            output.Add(line);
+            line(text);
         }
     }
 

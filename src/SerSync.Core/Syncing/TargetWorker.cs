@@ -242,7 +242,13 @@ public sealed class TargetWorker : IDisposable
                     _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} entries on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
                 }
 
-                result = await _runner.RunAsync(invocation, batch.FullSync ? FullPush.Lifetime : BatchLifetime, _debug, token);
+                RsyncResult? probeFailure = null;
+                if (batch.FullSync && PipelineFactory.FullPushExclusion(_filter) is { } exclusion)
+                {
+                    (invocation, probeFailure) = await TargetSideExclusions.ProtectAsync(_runner, invocation, exclusion, FullPush.Lifetime, token);
+                }
+
+                result = probeFailure ?? await _runner.RunAsync(invocation, batch.FullSync ? FullPush.Lifetime : BatchLifetime, _debug, token);
             }
             finally
             {

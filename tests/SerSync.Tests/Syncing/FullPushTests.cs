@@ -89,6 +89,11 @@ public sealed class FullPushTests : IDisposable
         File.WriteAllText(Path.Combine(dst, "info", "target-only.txt"), "keep me");
         File.WriteAllText(Path.Combine(dst, "top.gz"), "target copy");
         File.WriteAllText(Path.Combine(dst, "stale.txt"), "delete me");
+        // Excluded and only on the target: the source-side list cannot name them; they must survive too.
+        Directory.CreateDirectory(Path.Combine(dst, "a", "b"));
+        File.WriteAllText(Path.Combine(dst, "a", "b", "target-only.gz"), "target's own");
+        byte[] oddName = [.. "odd#x"u8, 0xff, (byte)'\n', .. "\\#123.gz"u8];
+        NastyNames.CreateFile(NastyNames.Join(dst, oddName), "odd"u8.ToArray());
 
         Regex[] rules = [Anchored("^info/*"), Anchored("(.*)\\.gz")];
         bool IsExcluded(RelativePath p, bool isDir) => rules.Any(r => r.IsMatch(p.ToMatchString()));
@@ -105,6 +110,31 @@ public sealed class FullPushTests : IDisposable
         Assert.Equal("keep me", File.ReadAllText(Path.Combine(dst, "info", "target-only.txt")));
         Assert.Equal("target copy", File.ReadAllText(Path.Combine(dst, "top.gz")));
         Assert.False(File.Exists(Path.Combine(dst, "stale.txt")));
+        Assert.Equal("target's own", File.ReadAllText(Path.Combine(dst, "a", "b", "target-only.gz")));
+        Assert.NotNull(FileSystemBytes.Stat(NastyNames.Join(dst, oddName)));
+    }
+
+    [Theory]
+    [InlineData("*deleting   a/b.gz", "a/b.gz", false)]
+    [InlineData("*deleting   sub/", "sub", true)]
+    [InlineData("*deleting    lead", " lead", false)]
+    [InlineData(">f+++++++++ sent.txt", null, false)]
+    public void Dry_run_deletion_lines_parse(string line, string? expected, bool isDir)
+    {
+        var parsed = TargetSideExclusions.ParseDeletion(line);
+        Assert.Equal(expected, parsed?.Path.ToString());
+        if (parsed is { } p)
+        {
+            Assert.Equal(isDir, p.IsDirectory);
+        }
+    }
+
+    [Fact]
+    public void Dry_run_escapes_decode_to_the_exact_bytes()
+    {
+        var parsed = TargetSideExclusions.ParseDeletion("*deleting   new\\#012line\\#377\\#134#123.gz");
+        byte[] expected = [.. "new\nline"u8, 0xff, .. "\\#123.gz"u8];
+        Assert.Equal(expected, parsed!.Value.Path.Bytes.ToArray());
     }
 
     [Fact]
@@ -145,5 +175,5 @@ public sealed class FullPushTests : IDisposable
         Assert.False(File.Exists(Path.Combine(mod, "skip.gz")));
     }
 
-    private static Regex Anchored(string expr) => new("^(?:" + expr + ")$", RegexOptions.CultureInvariant);
+    private static Regex Anchored(string expr) => new("^(?:" + expr + ")$", RegexOptions.CultureInvariant | RegexOptions.Singleline);
 }
