@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using SerSync.Tests.EndToEnd;
 using SerSync.Tests.Infrastructure;
 
@@ -26,7 +27,7 @@ public sealed record Convergence(TimeSpan Elapsed, IReadOnlyList<string> Differe
 }
 
 /// <summary>Measuring fault tests: convergence times, lag statistics, and printing them to the test output.</summary>
-public static class FaultMeasure
+public static partial class FaultMeasure
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(25);
 
@@ -70,6 +71,15 @@ public static class FaultMeasure
             $"median {At(0.5).TotalSeconds:0.000} s, p95 {At(0.95).TotalSeconds:0.000} s, max {sorted[^1].TotalSeconds:0.000} s over {sorted.Length} file(s)");
     }
 
+    /// <summary>The distinct rsync exit codes sersyncd logged ("rsync exit N"), in order of first appearance.</summary>
+    public static string ExitCodesLogged(DaemonProcess daemon)
+    {
+        ArgumentNullException.ThrowIfNull(daemon);
+        var codes = RsyncExit().Matches(daemon.StandardError + daemon.StandardOutput).Select(m => m.Groups[1].Value).Distinct().ToList();
+        var count = RsyncExit().Count(daemon.StandardError + daemon.StandardOutput);
+        return codes.Count == 0 ? "none" : $"{string.Join(", ", codes)} ({count} failed run(s))";
+    }
+
     /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> (argv, no shell) and throws with
     /// its output unless it exits 0.</summary>
     public static string Must(string fileName, params IReadOnlyList<string> arguments)
@@ -97,6 +107,9 @@ public static class FaultMeasure
             errors.Add(e);
         }
     }
+
+    [GeneratedRegex(@"rsync exit (\d+)")]
+    private static partial Regex RsyncExit();
 
     private static IReadOnlyList<string> SafeCompare(string source, string destination)
     {

@@ -13,7 +13,7 @@ public sealed record ChurnResult(int FilesWritten, int Appends, int Deletes, int
 }
 
 /// <summary>
-/// Keeps changing a watched tree on a fixed cadence while a fault lasts: a new file every tick under <c>live/</c>,
+/// Keeps changing a watched tree on a fixed cadence while a fault lasts: a new file every tick under <c>live/</c> (or another directory),
 /// an append to <c>log.txt</c> every 5th tick, the delete of a 20-tick-old file every 7th, a new nested directory
 /// every 25th and the rename of such a directory every 50th. With a lag target, a monitor polls it (every 10 ms)
 /// and records for each new file how long after its write it appeared there.
@@ -24,9 +24,11 @@ public static class SourceChurn
 
     /// <param name="lagTarget">A target whose lag is measured, or null.</param>
     /// <param name="lagWait">After the last write, how long the monitor waits for files still not seen.</param>
-    public static async Task<ChurnResult> RunAsync(string source, TimeSpan duration, TimeSpan interval, string? lagTarget, TimeSpan lagWait)
+    /// <param name="directory">The directory (relative to the root) the churn happens in.</param>
+    public static async Task<ChurnResult> RunAsync(string source, TimeSpan duration, TimeSpan interval, string? lagTarget, TimeSpan lagWait, string directory = "live")
     {
-        Directory.CreateDirectory(Path.Combine(source, "live"));
+        Directory.CreateDirectory(Path.Combine(source, directory));
+        string Name(int i) => $"{directory}/f{i:D4}.txt";
         var pending = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var lags = new ConcurrentQueue<TimeSpan>();
         var neverSeen = new ConcurrentQueue<string>();
@@ -61,14 +63,14 @@ public static class SourceChurn
 
                 if (i % 25 == 24)
                 {
-                    var dir = Path.Combine(source, "live", $"d{i:D4}", "sub");
+                    var dir = Path.Combine(source, directory, $"d{i:D4}", "sub");
                     Directory.CreateDirectory(dir);
                     File.WriteAllText(Path.Combine(dir, "x.txt"), $"nested {i}\n");
                 }
 
                 if (i % 50 == 49)
                 {
-                    Directory.Move(Path.Combine(source, "live", $"d{i - 25:D4}"), Path.Combine(source, "live", $"moved{i:D4}"));
+                    Directory.Move(Path.Combine(source, directory, $"d{i - 25:D4}"), Path.Combine(source, directory, $"moved{i:D4}"));
                     moves++;
                 }
 
@@ -92,8 +94,6 @@ public static class SourceChurn
 
         return new ChurnResult(files, appends, deletes, moves, [.. lags], [.. neverSeen]);
     }
-
-    private static string Name(int i) => $"live/f{i:D4}.txt";
 
     private static async Task MonitorAsync(string target, ConcurrentDictionary<string, long> pending, ConcurrentQueue<TimeSpan> lags, TimeSpan lagWait, CancellationToken writerDone)
     {
