@@ -36,6 +36,9 @@ public sealed class ConfigBuilder
     /// <summary>Mirror file creation on its own (<c>&lt;createFile start="true"&gt;</c>): symlinks need it.</summary>
     public bool CreateFile { get; set; }
 
+    /// <summary>rsync's I/O timeout in seconds (<c>&lt;timeout start="true" time="N"/&gt;</c>).</summary>
+    public int TimeoutSeconds { get; set; } = 60;
+
     /// <summary>Full path of a sersync fail log, or null for none.</summary>
     public string? FailLog { get; set; }
 
@@ -65,9 +68,26 @@ public sealed class ConfigBuilder
             _auth = (user, passwordFile ?? throw new ArgumentNullException(nameof(passwordFile)));
         }
 
-        _port = daemon.Port;
+        return AddRsyncDaemonTarget("127.0.0.1", daemon.Port, module);
+    }
+
+    /// <summary>A module on an rsync daemon at <paramref name="ip"/>:<paramref name="port"/> without auth (a daemon the
+    /// test started itself, e.g. inside a network namespace).</summary>
+    public ConfigBuilder AddRsyncDaemonTarget(string ip, int port, string module)
+    {
+        if (_sshCommand is not null)
+        {
+            throw new InvalidOperationException("sersync's <rsync> is shared: rsync daemon and ssh targets cannot be in one config");
+        }
+
+        if (_port is not null && _port != port)
+        {
+            throw new InvalidOperationException("sersync's <userDefinedPort> is shared: every daemon target must be on one port");
+        }
+
+        _port = port;
         _hasDaemonTarget = true;
-        _remotes.Add(new XElement("remote", new XAttribute("ip", "127.0.0.1"), new XAttribute("name", module)));
+        _remotes.Add(new XElement("remote", new XAttribute("ip", ip), new XAttribute("name", module)));
         return this;
     }
 
@@ -99,7 +119,7 @@ public sealed class ConfigBuilder
             rsync.Add(new XElement("userDefinedPort", new XAttribute("start", "true"), new XAttribute("port", port.ToString(CultureInfo.InvariantCulture))));
         }
 
-        rsync.Add(new XElement("timeout", new XAttribute("start", "true"), new XAttribute("time", "60")));
+        rsync.Add(new XElement("timeout", new XAttribute("start", "true"), new XAttribute("time", TimeoutSeconds.ToString(CultureInfo.InvariantCulture))));
         if (_sshCommand is not null)
         {
             rsync.Add(new XElement("ssh", new XAttribute("start", "true"), new XAttribute("command", _sshCommand)));
