@@ -39,7 +39,7 @@ public sealed class TargetWorker : IDisposable
     private readonly SemaphoreSlim _exclusive = new(1, 1);
     private readonly PendingSet _pending = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly Backoff _transientBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+    private readonly Backoff _transientBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
     private DateTimeOffset? _lastRunEnded;
     private int _consecutiveFailures;
     private bool _draining;
