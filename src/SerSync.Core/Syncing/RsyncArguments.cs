@@ -95,9 +95,10 @@ public static class RsyncArguments
         args.Add("--no-r");
         args.Add("-d");
 
-        // Every listed file is known to have changed: rsync's size-and-mtime quick check would skip a file rewritten
-        // within the same second at the same size (vim saving "saved 12" over "saved 14"), leaving it stale for good.
-        args.Add("--ignore-times");
+        // rsync's quick check compares size and whole-second mtime, so a file rewritten at the same size within one
+        // second (vim saving "saved 14" over "saved 12") would be skipped and stay stale for good. Nanoseconds close
+        // that; --ignore-times would too, but re-copies every unchanged file of a listed directory in a storm.
+        args.Add("--modify-window=-1");
 
         // Without delete="true" a vanished path is skipped, never removed on the target.
         args.Add(target.Delete ? "--delete-missing-args" : "--ignore-missing-args");

@@ -134,12 +134,12 @@ public sealed class LiveBatchTests : IDisposable
         var file = Path.Combine(src, "x");
         var stamp = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         File.WriteAllText(file, "saved 12");
-        File.SetLastWriteTimeUtc(file, stamp);
+        File.SetLastWriteTimeUtc(file, stamp.AddMilliseconds(100));
         var set = new PendingSet();
         set.Add(Change(ChangeKind.Upsert, "x"), DateTimeOffset.UtcNow);
         Assert.Equal(0, (await SendAsync(src, dst, set, new PathFilter())).ExitCode);
         File.WriteAllText(file, "saved 14");
-        File.SetLastWriteTimeUtc(file, stamp); // same size, same mtime: rsync's quick check would skip it
+        File.SetLastWriteTimeUtc(file, stamp.AddMilliseconds(200)); // same size, same second: the quick check would skip it
         set.Add(Change(ChangeKind.Upsert, "x"), DateTimeOffset.UtcNow);
 
         var result = await SendAsync(src, dst, set, new PathFilter());
