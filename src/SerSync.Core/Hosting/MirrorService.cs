@@ -38,6 +38,7 @@ public sealed class MirrorService(
     private SerSyncConfig _config = config;
     private CancellationTokenSource? _reload;
     private HashSet<string>? _previousTargets;
+    private volatile bool _fatal;
     private readonly List<InotifyWatcher> _watchers = [];
     private readonly List<TargetWorker> _workers = [];
     private readonly List<ChangeJournal> _journals = [];
@@ -381,7 +382,9 @@ public sealed class MirrorService(
     {
         _workers.ForEach(w => w.Draining = true);
         var deadline = time.GetUtcNow() + timeout;
-        while (_workers.Any(w => w.PendingCount > 0 || w.State == TargetState.Syncing) && time.GetUtcNow() < deadline)
+        // A target that is failing is not waited for (its changes stay in the journal); after a fatal error nothing is.
+        bool Busy(TargetWorker w) => w.State == TargetState.Syncing || (w.PendingCount > 0 && w.State == TargetState.InSync);
+        while (!_fatal && _workers.Any(Busy) && time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), time);
         }
@@ -407,6 +410,7 @@ public sealed class MirrorService(
 
     private void Fail(string message)
     {
+        _fatal = true;
         logger.LogCritical("{Message}", message);
         notifier.Status("failed: " + message);
         Environment.ExitCode = 71;

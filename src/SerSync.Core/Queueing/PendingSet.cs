@@ -42,6 +42,9 @@ public sealed class PendingSet
 
     public bool IsEmpty => !_fullSync && _paths.Count == 0;
 
+    /// <summary>True when what is pending is a full sync of the root.</summary>
+    public bool IsFullSync => _fullSync;
+
     public int Count => _fullSync ? 1 : _paths.Count;
 
     /// <summary>When the oldest change still waiting arrived.</summary>

@@ -14,6 +14,7 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
     private const int MaxPerAppend = 4096;
     private static readonly TimeSpan SeenInterval = TimeSpan.FromSeconds(1);
     private readonly Lock _gate = new();
+    private volatile bool _idle;
 
     public IReadOnlyList<TargetWorker> Workers => workers;
 
@@ -48,8 +49,16 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
         using var stop = new CancellationTokenSource();
         var seen = journal is null ? Task.CompletedTask : MarkSeenLoopAsync(stop.Token);
         var batch = new List<FileChange>();
-        while (await reader.WaitToReadAsync())
+        while (true)
         {
+            // Idle: everything the watcher has handed over is journaled (a SingleReader channel cannot count).
+            _idle = true;
+            if (!await reader.WaitToReadAsync())
+            {
+                break;
+            }
+
+            _idle = false;
             while (batch.Count < MaxPerAppend && reader.TryRead(out var change))
             {
                 batch.Add(change);
@@ -71,7 +80,7 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
             while (true)
             {
                 await Task.Delay(SeenInterval, time, token);
-                if (reader.CanCount && reader.Count == 0)
+                if (_idle)
                 {
                     journal!.MarkSeen(time.GetUtcNow());
                 }

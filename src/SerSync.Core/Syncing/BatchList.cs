@@ -68,10 +68,29 @@ public static class BatchListBuilder
             return subdirs;
         }
 
+        var gone = new HashSet<RelativePath>();
         foreach (var (path, reach) in batch.Entries)
         {
-            var isDir = reach != Reach.Self && FileSystemBytes.Stat(FileSystemBytes.Combine(root, path))?.Type == EntryType.Directory;
-            if (!isDir)
+            var status = FileSystemBytes.Stat(FileSystemBytes.Combine(root, path));
+            if (status is null)
+            {
+                // Gone: list the highest ancestor that is gone too. rsync -R cannot delete a path whose parent is
+                // absent from the source (exit 24 on every try); deleting the gone ancestor covers it.
+                var top = path;
+                while (!top.Parent.IsRoot && FileSystemBytes.Stat(FileSystemBytes.Combine(root, top.Parent)) is null)
+                {
+                    top = top.Parent;
+                }
+
+                if (gone.Add(top))
+                {
+                    Add(top, contents: false);
+                }
+
+                continue;
+            }
+
+            if (reach == Reach.Self || status.Value.Type != EntryType.Directory)
             {
                 Add(path, contents: false);
                 continue;

@@ -43,6 +43,8 @@ public sealed class TargetWorker : IDisposable
     private DateTimeOffset? _lastRunEnded;
     private int _consecutiveFailures;
     private bool _draining;
+    private DateTimeOffset? _lastFullSyncEnded;
+    private TimeSpan _fullSyncSpacing = TimeSpan.Zero;
 
     public TargetWorker(
         SyncTarget target,
@@ -144,6 +146,13 @@ public sealed class TargetWorker : IDisposable
             }
 
             _lastRunEnded = _time.GetUtcNow();
+            if (batch.FullSync)
+            {
+                // A full sync soon after the previous one doubles the spacing; a quiet minute resets it.
+                var soon = _lastFullSyncEnded is { } previous && _lastRunEnded - previous < TimeSpan.FromSeconds(60);
+                _fullSyncSpacing = soon ? TimeSpan.FromSeconds(Math.Min(60, Math.Max(2, _fullSyncSpacing.TotalSeconds * 2))) : TimeSpan.Zero;
+                _lastFullSyncEnded = _lastRunEnded;
+            }
             if (stoppingToken.IsCancellationRequested && !result.Succeeded)
             {
                 lock (_gate)
@@ -169,6 +178,13 @@ public sealed class TargetWorker : IDisposable
                 if (!_pending.IsEmpty)
                 {
                     due = Draining ? _time.GetUtcNow() : _policy.DueAt(_pending.OldestChange!.Value, _pending.NewestChange!.Value, _lastRunEnded);
+                    if (_pending.IsFullSync && _lastFullSyncEnded is { } last && !Draining)
+                    {
+                        // Overflow after overflow: full syncs back off (2 s doubling to 60 s) instead of looping.
+                        var spaced = last + _fullSyncSpacing;
+                        due = spaced > due ? spaced : due;
+                    }
+
                     if (due <= _time.GetUtcNow())
                     {
                         // Busy from the moment the batch leaves the set, so a drain never sees an idle gap.

@@ -149,6 +149,24 @@ public sealed class LiveBatchTests : IDisposable
     }
 
     [Fact]
+    public async Task A_deleted_file_whose_parent_is_gone_too_is_deleted_through_the_gone_ancestor()
+    {
+        var src = _temp.Sub("src");
+        var dst = _temp.Sub("dst");
+        Directory.CreateDirectory(Path.Combine(dst, "gone", "deep"));
+        File.WriteAllText(Path.Combine(dst, "gone", "deep", "f"), "old");
+        File.WriteAllText(Path.Combine(dst, "gone", "g"), "old");
+        var set = new PendingSet();
+        set.Add(Change(ChangeKind.Delete, "gone/deep/f"), DateTimeOffset.UtcNow);
+        set.Add(Change(ChangeKind.Delete, "gone/g"), DateTimeOffset.UtcNow);
+
+        var result = await SendAsync(src, dst, set, new PathFilter());
+
+        Assert.True(result.ExitCode == 0, result.Output); // rsync gave 24 on every try for "./gone/deep/f"
+        Assert.False(Directory.Exists(Path.Combine(dst, "gone")));
+    }
+
+    [Fact]
     public async Task Without_delete_a_vanished_path_is_left_on_the_target()
     {
         var src = _temp.Sub("src");
