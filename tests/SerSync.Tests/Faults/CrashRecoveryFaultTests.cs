@@ -90,7 +90,7 @@ public sealed class CrashRecoveryFaultTests
         var faultEnded = Stopwatch.StartNew();
         await using var second = DaemonProcess.Start("-o", config);
         await second.WaitForReadyAsync(ReadyTimeout);
-        await Convergence.AssertConvergesAsync("recovered delete under a removed directory", source, [moduleDir], faultEnded, TimeSpan.FromSeconds(30), second);
+        await TargetConvergence.AssertConvergesAsync("recovered delete under a removed directory", source, [moduleDir], faultEnded, TimeSpan.FromSeconds(30), second);
         await AssertSettledAsync(second, TimeSpan.FromSeconds(8));
         await second.StopAsync(TimeSpan.FromSeconds(20));
     }
@@ -154,7 +154,7 @@ public sealed class CrashRecoveryFaultTests
                 var seen = StateFiles.ReadSeen(state);
                 DaemonProcess.SendSignal(first.Pid, SIGKILL);
                 await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
-                Convergence.Log($"seed {seed}: SIGKILL after {started.Elapsed.TotalSeconds:0.00} s of storm (seeded {killAfter.TotalSeconds:0.00} s), " +
+                TargetConvergence.Log($"seed {seed}: SIGKILL after {started.Elapsed.TotalSeconds:0.00} s of storm (seeded {killAfter.TotalSeconds:0.00} s), " +
                     $"{storm.Operations} operations so far; seen mark at the kill: {(seen is { } s ? $"{(DateTimeOffset.UtcNow - s).TotalSeconds:0.0} s old" : "none")}");
 
                 // More changes while nobody watches.
@@ -166,7 +166,7 @@ public sealed class CrashRecoveryFaultTests
                 await storming;
             }
 
-            Convergence.Log($"storm: {storm.Summary}");
+            TargetConvergence.Log($"storm: {storm.Summary}");
             Assert.DoesNotContain("overflowed", first.StandardOutput + first.StandardError, StringComparison.Ordinal);
         }
 
@@ -178,11 +178,11 @@ public sealed class CrashRecoveryFaultTests
         var faultEnded = Stopwatch.StartNew();
         await using var second = DaemonProcess.Start("-o", config);
         await second.WaitForReadyAsync(ReadyTimeout);
-        Convergence.Log($"restart without -r: READY after {faultEnded.Elapsed.TotalSeconds:0.00} s");
-        await Convergence.AssertConvergesAsync($"kill -9 (seed {seed})", source, targets, faultEnded, ConvergeTimeout, second, TreeCompareOptions.Ignoring(Marker));
+        TargetConvergence.Log($"restart without -r: READY after {faultEnded.Elapsed.TotalSeconds:0.00} s");
+        await TargetConvergence.AssertConvergesAsync($"kill -9 (seed {seed})", source, targets, faultEnded, ConvergeTimeout, second, TreeCompareOptions.Ignoring(Marker));
 
         var output = second.StandardOutput + second.StandardError;
-        Convergence.Log(string.Join('\n', output.Split('\n').Where(l => l.Contains("recovered", StringComparison.Ordinal))));
+        TargetConvergence.Log(string.Join('\n', output.Split('\n').Where(l => l.Contains("recovered", StringComparison.Ordinal))));
         Assert.DoesNotContain("Full push", output, StringComparison.Ordinal);
         await AssertSettledAsync(second, TimeSpan.FromSeconds(8));
         Assert.Contains("catch-up scan", output, StringComparison.Ordinal);

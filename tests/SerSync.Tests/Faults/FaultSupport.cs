@@ -223,7 +223,7 @@ public sealed class Storm(string root, int seed)
 }
 
 /// <summary>Measures how long targets take to equal the source after a fault ended, and reports the result.</summary>
-public static class Convergence
+public static class TargetConvergence
 {
     /// <summary>
     /// Polls every target until each equals <paramref name="source"/> or <paramref name="timeout"/> passes; prints

@@ -52,7 +52,7 @@ public sealed class HungTargetFaultTests
         }
 
         var sorted = lags.Order().ToList();
-        Convergence.Log($"local target lag during the {HangFor.TotalSeconds:0} s hang over {lags.Count} changes: " +
+        TargetConvergence.Log($"local target lag during the {HangFor.TotalSeconds:0} s hang over {lags.Count} changes: " +
             $"median {sorted[sorted.Count / 2].TotalMilliseconds:0} ms, max {sorted[^1].TotalMilliseconds:0} ms; " +
             $"{hung.Accepted} connection(s) accepted by the hung listener");
         Assert.True(sorted[^1] < LagLimit, $"the local target lagged {sorted[^1].TotalSeconds:0.00} s while the daemon target hung\n{daemon.Describe()}");
@@ -65,7 +65,7 @@ public sealed class HungTargetFaultTests
         await hung.StopAsync();
         rsyncd.Start();
         var faultEnded = Stopwatch.StartNew();
-        await Convergence.AssertConvergesAsync("hung target replaced by a real rsync daemon", source, [local, moduleDir], faultEnded, TimeSpan.FromSeconds(90), daemon);
+        await TargetConvergence.AssertConvergesAsync("hung target replaced by a real rsync daemon", source, [local, moduleDir], faultEnded, TimeSpan.FromSeconds(90), daemon);
         Assert.False(daemon.HasExited, daemon.Describe());
         await daemon.StopAsync();
     }

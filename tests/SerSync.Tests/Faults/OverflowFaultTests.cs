@@ -42,13 +42,13 @@ public sealed class OverflowFaultTests
                 var faultEnded = Stopwatch.StartNew();
                 DaemonProcess.SendSignal(pid, SIGCONT);
                 stopped = false;
-                Convergence.Log($"round {round}: {events} inotify events generated while stopped (max_queued_events = {maxQueued})");
+                TargetConvergence.Log($"round {round}: {events} inotify events generated while stopped (max_queued_events = {maxQueued})");
                 await Eventually.TrueAsync(
                     () => CountOverflows(m.Daemon) >= round,
                     TimeSpan.FromSeconds(30),
                     $"overflow {round} logged\n{m.Daemon.Describe()}",
                     TestContext.Current.CancellationToken);
-                await Convergence.AssertConvergesAsync($"overflow {round}", m.Source, [m.Target], faultEnded, ConvergeTimeout, m.Daemon);
+                await TargetConvergence.AssertConvergesAsync($"overflow {round}", m.Source, [m.Target], faultEnded, ConvergeTimeout, m.Daemon);
                 Assert.True(DaemonProcess.IsAlive(pid) && !m.Daemon.HasExited, $"the daemon died after overflow {round}\n{m.Daemon.Describe()}");
                 Assert.Equal(pid, m.Daemon.Pid);
             }
@@ -56,7 +56,7 @@ public sealed class OverflowFaultTests
             // Still mirroring live changes after both.
             var faultEnded2 = Stopwatch.StartNew();
             File.WriteAllText(m.Src("d0/after.txt"), "after the overflows");
-            await Convergence.AssertConvergesAsync("live change after the overflows", m.Source, [m.Target], faultEnded2, TimeSpan.FromSeconds(30), m.Daemon);
+            await TargetConvergence.AssertConvergesAsync("live change after the overflows", m.Source, [m.Target], faultEnded2, TimeSpan.FromSeconds(30), m.Daemon);
             await m.Daemon.StopAsync();
         }
         finally

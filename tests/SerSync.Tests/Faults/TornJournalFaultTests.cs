@@ -63,18 +63,18 @@ public sealed class TornJournalFaultTests
             stream.SetLength(before - 3);
         }
 
-        Convergence.Log($"{damage}: journal {before} -> {new FileInfo(journal).Length} bytes; {files.Operations} file changes in all");
+        TargetConvergence.Log($"{damage}: journal {before} -> {new FileInfo(journal).Length} bytes; {files.Operations} file changes in all");
         var faultEnded = Stopwatch.StartNew();
         await using var second = DaemonProcess.Start("-o", config);
         await second.WaitForReadyAsync(TimeSpan.FromSeconds(60));
-        await Convergence.AssertConvergesAsync($"torn journal ({damage})", source, [target], faultEnded, TimeSpan.FromSeconds(60), second);
+        await TargetConvergence.AssertConvergesAsync($"torn journal ({damage})", source, [target], faultEnded, TimeSpan.FromSeconds(60), second);
         Assert.Contains("damaged record", second.StandardOutput + second.StandardError, StringComparison.Ordinal);
         Assert.True(DaemonProcess.IsAlive(second.Pid), second.Describe());
 
         // Still mirroring live after the recovery.
         var live = Stopwatch.StartNew();
         File.WriteAllText(Path.Combine(source, "d0", "after-recovery.txt"), "live");
-        await Convergence.AssertConvergesAsync($"live change after the torn journal ({damage})", source, [target], live, TimeSpan.FromSeconds(30), second);
+        await TargetConvergence.AssertConvergesAsync($"live change after the torn journal ({damage})", source, [target], live, TimeSpan.FromSeconds(30), second);
         await second.StopAsync();
     }
 
