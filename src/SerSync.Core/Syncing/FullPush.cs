@@ -42,15 +42,40 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
 
             foreach (var target in root)
             {
-                var invocation = new RsyncInvocation(
-                    target.WatchRoot,
-                    RsyncArguments.FullPush(target, excludeList is not null, extraExcludes),
-                    excludeList);
-                tasks.Add(PushOneAsync(target, invocation, isExcluded, debug, cancellationToken));
+                tasks.Add(PushOneAsync(target, Invocation(target, excludeList, extraExcludes), isExcluded, debug, cancellationToken));
             }
         }
 
         return await Task.WhenAll(tasks);
+    }
+
+    /// <summary>The full push of one target, with the source-side exclude list (or null) on stdin.</summary>
+    public static RsyncInvocation Invocation(SyncTarget target, byte[]? excludeList, IReadOnlyList<string> extraExcludes) =>
+        new(target.WatchRoot, RsyncArguments.FullPush(target, excludeList is not null, extraExcludes), excludeList);
+
+    /// <summary>The source-side exclude list of a root, or null when the filter has no rules.</summary>
+    public static byte[]? ExcludeListFor(string root, Func<RelativePath, bool, bool>? isExcluded) =>
+        isExcluded is null ? null : ExcludeList.Encode(ExcludeList.Collect(root, isExcluded));
+
+    /// <summary>
+    /// Runs a full push; with a filter, first protects target-only excluded paths (a dry run). Returns the
+    /// invocation actually run (for the fail log) and its result, or the dry run's failure.
+    /// </summary>
+    public static async Task<(RsyncInvocation Invocation, RsyncResult Result)> RunProtectedAsync(
+        RsyncRunner runner, RsyncInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
+    {
+        if (isExcluded is not null)
+        {
+            var (protectedInvocation, probeFailure) = await TargetSideExclusions.ProtectAsync(runner, invocation, isExcluded, Lifetime, cancellationToken);
+            if (probeFailure is not null)
+            {
+                return (invocation, probeFailure);
+            }
+
+            invocation = protectedInvocation;
+        }
+
+        return (invocation, await runner.RunAsync(invocation, Lifetime, debug, cancellationToken));
     }
 
     private async Task<TargetPushResult> PushOneAsync(SyncTarget target, RsyncInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
@@ -65,13 +90,7 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
                 logger.LogDebug("exec {Program} {Arguments}", runner.Program, string.Join(' ', invocation.Arguments));
             }
 
-            RsyncResult? probeFailure = null;
-            if (isExcluded is not null)
-            {
-                (invocation, probeFailure) = await TargetSideExclusions.ProtectAsync(runner, invocation, isExcluded, Lifetime, cancellationToken);
-            }
-
-            result = probeFailure ?? await runner.RunAsync(invocation, Lifetime, debug, cancellationToken);
+            (invocation, result) = await RunProtectedAsync(runner, invocation, isExcluded, debug, cancellationToken);
         }
         finally
         {

@@ -153,6 +153,7 @@ public sealed class TargetWorker : IDisposable
                 _fullSyncSpacing = soon ? TimeSpan.FromSeconds(Math.Min(60, Math.Max(2, _fullSyncSpacing.TotalSeconds * 2))) : TimeSpan.Zero;
                 _lastFullSyncEnded = _lastRunEnded;
             }
+
             if (stoppingToken.IsCancellationRequested && !result.Succeeded)
             {
                 lock (_gate)
@@ -230,9 +231,7 @@ public sealed class TargetWorker : IDisposable
         byte[]? excludes = null;
         if (batch.FullSync)
         {
-            var exclusion = PipelineFactory.FullPushExclusion(_filter);
-            var list = exclusion is null ? null : ExcludeList.Encode(ExcludeList.Collect(_target.WatchRoot, exclusion));
-            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.FullPush(_target, list is not null, []), list);
+            invocation = FullPush.Invocation(_target, FullPush.ExcludeListFor(_target.WatchRoot, PipelineFactory.FullPushExclusion(_filter)), []);
         }
         else
         {
@@ -258,13 +257,14 @@ public sealed class TargetWorker : IDisposable
                     _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} entries on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
                 }
 
-                RsyncResult? probeFailure = null;
-                if (batch.FullSync && PipelineFactory.FullPushExclusion(_filter) is { } exclusion)
+                if (batch.FullSync)
                 {
-                    (invocation, probeFailure) = await TargetSideExclusions.ProtectAsync(_runner, invocation, exclusion, FullPush.Lifetime, token);
+                    (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, PipelineFactory.FullPushExclusion(_filter), _debug, token);
                 }
-
-                result = probeFailure ?? await _runner.RunAsync(invocation, batch.FullSync ? FullPush.Lifetime : BatchLifetime, _debug, token);
+                else
+                {
+                    result = await _runner.RunAsync(invocation, BatchLifetime, _debug, token);
+                }
             }
             finally
             {
