@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using SerSync.Configuration;
-using SerSync.Hosting;
 
 namespace SerSync.Daemon;
 

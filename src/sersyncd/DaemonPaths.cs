@@ -1,5 +1,5 @@
+
 using SerSync.Configuration;
-using SerSync.Hosting;
 
 namespace SerSync.Daemon;
 

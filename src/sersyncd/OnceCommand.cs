@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Serilog.Extensions.Logging;
 using SerSync.Configuration;
-using SerSync.Hosting;
-using SerSync.Syncing;
+using SerSync.Pipeline;
 
 namespace SerSync.Daemon;
 

@@ -1,7 +1,6 @@
 using Serilog;
 using SerSync.Configuration;
 using SerSync.Daemon;
-using SerSync.Hosting;
 
 try
 {

@@ -1,6 +1,6 @@
+
 using SerSync.Configuration;
 using SerSync.Paths;
-using SerSync.Watching;
 
 namespace SerSync.Filtering;
 

@@ -3,7 +3,6 @@
 // listing, stat and open go straight to glibc with NUL-terminated byte paths. statx() is used instead of stat()
 // because its struct layout is the same on every architecture (struct stat is not).
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
 namespace SerSync.Interop;
 

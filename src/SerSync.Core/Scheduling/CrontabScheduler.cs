@@ -7,7 +7,7 @@
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
 using SerSync.Paths;
-using SerSync.Syncing;
+using SerSync.Rsync;
 
 namespace SerSync.Scheduling;
 

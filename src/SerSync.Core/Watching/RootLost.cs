@@ -1,3 +1,5 @@
+using SerSync.Paths;
+
 namespace SerSync.Watching;
 
 public enum RootLostReason

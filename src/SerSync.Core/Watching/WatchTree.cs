@@ -3,6 +3,7 @@
 // watched returns the existing wd. So the map is keyed by wd, each node knows only its parent and its own name, and
 // a path is built on demand by walking up: moving a directory re-links one node and its whole subtree follows.
 // wds are allocated cyclically (idr_alloc_cyclic), so a stale wd is not reused soon after it dies.
+
 using SerSync.Paths;
 
 namespace SerSync.Watching;

@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using SerSync.Configuration;
 using SerSync.Filtering;
 using SerSync.Paths;
-using SerSync.Watching;
 
 namespace SerSync.Tests.Filtering;
 

@@ -1,8 +1,7 @@
 using SerSync.Filtering;
+using SerSync.Journal;
 using SerSync.Paths;
-using SerSync.Queueing;
 using SerSync.Tests.Infrastructure;
-using SerSync.Watching;
 
 namespace SerSync.Tests.Queueing;
 

@@ -1,6 +1,5 @@
 using SerSync.Paths;
-using SerSync.Queueing;
-using SerSync.Watching;
+using SerSync.Targets;
 
 namespace SerSync.Tests.Queueing;
 

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SerSync.Configuration;
 using SerSync.Paths;
+using SerSync.Processes;
+using SerSync.Rsync;
 using SerSync.Scheduling;
-using SerSync.Syncing;
 using SerSync.Tests.Infrastructure;
 
 namespace SerSync.Tests.Scheduling;
@@ -18,7 +19,7 @@ public sealed class CrontabSchedulerTests
     private static SyncTarget Target(string name) =>
         new("/www", new RemoteConfig(RemoteKind.LocalDirectory, null, null, "/mirror/" + name, 1), RsyncConfig.Stock, Delete: true);
 
-    private static RsyncResult Exit(int code) => new(code, code == 0 ? string.Empty : "failed", TimeSpan.FromSeconds(1), false);
+    private static ProcessResult Exit(int code) => new(code, code == 0 ? string.Empty : "failed", TimeSpan.FromSeconds(1), false);
 
     private static CrontabConfig Every(int minutes, bool filter = false, params string[] excludes) => new(true, minutes, filter, excludes);
 
@@ -288,7 +289,7 @@ public sealed class CrontabSchedulerTests
             new RemoteConfig(RemoteKind.RsyncDaemon, "127.0.0.1", "www", null, 1),
             RsyncConfig.Stock with { CommonParams = ["-az"], Port = new SwitchedNumber(true, FreePort.Pick()), Timeout = new SwitchedNumber(true, 5) },
             Delete: true);
-        var fullPush = new FullPush(new RsyncRunner(NullLogger.Instance), new SemaphoreSlim(4), null, TimeProvider.System, NullLogger.Instance);
+        var fullPush = new FullPush(new ProcessRunner(NullLogger.Instance), new SemaphoreSlim(4), null, TimeProvider.System, NullLogger.Instance);
         var behind = new List<TargetPushResult>();
         var scheduler = new CrontabScheduler(
             Every(1, true, "*.php"),

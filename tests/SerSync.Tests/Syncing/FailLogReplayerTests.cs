@@ -2,8 +2,10 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SerSync.Configuration;
+using SerSync.FailLog;
 using SerSync.Paths;
-using SerSync.Syncing;
+using SerSync.Processes;
+using SerSync.Rsync;
 using SerSync.Tests.Infrastructure;
 
 namespace SerSync.Tests.Syncing;
@@ -70,7 +72,7 @@ public sealed class FailLogReplayerTests : IDisposable
             },
             Delete: true);
         daemon.Kill();
-        var push = new FullPush(new RsyncRunner(NullLogger.Instance), new SemaphoreSlim(2), new FailLog(FailLogPath), TimeProvider.System, NullLogger.Instance);
+        var push = new FullPush(new ProcessRunner(NullLogger.Instance), new SemaphoreSlim(2), new FailLogWriter(FailLogPath), TimeProvider.System, NullLogger.Instance);
         var pushed = await push.RunAsync([target], IsInnerFile, [], debug: false, ct);
         Assert.NotEqual(0, pushed.Single().Result.ExitCode);
         var written = File.ReadAllBytes(FailLogPath);
@@ -153,9 +155,9 @@ public sealed class FailLogReplayerTests : IDisposable
         await Eventually.TrueAsync(() => File.Exists(started), Timeout, "the blocking entry runs", ct);
 
         // An rsync fails meanwhile and is appended by the daemon's own FailLog.
-        var log = new FailLog(FailLogPath);
-        var invocation = new RsyncInvocation(_temp.Path, ["-az", "./", "127.0.0.1::www"], B("a\0new\nline\0"));
-        log.Append(10, "rsync", invocation, FailLog.SplitNul(invocation.Stdin), "127.0.0.1::www", DateTimeOffset.UnixEpoch);
+        var log = new FailLogWriter(FailLogPath);
+        var invocation = new ProcessInvocation(_temp.Path, ["-az", "./", "127.0.0.1::www"], B("a\0new\nline\0"));
+        log.Append(10, "rsync", invocation, FailLogWriter.SplitNul(invocation.Stdin), "127.0.0.1::www", DateTimeOffset.UnixEpoch);
         var appended = File.ReadAllBytes(FailLogPath).AsSpan(File.ReadAllBytes(FailLogPath).AsSpan().IndexOf("#errno 10"u8)).ToArray();
         await File.WriteAllTextAsync(go, string.Empty, ct);
 

@@ -1,5 +1,5 @@
 using System.Text;
-using SerSync.Syncing;
+using SerSync.FailLog;
 
 namespace SerSync.Tests.Syncing;
 

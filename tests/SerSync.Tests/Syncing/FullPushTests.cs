@@ -2,8 +2,10 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using SerSync.Configuration;
+using SerSync.FailLog;
 using SerSync.Paths;
-using SerSync.Syncing;
+using SerSync.Processes;
+using SerSync.Rsync;
 using SerSync.Tests.Infrastructure;
 
 namespace SerSync.Tests.Syncing;
@@ -15,8 +17,8 @@ public sealed class FullPushTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static FullPush NewPush(FailLog? failLog = null) =>
-        new(new RsyncRunner(NullLogger.Instance), new SemaphoreSlim(10), failLog, TimeProvider.System, NullLogger.Instance);
+    private static FullPush NewPush(FailLogWriter? failLog = null) =>
+        new(new ProcessRunner(NullLogger.Instance), new SemaphoreSlim(10), failLog, TimeProvider.System, NullLogger.Instance);
 
     private static SyncTarget Local(string root, string dest) =>
         new(root, new RemoteConfig(RemoteKind.LocalDirectory, null, null, dest, 1), RsyncConfig.Stock with { CommonParams = ["-az"] }, Delete: true);
@@ -160,7 +162,7 @@ public sealed class FullPushTests : IDisposable
         daemon.Kill(); // the target is down for the push
 
         var gz = Anchored("(.*)\\.gz");
-        var results = await NewPush(new FailLog(failLogPath)).RunAsync([target], (p, _) => gz.IsMatch(p.ToMatchString()), [], false, TestContext.Current.CancellationToken);
+        var results = await NewPush(new FailLogWriter(failLogPath)).RunAsync([target], (p, _) => gz.IsMatch(p.ToMatchString()), [], false, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(0, results.Single().Result.ExitCode);
         var script = File.ReadAllBytes(failLogPath);

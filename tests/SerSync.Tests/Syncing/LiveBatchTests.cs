@@ -3,10 +3,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SerSync.Configuration;
 using SerSync.Filtering;
 using SerSync.Paths;
-using SerSync.Queueing;
-using SerSync.Syncing;
+using SerSync.Processes;
+using SerSync.Rsync;
+using SerSync.Targets;
 using SerSync.Tests.Infrastructure;
-using SerSync.Watching;
 
 namespace SerSync.Tests.Syncing;
 
@@ -17,7 +17,7 @@ public sealed class LiveBatchTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private async Task<RsyncResult> SendAsync(string src, string dst, PendingSet set, PathFilter filter, bool delete = true)
+    private async Task<ProcessResult> SendAsync(string src, string dst, PendingSet set, PathFilter filter, bool delete = true)
     {
         var target = new SyncTarget(src, new RemoteConfig(RemoteKind.LocalDirectory, null, null, dst, 1), RsyncConfig.Stock, delete);
         var list = BatchListBuilder.Build(src, set.Take(), filter);
@@ -28,8 +28,8 @@ public sealed class LiveBatchTests : IDisposable
             File.WriteAllBytes(excludeFile, list.Excludes);
         }
 
-        var runner = new RsyncRunner(NullLogger.Instance);
-        return await runner.RunAsync(new RsyncInvocation(src, RsyncArguments.Batch(target, excludeFile), list.Paths), TimeSpan.FromMinutes(1), false, TestContext.Current.CancellationToken);
+        var runner = new ProcessRunner(NullLogger.Instance);
+        return await runner.RunAsync(new ProcessInvocation(src, RsyncArguments.Batch(target, excludeFile), list.Paths), TimeSpan.FromMinutes(1), false, TestContext.Current.CancellationToken);
     }
 
     private static FileChange Change(ChangeKind kind, string path, bool dir = false) => new(kind, RelativePath.FromString(path), dir);

@@ -1,6 +1,7 @@
+
 using SerSync.Configuration;
 using SerSync.Paths;
-using SerSync.Syncing;
+using SerSync.Rsync;
 
 namespace SerSync.Tests.Syncing;
 

@@ -1,6 +1,4 @@
-using SerSync.Paths;
-
-namespace SerSync.Watching;
+namespace SerSync.Paths;
 
 public enum ChangeKind
 {

@@ -1,6 +1,6 @@
 using SerSync.Paths;
 
-namespace SerSync.Syncing;
+namespace SerSync.Rsync;
 
 /// <summary>
 /// Turns paths the config's regexes exclude into rsync exclude rules for the full push. rsync cannot evaluate

@@ -1,6 +1,7 @@
+
 using SerSync.Configuration;
 
-namespace SerSync.Syncing;
+namespace SerSync.Rsync;
 
 /// <summary>
 /// One destination resolved from a <c>&lt;remote&gt;</c> and the shared <c>&lt;rsync&gt;</c> settings: the destination

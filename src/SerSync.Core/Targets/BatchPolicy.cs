@@ -1,4 +1,4 @@
-namespace SerSync.Queueing;
+namespace SerSync.Targets;
 
 /// <summary>
 /// When a target's pending changes leave ("group commit"): an isolated change goes after <see cref="Quiet"/> without

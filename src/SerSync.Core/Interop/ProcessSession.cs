@@ -1,24 +1,11 @@
 using System.Runtime.InteropServices;
-using SerSync.Interop;
 
-namespace SerSync.Hosting;
+namespace SerSync.Interop;
 
-/// <summary>
-/// The child half of <c>-d</c>. .NET cannot fork safely, so the parent starts a second copy of itself with
-/// <see cref="MarkerVariable"/> set; that copy leaves the parent's session and terminal here, puts /dev/null on
-/// its standard streams, and reports readiness over a private NOTIFY_SOCKET that the parent waits on.
-/// </summary>
-public static class Detachment
+/// <summary>The few process-level calls the daemon's executable needs (detaching, "am I root"), kept here so every
+/// native call sits in this folder.</summary>
+public static class ProcessSession
 {
-    public const string MarkerVariable = "SERSYNCD_DETACHED";
-
-    public static bool IsDetachedChild => Environment.GetEnvironmentVariable(MarkerVariable) == "1";
-
-    /// <summary>Started by systemd: stay in the foreground whatever <c>-d</c> says.</summary>
-    public static bool UnderSystemd =>
-        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")) ||
-        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("INVOCATION_ID"));
-
     public static bool IsRoot => Libc.geteuid() == 0;
 
     public static unsafe void DetachFromTerminal()

@@ -1,4 +1,4 @@
-namespace SerSync.Syncing;
+namespace SerSync.Rsync;
 
 public enum FailureClass
 {

@@ -9,9 +9,8 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using SerSync.Paths;
-using SerSync.Watching;
 
-namespace SerSync.Queueing;
+namespace SerSync.Journal;
 
 public sealed record JournalRecord(long Sequence, DateTimeOffset Time, FileChange Change);
 

@@ -1,6 +1,7 @@
 using SerSync.Paths;
+using SerSync.Processes;
 
-namespace SerSync.Syncing;
+namespace SerSync.Rsync;
 
 /// <summary>
 /// Finds paths a full push would delete on the target that the config's filter excludes. The exclude list built
@@ -67,7 +68,7 @@ public static class TargetSideExclusions
     /// Adds to a full push's exclude list the target-only paths the filter excludes. Returns the invocation to run,
     /// or the dry run's failure (the real push would fail the same way).
     /// </summary>
-    public static async Task<(RsyncInvocation Invocation, RsyncResult? Failure)> ProtectAsync(RsyncRunner runner, RsyncInvocation fullPush, Func<RelativePath, bool, bool> isExcluded, TimeSpan lifetime, CancellationToken cancellationToken)
+    public static async Task<(ProcessInvocation Invocation, ProcessResult? Failure)> ProtectAsync(ProcessRunner runner, ProcessInvocation fullPush, Func<RelativePath, bool, bool> isExcluded, TimeSpan lifetime, CancellationToken cancellationToken)
     {
         var found = new List<RelativePath>();
         var probe = fullPush with { Arguments = DryRunArguments(fullPush.Arguments) };

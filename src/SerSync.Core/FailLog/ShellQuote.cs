@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace SerSync.Syncing;
+namespace SerSync.FailLog;
 
 /// <summary>
 /// POSIX shell quoting for the fail-log script only (sersyncd itself never runs a shell). Single quotes keep every

@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
+using SerSync.FailLog;
 using SerSync.Filtering;
 using SerSync.Paths;
-using SerSync.Syncing;
+using SerSync.Processes;
+using SerSync.Rsync;
 
-namespace SerSync.Hosting;
+namespace SerSync.Pipeline;
 
 /// <summary>The parts a full push needs, built from a config.</summary>
 public sealed record FullPushParts(FullPush Push, IReadOnlyList<SyncTarget> Targets, Func<RelativePath, bool, bool>? IsExcluded);
@@ -18,14 +20,14 @@ public static class PipelineFactory
     /// cover noise, so the tree walk is skipped).</summary>
     public static Func<RelativePath, bool, bool>? FullPushExclusion(PathFilter filter) => filter.HasRules ? filter.IsExcluded : null;
 
-    public static FailLog? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLog(path) : null;
+    public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path) : null;
 
     public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>
         CreateFullPush(config, new SemaphoreSlim(workers), time, logger);
 
     public static FullPushParts CreateFullPush(SerSyncConfig config, SemaphoreSlim slots, TimeProvider time, ILogger logger)
     {
-        var push = new FullPush(new RsyncRunner(logger), slots, CreateFailLog(config), time, logger);
+        var push = new FullPush(new ProcessRunner(logger), slots, CreateFailLog(config), time, logger);
         return new FullPushParts(push, SyncTarget.FromConfig(config), FullPushExclusion(CreateFilter(config)));
     }
 }

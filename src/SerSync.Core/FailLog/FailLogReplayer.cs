@@ -1,4 +1,4 @@
-// Implementation notes. A replay reads the script under FailLog.Gate (a snapshot: appends are whole entries under
+// Implementation notes. A replay reads the script under FailLogWriter.Gate (a snapshot: appends are whole entries under
 // the same lock, so the snapshot ends on an entry boundary), runs its entries without holding the lock (a replay
 // can take long; appends must not wait for it), then takes the lock again to rewrite: the file must still start
 // with the snapshot, and whatever follows it was appended meanwhile and is kept as is. The new file (header,
@@ -11,11 +11,13 @@
 // .NET passes argv as strings (UTF-16, encoded to UTF-8 at exec), so a command with a file name that is not UTF-8
 // cannot go through argv byte for byte. A file can. It lives in a private (0700) temp directory for the replay.
 // sh's stdin is closed (EOF) so a command never reads ours; LC_ALL=C and no RSYNC_PASSWORD/RSYNC_RSH from our
-// environment, as for every rsync sersyncd starts (RsyncRunner, whose time bound and process-tree kill apply).
+// environment, as for every rsync sersyncd starts (ProcessRunner, whose time bound and process-tree kill apply).
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
+using SerSync.Processes;
+using SerSync.Rsync;
 
-namespace SerSync.Syncing;
+namespace SerSync.FailLog;
 
 /// <summary>What one replay did.</summary>
 /// <param name="Replayed">Entries run.</param>
@@ -41,7 +43,7 @@ public sealed class FailLogReplayer
     private readonly FailLogConfig _config;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly RsyncRunner _shell;
+    private readonly ProcessRunner _shell;
     private readonly TimeSpan _entryLifetime;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
@@ -63,7 +65,7 @@ public sealed class FailLogReplayer
         _config = config;
         _time = time;
         _logger = logger;
-        _shell = new RsyncRunner(logger, shell);
+        _shell = new ProcessRunner(logger, shell);
         _entryLifetime = entryLifetime ?? FullPush.Lifetime;
     }
 
@@ -157,7 +159,7 @@ public sealed class FailLogReplayer
         var path = _config.Path ?? throw new InvalidOperationException("no failLog path is configured");
         Interlocked.Increment(ref _replays);
         byte[] snapshot;
-        lock (FailLog.Gate)
+        lock (FailLogWriter.Gate)
         {
             if (!File.Exists(path))
             {
@@ -217,7 +219,7 @@ public sealed class FailLogReplayer
         return new FailLogReplayResult(succeeded + failed, succeeded, entries - succeeded, rewritten);
     }
 
-    private async Task<RsyncResult> RunEntryAsync(FailLogBlock block, string workDir, CancellationToken cancellationToken)
+    private async Task<ProcessResult> RunEntryAsync(FailLogBlock block, string workDir, CancellationToken cancellationToken)
     {
         var script = System.IO.Path.Combine(workDir, "entry.sh");
         var options = new FileStreamOptions
@@ -232,10 +234,10 @@ public sealed class FailLogReplayer
             file.WriteByte((byte)'\n');
         }
 
-        return await _shell.RunAsync(new RsyncInvocation(workDir, [script]), _entryLifetime, logOutput: true, cancellationToken);
+        return await _shell.RunAsync(new ProcessInvocation(workDir, [script]), _entryLifetime, logOutput: true, cancellationToken);
     }
 
-    private void LogOutcome(string path, int number, int count, FailLogBlock block, RsyncResult result)
+    private void LogOutcome(string path, int number, int count, FailLogBlock block, ProcessResult result)
     {
         var what = block.Description ?? "(no description)";
         if (result.ExitCode == 0)
@@ -291,7 +293,7 @@ public sealed class FailLogReplayer
             content.Write("\n\n"u8);
         }
 
-        lock (FailLog.Gate)
+        lock (FailLogWriter.Gate)
         {
             if (!File.Exists(path))
             {

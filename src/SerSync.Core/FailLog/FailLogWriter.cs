@@ -1,6 +1,8 @@
 using System.Text;
+using SerSync.Processes;
+using SerSync.Rsync;
 
-namespace SerSync.Syncing;
+namespace SerSync.FailLog;
 
 /// <summary>A file the failed run read (an exclude list), recreated by the script before the command.</summary>
 public sealed record FailLogFile(string Path, IEnumerable<byte[]> NulSeparatedEntries);
@@ -11,7 +13,7 @@ public sealed record FailLogFile(string Path, IEnumerable<byte[]> NulSeparatedEn
 /// for real, runs without a shell between sersyncd and rsync's arguments, and feeds rsync the same NUL-separated
 /// list on stdin that the failed run had (through <c>printf '%s\0'</c>).
 /// </summary>
-public sealed class FailLog(string path)
+public sealed class FailLogWriter(string path)
 {
     /// <summary>Serializes appends with <see cref="FailLogReplayer"/>'s rewrite, so no entry appended during a replay is lost.</summary>
     internal static readonly Lock Gate = new();
@@ -19,7 +21,7 @@ public sealed class FailLog(string path)
     public string Path { get; } = path;
 
     /// <param name="stdinEntries">The NUL-separated entries the run had on stdin (without the NULs).</param>
-    public void Append(int exitCode, string program, RsyncInvocation invocation, IEnumerable<byte[]> stdinEntries, string targetLabel, DateTimeOffset when, FailLogFile? extraFile = null)
+    public void Append(int exitCode, string program, ProcessInvocation invocation, IEnumerable<byte[]> stdinEntries, string targetLabel, DateTimeOffset when, FailLogFile? extraFile = null)
     {
         using var entry = new MemoryStream();
         entry.Write(Encoding.UTF8.GetBytes($"#errno {exitCode}\n"));

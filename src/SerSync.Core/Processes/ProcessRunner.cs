@@ -6,26 +6,26 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
-namespace SerSync.Syncing;
+namespace SerSync.Processes;
 
 /// <summary>What to run: argv after the program name, the working directory, and optional stdin bytes.</summary>
-public sealed record RsyncInvocation(string WorkingDirectory, IReadOnlyList<string> Arguments, byte[]? Stdin = null);
+public sealed record ProcessInvocation(string WorkingDirectory, IReadOnlyList<string> Arguments, byte[]? Stdin = null);
 
 /// <param name="ExitCode">rsync's exit code; -1 when it could not be started or was killed.</param>
 /// <param name="Output">The tail of rsync's stderr and stdout, for the log.</param>
-public sealed record RsyncResult(int ExitCode, string Output, TimeSpan Duration, bool TimedOut)
+public sealed record ProcessResult(int ExitCode, string Output, TimeSpan Duration, bool TimedOut)
 {
     public bool Succeeded => ExitCode == 0;
 }
 
-public sealed class RsyncRunner(ILogger logger, string program = "rsync")
+public sealed class ProcessRunner(ILogger logger, string program = "rsync")
 {
     private const int OutputTailChars = 4000;
 
     public string Program { get; } = program;
 
     /// <param name="stdoutLine">When set, every stdout line goes here (whole) instead of into the kept tail.</param>
-    public async Task<RsyncResult> RunAsync(RsyncInvocation invocation, TimeSpan lifetime, bool logOutput, CancellationToken cancellationToken, Action<string>? stdoutLine = null)
+    public async Task<ProcessResult> RunAsync(ProcessInvocation invocation, TimeSpan lifetime, bool logOutput, CancellationToken cancellationToken, Action<string>? stdoutLine = null)
     {
         var psi = new ProcessStartInfo(Program)
         {
@@ -54,7 +54,7 @@ public sealed class RsyncRunner(ILogger logger, string program = "rsync")
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            return new RsyncResult(-1, $"cannot start {Program}: {ex.Message}", watch.Elapsed, false);
+            return new ProcessResult(-1, $"cannot start {Program}: {ex.Message}", watch.Elapsed, false);
         }
 
         var output = new OutputTail(OutputTailChars);
@@ -82,7 +82,7 @@ public sealed class RsyncRunner(ILogger logger, string program = "rsync")
             logger.LogDebug("rsync output: {Output}", text);
         }
 
-        return new RsyncResult(timedOut || cancellationToken.IsCancellationRequested ? -1 : process.ExitCode, text, watch.Elapsed, timedOut);
+        return new ProcessResult(timedOut || cancellationToken.IsCancellationRequested ? -1 : process.ExitCode, text, watch.Elapsed, timedOut);
     }
 
     private static async Task WriteStdinAsync(Process process, byte[]? stdin, CancellationToken token)

@@ -1,6 +1,8 @@
-using SerSync.Configuration;
 
-namespace SerSync.Syncing;
+using SerSync.Configuration;
+using SerSync.Targets;
+
+namespace SerSync.Rsync;
 
 /// <summary>
 /// Builds rsync argv. Implementation notes: rsync runs with the watched root as its working directory and

@@ -1,11 +1,14 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using SerSync.FailLog;
 using SerSync.Filtering;
-using SerSync.Hosting;
-using SerSync.Queueing;
-using SerSync.Watching;
+using SerSync.Journal;
+using SerSync.Paths;
+using SerSync.Pipeline;
+using SerSync.Processes;
+using SerSync.Rsync;
 
-namespace SerSync.Syncing;
+namespace SerSync.Targets;
 
 public enum TargetState
 {
@@ -27,9 +30,9 @@ public sealed class TargetWorker : IDisposable
     private static readonly TimeSpan BatchLifetime = TimeSpan.FromHours(1);
 
     private readonly SyncTarget _target;
-    private readonly RsyncRunner _runner;
+    private readonly ProcessRunner _runner;
     private readonly SemaphoreSlim _slots;
-    private readonly FailLog? _failLog;
+    private readonly FailLogWriter? _failLog;
     private readonly BatchPolicy _policy;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -48,9 +51,9 @@ public sealed class TargetWorker : IDisposable
 
     public TargetWorker(
         SyncTarget target,
-        RsyncRunner runner,
+        ProcessRunner runner,
         SemaphoreSlim slots,
-        FailLog? failLog,
+        FailLogWriter? failLog,
         BatchPolicy policy,
         TimeProvider time,
         ILogger logger,
@@ -134,7 +137,7 @@ public sealed class TargetWorker : IDisposable
                 return;
             }
 
-            RsyncResult result;
+            ProcessResult result;
             await _exclusive.WaitAsync(CancellationToken.None);
             try
             {
@@ -224,9 +227,9 @@ public sealed class TargetWorker : IDisposable
         }
     }
 
-    private async Task<RsyncResult> SendAsync(Batch batch, CancellationToken token)
+    private async Task<ProcessResult> SendAsync(Batch batch, CancellationToken token)
     {
-        RsyncInvocation invocation;
+        ProcessInvocation invocation;
         string? excludeFile = null;
         byte[]? excludes = null;
         if (batch.FullSync)
@@ -243,13 +246,13 @@ public sealed class TargetWorker : IDisposable
                 File.WriteAllBytes(excludeFile, excludes);
             }
 
-            invocation = new RsyncInvocation(_target.WatchRoot, RsyncArguments.Batch(_target, excludeFile), list.Paths);
+            invocation = new ProcessInvocation(_target.WatchRoot, RsyncArguments.Batch(_target, excludeFile), list.Paths);
         }
 
         try
         {
             await _slots.WaitAsync(token);
-            RsyncResult result;
+            ProcessResult result;
             try
             {
                 if (_debug)
@@ -273,8 +276,8 @@ public sealed class TargetWorker : IDisposable
 
             if (!result.Succeeded && _failLog is not null && _consecutiveFailures + 1 == FailLogAfterAttempts)
             {
-                var extra = excludeFile is null ? null : new FailLogFile(excludeFile, FailLog.SplitNul(excludes));
-                _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLog.SplitNul(invocation.Stdin), _target.Label, _time.GetLocalNow(), extra);
+                var extra = excludeFile is null ? null : new FailLogFile(excludeFile, FailLogWriter.SplitNul(excludes));
+                _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), _target.Label, _time.GetLocalNow(), extra);
             }
 
             return result;
@@ -288,7 +291,7 @@ public sealed class TargetWorker : IDisposable
         }
     }
 
-    private async Task HandleResultAsync(Batch batch, RsyncResult result, CancellationToken token)
+    private async Task HandleResultAsync(Batch batch, ProcessResult result, CancellationToken token)
     {
         var cls = RsyncExitCodes.Classify(result.ExitCode);
         if (cls == FailureClass.Success)

@@ -3,11 +3,16 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
-using SerSync.Queueing;
-using SerSync.Syncing;
+using SerSync.FailLog;
+using SerSync.Journal;
+using SerSync.Paths;
+using SerSync.Pipeline;
+using SerSync.Processes;
+using SerSync.Rsync;
+using SerSync.Targets;
 using SerSync.Watching;
 
-namespace SerSync.Hosting;
+namespace SerSync.Daemon;
 
 /// <summary>What the daemon was asked to do at start.</summary>
 /// <param name="StateDirectory">Where journals live; null keeps no journal (pending changes die with the process).</param>
@@ -127,7 +132,7 @@ public sealed class MirrorService(
         var filter = PipelineFactory.CreateFilter(config);
         var slots = new SemaphoreSlim(options.Workers);
         var failLog = PipelineFactory.CreateFailLog(config);
-        var runner = new RsyncRunner(logger);
+        var runner = new ProcessRunner(logger);
         var policy = BatchPolicy.Default;
         var dispatchers = new List<Task>();
         var channels = new List<ChannelWriter<FileChange>>();
@@ -244,7 +249,7 @@ public sealed class MirrorService(
     }
 
     /// <summary>The crontab full push and the fail-log replay; both hold off the live batches of what they write.</summary>
-    private List<Task> StartSchedules(SerSyncConfig config, RsyncRunner runner, SemaphoreSlim slots, FailLog? failLog, Filtering.PathFilter filter, CancellationToken stoppingToken)
+    private List<Task> StartSchedules(SerSyncConfig config, ProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, Filtering.PathFilter filter, CancellationToken stoppingToken)
     {
         var tasks = new List<Task>();
         if (config.Crontab.Enabled)

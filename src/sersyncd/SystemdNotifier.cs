@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace SerSync.Hosting;
+namespace SerSync.Daemon;
 
 /// <summary>
 /// sd_notify(3) over the datagram socket systemd names in <c>NOTIFY_SOCKET</c> (a path, or an abstract name written

@@ -1,4 +1,4 @@
-namespace SerSync.Queueing;
+namespace SerSync.Targets;
 
 /// <summary>Exponential backoff with jitter for a target that keeps failing; reset by a success.</summary>
 public sealed class Backoff(TimeSpan initial, TimeSpan max, Random? random = null)

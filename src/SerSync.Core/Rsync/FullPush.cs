@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging;
+using SerSync.FailLog;
 using SerSync.Paths;
+using SerSync.Processes;
 
-namespace SerSync.Syncing;
+namespace SerSync.Rsync;
 
 /// <summary>The outcome of pushing one target.</summary>
-public sealed record TargetPushResult(SyncTarget Target, RsyncResult Result)
+public sealed record TargetPushResult(SyncTarget Target, ProcessResult Result)
 {
     public FailureClass Class => RsyncExitCodes.Classify(Result.ExitCode);
 }
@@ -15,7 +17,7 @@ public sealed record TargetPushResult(SyncTarget Target, RsyncResult Result)
 /// Paths the config's filter excludes are neither sent nor deleted; sersync instead refused <c>-r</c> when the
 /// filter was on.
 /// </summary>
-public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? failLog, TimeProvider time, ILogger logger)
+public sealed class FullPush(ProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, TimeProvider time, ILogger logger)
 {
     /// <summary>A full push may move a lot of data; rsync's I/O timeout catches a stuck peer well before this.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
@@ -50,7 +52,7 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
     }
 
     /// <summary>The full push of one target, with the source-side exclude list (or null) on stdin.</summary>
-    public static RsyncInvocation Invocation(SyncTarget target, byte[]? excludeList, IReadOnlyList<string> extraExcludes) =>
+    public static ProcessInvocation Invocation(SyncTarget target, byte[]? excludeList, IReadOnlyList<string> extraExcludes) =>
         new(target.WatchRoot, RsyncArguments.FullPush(target, excludeList is not null, extraExcludes), excludeList);
 
     /// <summary>The source-side exclude list of a root, or null when the filter has no rules.</summary>
@@ -61,8 +63,8 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
     /// Runs a full push; with a filter, first protects target-only excluded paths (a dry run). Returns the
     /// invocation actually run (for the fail log) and its result, or the dry run's failure.
     /// </summary>
-    public static async Task<(RsyncInvocation Invocation, RsyncResult Result)> RunProtectedAsync(
-        RsyncRunner runner, RsyncInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
+    public static async Task<(ProcessInvocation Invocation, ProcessResult Result)> RunProtectedAsync(
+        ProcessRunner runner, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
     {
         if (isExcluded is not null)
         {
@@ -78,10 +80,10 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
         return (invocation, await runner.RunAsync(invocation, Lifetime, debug, cancellationToken));
     }
 
-    private async Task<TargetPushResult> PushOneAsync(SyncTarget target, RsyncInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
+    private async Task<TargetPushResult> PushOneAsync(SyncTarget target, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
     {
         await slots.WaitAsync(cancellationToken);
-        RsyncResult result;
+        ProcessResult result;
         try
         {
             logger.LogInformation("Full push {Root} -> {Target} started", target.WatchRoot, target.Label);
@@ -111,7 +113,7 @@ public sealed class FullPush(RsyncRunner runner, SemaphoreSlim slots, FailLog? f
                 RsyncExitCodes.Describe(result.ExitCode),
                 result.TimedOut ? " after its time bound" : string.Empty,
                 result.Output);
-            failLog?.Append(result.ExitCode, runner.Program, invocation, FailLog.SplitNul(invocation.Stdin), target.Label, time.GetLocalNow());
+            failLog?.Append(result.ExitCode, runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), target.Label, time.GetLocalNow());
         }
 
         return new TargetPushResult(target, result);

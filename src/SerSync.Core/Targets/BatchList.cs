@@ -1,8 +1,8 @@
 using SerSync.Filtering;
 using SerSync.Paths;
-using SerSync.Queueing;
+using SerSync.Rsync;
 
-namespace SerSync.Syncing;
+namespace SerSync.Targets;
 
 /// <summary>What one live rsync run reads: the NUL-separated path list for stdin, and anchored excludes (or null).</summary>
 public sealed record BatchList(byte[] Paths, byte[]? Excludes, int Count);

@@ -1,8 +1,7 @@
 using SerSync.Filtering;
 using SerSync.Paths;
-using SerSync.Watching;
 
-namespace SerSync.Queueing;
+namespace SerSync.Journal;
 
 /// <summary>
 /// Finds what changed under a root since a point in time, for changes nobody journaled (made while the daemon was

@@ -1,7 +1,6 @@
 using SerSync.Paths;
-using SerSync.Watching;
 
-namespace SerSync.Queueing;
+namespace SerSync.Targets;
 
 /// <summary>How much of the tree at a pending path must be brought in line.</summary>
 public enum Reach

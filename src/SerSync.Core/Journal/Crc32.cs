@@ -1,4 +1,4 @@
-namespace SerSync.Queueing;
+namespace SerSync.Journal;
 
 /// <summary>CRC-32 (IEEE 802.3, reflected, as zlib computes it): detects torn or corrupted journal records.</summary>
 internal static class Crc32

@@ -1,8 +1,8 @@
 using System.Threading.Channels;
-using SerSync.Syncing;
-using SerSync.Watching;
+using SerSync.Paths;
+using SerSync.Targets;
 
-namespace SerSync.Queueing;
+namespace SerSync.Journal;
 
 /// <summary>
 /// Hands one root's changes to its targets' workers, journaling each change first (when a journal is kept) so that

@@ -6,8 +6,9 @@
 // line; a quote in a comment is not a quote). Everything is bytes: a name that is not UTF-8 passes through as is.
 using System.Globalization;
 using System.Text;
+using SerSync.Rsync;
 
-namespace SerSync.Syncing;
+namespace SerSync.FailLog;
 
 /// <summary>
 /// One block of the fail-log script: the bytes from its first line to the end of its last line (without the final
