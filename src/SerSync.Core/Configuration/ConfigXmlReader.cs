@@ -1,0 +1,177 @@
+// Why the order matters: every check throws, so the first problem in reading order is the one reported. The shape
+// of the whole document is checked first; then rsync is read before the watches (whose remotes depend on ssh), the
+// watches before the state directory (which must lie outside them), and the rest in the order of the record below.
+using System.Xml.Linq;
+
+namespace SerSync.Configuration;
+
+/// <summary>Turns one loaded confxml.xml into a <see cref="SerSyncConfig"/>: checks its shape, then reads it section
+/// by section. <paramref name="file"/> prefixes every message; <paramref name="fullPath"/> becomes
+/// <see cref="SerSyncConfig.SourceFile"/>; <paramref name="source"/> gives the decoded text (or null), only needed to
+/// point at stray text.</summary>
+internal sealed class ConfigXmlReader
+{
+    private readonly string _fullPath;
+    private readonly ConfigErrors _errors;
+    private readonly ConfigAttributeReader _values;
+    private readonly ConfigShapeChecker _shape;
+    private readonly FilterExpressionCompiler _expressions;
+    private readonly ConfigFileSystemChecks _disk;
+    private readonly RsyncSectionReader _rsync;
+    private readonly LocalPathSectionReader _localPaths;
+    private readonly PluginSectionReader _plugins;
+
+    public ConfigXmlReader(string file, string fullPath, Func<string?>? source = null)
+    {
+        _fullPath = fullPath;
+        _errors = new ConfigErrors(file, new ConfigSourcePositions(source));
+        _values = new ConfigAttributeReader(_errors);
+        _shape = new ConfigShapeChecker(_errors);
+        _expressions = new FilterExpressionCompiler(_errors);
+        _disk = new ConfigFileSystemChecks(_errors);
+        _rsync = new RsyncSectionReader(_errors, _values, _disk);
+        _localPaths = new LocalPathSectionReader(_errors, _values, _disk);
+        _plugins = new PluginSectionReader(_errors, _values, _expressions);
+    }
+
+    public SerSyncConfig Read(XDocument doc)
+    {
+        var root = doc.Root ?? throw _errors.Fail(null, "has no root element; expected <head>");
+        if (root.Name != "head")
+        {
+            throw _errors.Fail(root, $"root element is <{root.Name}>; expected <head> (a sersync confxml.xml)");
+        }
+
+        _shape.Check(root, ConfigSchema.Head);
+
+        var host = root.Element("host");
+        var filter = root.Element("filter");
+        var inotify = root.Element("inotify");
+        var sersync = root.Element("sersync")
+            ?? throw _errors.Fail(root, "<head> has no <sersync> element; expected <sersync> with at least one <localpath watch=\"...\"> and its <remote>");
+
+        var rsync = _rsync.Read(sersync.Element("rsync"));
+        var watches = _localPaths.Read(sersync, rsync.Ssh);
+        var stateDir = ReadStateDirectory(sersync.Element("state"), watches);
+
+        return new SerSyncConfig
+        {
+            SourceFile = _fullPath,
+            Host = host == null
+                ? new HostConfig("localhost", 8008)
+                : new HostConfig(ConfigAttributeReader.Text(host, "hostip") ?? "localhost", _values.Int(host, "port", 8008, 1, 65535)),
+            Debug = _values.Bool(root.Element("debug"), "start", false),
+            Xfs = _values.Bool(root.Element("fileSystem"), "xfs", false),
+            Filter = filter == null ? FilterConfig.Disabled : ReadFilter(filter),
+            Inotify = ReadInotify(inotify),
+            Watches = watches,
+            Rsync = rsync,
+            FailLog = ReadFailLog(sersync.Element("failLog")),
+            Crontab = ReadCrontab(sersync.Element("crontab")),
+            Plugin = _plugins.ReadSwitch(sersync.Element("plugin")),
+            Plugins = _plugins.ReadSections(root),
+            StateDirectory = stateDir,
+        };
+    }
+
+    private FilterConfig ReadFilter(XElement filter)
+    {
+        var excludes = new List<ExcludeRule>();
+        foreach (var ex in filter.Elements("exclude"))
+        {
+            var attr = _values.Required(ex, "expression", "a regular expression such as (.*)\\.svn");
+            excludes.Add(new ExcludeRule(attr.Value, _expressions.Compile(attr), ConfigSourcePositions.LineOf(attr)));
+        }
+
+        return new FilterConfig(_values.Bool(filter, "start", false), excludes);
+    }
+
+    private InotifyConfig ReadInotify(XElement? inotify)
+    {
+        var d = InotifyConfig.Stock;
+        if (inotify == null)
+        {
+            return d;
+        }
+
+        bool Flag(string name, bool dflt) => _values.Bool(inotify.Element(name), "start", dflt);
+        return new InotifyConfig(
+            Flag("delete", d.Delete), Flag("createFolder", d.CreateFolder), Flag("createFile", d.CreateFile),
+            Flag("closeWrite", d.CloseWrite), Flag("moveFrom", d.MoveFrom), Flag("moveTo", d.MoveTo),
+            Flag("attrib", d.Attrib), Flag("modify", d.Modify));
+    }
+
+    private FailLogConfig ReadFailLog(XElement? failLog)
+    {
+        if (failLog == null)
+        {
+            return FailLogConfig.Absent;
+        }
+
+        var attr = _values.Required(failLog, "path", "the absolute path of the retry script, e.g. /tmp/rsync_fail_log.sh");
+        if (attr.Value.EndsWith('/'))
+        {
+            throw _errors.Fail(attr, $"failLog path {ConfigText.Quote(attr.Value)} ends with '/'; expected a file path");
+        }
+
+        var path = _values.AbsolutePath(attr, "failLog path");
+        _disk.CheckFailLogFile(attr, path);
+        return new FailLogConfig(path, _values.Int(failLog, "timeToExecute", FailLogConfig.Absent.TimeToExecuteMinutes, 1, int.MaxValue));
+    }
+
+    private CrontabConfig ReadCrontab(XElement? crontab)
+    {
+        var d = CrontabConfig.Disabled;
+        if (crontab == null)
+        {
+            return d;
+        }
+
+        var enabled = _values.Bool(crontab, "start", false);
+        var schedule = _values.Int(crontab, "schedule", d.ScheduleMinutes, int.MinValue, int.MaxValue);
+        if (schedule < 1)
+        {
+            if (enabled)
+            {
+                throw _errors.Fail(crontab.Attribute("schedule"), $"crontab schedule \"{schedule}\" is out of range; expected minutes between full syncs, at least 1");
+            }
+
+            schedule = d.ScheduleMinutes; // sersync's meaning of <= 0
+        }
+
+        var filter = crontab.Element("crontabfilter");
+        var excludes = new List<string>();
+        foreach (var ex in filter?.Elements("exclude") ?? [])
+        {
+            var attr = _values.Required(ex, "expression", "an rsync exclude pattern such as *.php");
+            if (attr.Value.Length == 0 || attr.Value.Any(c => c is '\n' or '\r' or '\0'))
+            {
+                throw _errors.Fail(attr, $"crontab exclude {ConfigText.Quote(attr.Value)} is empty or spans lines; expected one rsync pattern such as *.php or info/*");
+            }
+
+            excludes.Add(attr.Value);
+        }
+
+        return new CrontabConfig(enabled, schedule, _values.Bool(filter, "start", false), excludes);
+    }
+
+    private string? ReadStateDirectory(XElement? state, List<WatchConfig> watches)
+    {
+        if (state == null)
+        {
+            return null;
+        }
+
+        var attr = _values.Required(state, "dir", "an absolute directory for sersyncd's journal, e.g. /var/lib/sersyncd/NAME");
+        var dir = _values.AbsolutePath(attr, "state dir");
+        foreach (var w in watches)
+        {
+            if (ConfigAttributeReader.IsSameOrInside(dir, w.Path))
+            {
+                throw _errors.Fail(attr, $"state dir {ConfigText.ShowPath(dir)} is inside the watched directory {ConfigText.ShowPath(w.Path)} (line {w.Line}); journal writes would trigger syncs of themselves");
+            }
+        }
+
+        return dir;
+    }
+}
