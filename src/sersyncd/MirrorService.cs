@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
+using SerSync.Filtering;
 using SerSync.FailLog;
 using SerSync.Journal;
 using SerSync.Paths;
@@ -144,7 +145,7 @@ public sealed class MirrorService(
         {
             var channel = Channel.CreateUnbounded<FileChange>(new UnboundedChannelOptions { SingleReader = true });
             var rootWorkers = watch.Remotes
-                .Select(r => new TargetWorker(new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete), runner, slots, failLog, policy, time, logger, config.Debug, filter))
+                .Select(r => new TargetWorker(new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete), runner, slots, failLog, policy, time, logger, filter))
                 .ToList();
             _workers.AddRange(rootWorkers);
             ChangeJournal? journal = null;
@@ -194,7 +195,7 @@ public sealed class MirrorService(
         {
             notifier.Status($"watching {placed} directories; full push to {_workers.Count} target(s)");
             var push = new FullPush(runner, slots, failLog, time, logger);
-            var results = await push.RunAsync([.. _workers.Select(w => w.Target)], PipelineFactory.FullPushExclusion(filter), [], config.Debug, runToken);
+            var results = await push.RunAsync([.. _workers.Select(w => w.Target)], PipelineFactory.FullPushExclusion(filter), [], runToken);
             foreach (var failed in results.Where(r => !r.Result.Succeeded))
             {
                 // Not lost: the target gets a full sync from its own worker, with retries.
@@ -249,7 +250,7 @@ public sealed class MirrorService(
     }
 
     /// <summary>The crontab full push and the fail-log replay; both hold off the live batches of what they write.</summary>
-    private List<Task> StartSchedules(SerSyncConfig config, ProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, Filtering.PathFilter filter, CancellationToken stoppingToken)
+    private List<Task> StartSchedules(SerSyncConfig config, IProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, PathFilter filter, CancellationToken stoppingToken)
     {
         var tasks = new List<Task>();
         if (config.Crontab.Enabled)
@@ -262,7 +263,7 @@ public sealed class MirrorService(
                 async (targets, isExcluded, extra, ct) => await Task.WhenAll(targets.Select(async t =>
                 {
                     using var hold = await WorkerOf(t).HoldAsync(ct);
-                    return (await push.RunAsync([t], isExcluded, extra, config.Debug, ct))[0];
+                    return (await push.RunAsync([t], isExcluded, extra, ct))[0];
                 })),
                 behind => WorkerOf(behind.Target).Enqueue(new FileChange(ChangeKind.Rescan, default, true)),
                 time,

@@ -13,7 +13,7 @@ internal static class OnceCommand
         using var factory = new SerilogLoggerFactory(Serilog.Log.Logger);
         var logger = factory.CreateLogger("sersyncd");
         var push = PipelineFactory.CreateFullPush(config, workers, TimeProvider.System, logger);
-        var results = await push.Push.RunAsync(push.Targets, push.IsExcluded, [], config.Debug, CancellationToken.None);
+        var results = await push.Push.RunAsync(push.Targets, push.IsExcluded, [], CancellationToken.None);
         var failed = results.Count(r => !r.Result.Succeeded);
         logger.LogInformation("Full push finished: {Ok} target(s) in sync, {Failed} failed", results.Count - failed, failed);
         return failed == 0 ? 0 : 1;

@@ -43,7 +43,7 @@ public sealed class FailLogReplayer
     private readonly FailLogConfig _config;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ProcessRunner _shell;
+    private readonly IProcessRunner _shell;
     private readonly TimeSpan _entryLifetime;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
@@ -234,7 +234,7 @@ public sealed class FailLogReplayer
             file.WriteByte((byte)'\n');
         }
 
-        return await _shell.RunAsync(new ProcessInvocation(workDir, [script]), _entryLifetime, logOutput: true, cancellationToken);
+        return await _shell.RunAsync(new ProcessInvocation(workDir, [script]), _entryLifetime, cancellationToken);
     }
 
     private void LogOutcome(string path, int number, int count, FailLogBlock block, ProcessResult result)

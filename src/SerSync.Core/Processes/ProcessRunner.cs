@@ -18,14 +18,25 @@ public sealed record ProcessResult(int ExitCode, string Output, TimeSpan Duratio
     public bool Succeeded => ExitCode == 0;
 }
 
-public sealed class ProcessRunner(ILogger logger, string program = "rsync")
+/// <summary>Runs one program to its end. The seam between the pipeline and the operating system: tests give the
+/// worker a scripted runner instead of rsync.</summary>
+public interface IProcessRunner
+{
+    /// <summary>The program every invocation runs (for the log and the fail log).</summary>
+    string Program { get; }
+
+    /// <param name="lifetime">The run is killed, with its whole process tree, when it lasts longer.</param>
+    /// <param name="stdoutLine">When set, every stdout line goes here (whole) instead of into the kept tail.</param>
+    Task<ProcessResult> RunAsync(ProcessInvocation invocation, TimeSpan lifetime, CancellationToken cancellationToken, Action<string>? stdoutLine = null);
+}
+
+public sealed partial class ProcessRunner(ILogger logger, string program = "rsync") : IProcessRunner
 {
     private const int OutputTailChars = 4000;
 
     public string Program { get; } = program;
 
-    /// <param name="stdoutLine">When set, every stdout line goes here (whole) instead of into the kept tail.</param>
-    public async Task<ProcessResult> RunAsync(ProcessInvocation invocation, TimeSpan lifetime, bool logOutput, CancellationToken cancellationToken, Action<string>? stdoutLine = null)
+    public async Task<ProcessResult> RunAsync(ProcessInvocation invocation, TimeSpan lifetime, CancellationToken cancellationToken, Action<string>? stdoutLine = null)
     {
         var psi = new ProcessStartInfo(Program)
         {
@@ -77,9 +88,9 @@ public sealed class ProcessRunner(ILogger logger, string program = "rsync")
 
         await Task.WhenAll(stdout, stderr);
         var text = output.ToString();
-        if (logOutput && text.Length > 0)
+        if (text.Length > 0)
         {
-            logger.LogDebug("rsync output: {Output}", text);
+            LogOutput(logger, Program, text);
         }
 
         return new ProcessResult(timedOut || cancellationToken.IsCancellationRequested ? -1 : process.ExitCode, text, watch.Elapsed, timedOut);
@@ -162,4 +173,7 @@ public sealed class ProcessRunner(ILogger logger, string program = "rsync")
             }
         }
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "{Program} output: {Output}")]
+    private static partial void LogOutput(ILogger logger, string program, string output);
 }

@@ -17,7 +17,7 @@ public sealed record TargetPushResult(SyncTarget Target, ProcessResult Result)
 /// Paths the config's filter excludes are neither sent nor deleted; sersync instead refused <c>-r</c> when the
 /// filter was on.
 /// </summary>
-public sealed class FullPush(ProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, TimeProvider time, ILogger logger)
+public sealed class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, TimeProvider time, ILogger logger)
 {
     /// <summary>A full push may move a lot of data; rsync's I/O timeout catches a stuck peer well before this.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
@@ -28,7 +28,6 @@ public sealed class FullPush(ProcessRunner runner, SemaphoreSlim slots, FailLogW
         IReadOnlyList<SyncTarget> targets,
         Func<RelativePath, bool, bool>? isExcluded,
         IReadOnlyList<string> extraExcludes,
-        bool debug,
         CancellationToken cancellationToken)
     {
         var tasks = new List<Task<TargetPushResult>>();
@@ -44,7 +43,7 @@ public sealed class FullPush(ProcessRunner runner, SemaphoreSlim slots, FailLogW
 
             foreach (var target in root)
             {
-                tasks.Add(PushOneAsync(target, Invocation(target, excludeList, extraExcludes), isExcluded, debug, cancellationToken));
+                tasks.Add(PushOneAsync(target, Invocation(target, excludeList, extraExcludes), isExcluded, cancellationToken));
             }
         }
 
@@ -64,7 +63,7 @@ public sealed class FullPush(ProcessRunner runner, SemaphoreSlim slots, FailLogW
     /// invocation actually run (for the fail log) and its result, or the dry run's failure.
     /// </summary>
     public static async Task<(ProcessInvocation Invocation, ProcessResult Result)> RunProtectedAsync(
-        ProcessRunner runner, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
+        IProcessRunner runner, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, CancellationToken cancellationToken)
     {
         if (isExcluded is not null)
         {
@@ -77,22 +76,19 @@ public sealed class FullPush(ProcessRunner runner, SemaphoreSlim slots, FailLogW
             invocation = protectedInvocation;
         }
 
-        return (invocation, await runner.RunAsync(invocation, Lifetime, debug, cancellationToken));
+        return (invocation, await runner.RunAsync(invocation, Lifetime, cancellationToken));
     }
 
-    private async Task<TargetPushResult> PushOneAsync(SyncTarget target, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, bool debug, CancellationToken cancellationToken)
+    private async Task<TargetPushResult> PushOneAsync(SyncTarget target, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, CancellationToken cancellationToken)
     {
         await slots.WaitAsync(cancellationToken);
         ProcessResult result;
         try
         {
             logger.LogInformation("Full push {Root} -> {Target} started", target.WatchRoot, target.Label);
-            if (debug)
-            {
                 logger.LogDebug("exec {Program} {Arguments}", runner.Program, string.Join(' ', invocation.Arguments));
-            }
 
-            (invocation, result) = await RunProtectedAsync(runner, invocation, isExcluded, debug, cancellationToken);
+            (invocation, result) = await RunProtectedAsync(runner, invocation, isExcluded, cancellationToken);
         }
         finally
         {

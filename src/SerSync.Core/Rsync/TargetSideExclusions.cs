@@ -68,11 +68,11 @@ public static class TargetSideExclusions
     /// Adds to a full push's exclude list the target-only paths the filter excludes. Returns the invocation to run,
     /// or the dry run's failure (the real push would fail the same way).
     /// </summary>
-    public static async Task<(ProcessInvocation Invocation, ProcessResult? Failure)> ProtectAsync(ProcessRunner runner, ProcessInvocation fullPush, Func<RelativePath, bool, bool> isExcluded, TimeSpan lifetime, CancellationToken cancellationToken)
+    public static async Task<(ProcessInvocation Invocation, ProcessResult? Failure)> ProtectAsync(IProcessRunner runner, ProcessInvocation fullPush, Func<RelativePath, bool, bool> isExcluded, TimeSpan lifetime, CancellationToken cancellationToken)
     {
         var found = new List<RelativePath>();
         var probe = fullPush with { Arguments = DryRunArguments(fullPush.Arguments) };
-        var result = await runner.RunAsync(probe, lifetime, logOutput: false, cancellationToken, line =>
+        var result = await runner.RunAsync(probe, lifetime, cancellationToken, line =>
         {
             if (ParseDeletion(line) is { } deletion && isExcluded(deletion.Path, deletion.IsDirectory))
             {

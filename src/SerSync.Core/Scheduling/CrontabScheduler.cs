@@ -43,7 +43,7 @@ public sealed class CrontabScheduler
     /// <param name="config">The <c>&lt;crontab&gt;</c> settings; <see cref="RunAsync"/> returns at once when disabled.</param>
     /// <param name="targets">The targets to push, asked at every run (so a reload can change them).</param>
     /// <param name="isExcluded">The live filter's exclusion (path relative to the root, is-directory), or null.</param>
-    /// <param name="push">Runs the full push; typically <c>(t, f, x, ct) =&gt; fullPush.RunAsync(t, f, x, debug, ct)</c>.</param>
+    /// <param name="push">Runs the full push; typically <c>(t, f, x, ct) =&gt; fullPush.RunAsync(t, f, x, ct)</c>.</param>
     /// <param name="onTargetBehind">Called once per run for every target whose push did not succeed (any class
     /// but <see cref="FailureClass.Success"/>), from the scheduler's loop; it must not block.</param>
     public CrontabScheduler(

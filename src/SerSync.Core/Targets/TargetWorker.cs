@@ -30,13 +30,12 @@ public sealed class TargetWorker : IDisposable
     private static readonly TimeSpan BatchLifetime = TimeSpan.FromHours(1);
 
     private readonly SyncTarget _target;
-    private readonly ProcessRunner _runner;
+    private readonly IProcessRunner _runner;
     private readonly SemaphoreSlim _slots;
     private readonly FailLogWriter? _failLog;
     private readonly BatchPolicy _policy;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly bool _debug;
     private readonly PathFilter _filter;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _exclusive = new(1, 1);
@@ -51,13 +50,12 @@ public sealed class TargetWorker : IDisposable
 
     public TargetWorker(
         SyncTarget target,
-        ProcessRunner runner,
+        IProcessRunner runner,
         SemaphoreSlim slots,
         FailLogWriter? failLog,
         BatchPolicy policy,
         TimeProvider time,
         ILogger logger,
-        bool debug,
         PathFilter filter)
     {
         _target = target;
@@ -67,7 +65,6 @@ public sealed class TargetWorker : IDisposable
         _policy = policy;
         _time = time;
         _logger = logger;
-        _debug = debug;
         _filter = filter;
     }
 
@@ -255,18 +252,15 @@ public sealed class TargetWorker : IDisposable
             ProcessResult result;
             try
             {
-                if (_debug)
-                {
                     _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} entries on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
-                }
 
                 if (batch.FullSync)
                 {
-                    (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, PipelineFactory.FullPushExclusion(_filter), _debug, token);
+                    (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, PipelineFactory.FullPushExclusion(_filter), token);
                 }
                 else
                 {
-                    result = await _runner.RunAsync(invocation, BatchLifetime, _debug, token);
+                    result = await _runner.RunAsync(invocation, BatchLifetime, token);
                 }
             }
             finally
@@ -314,10 +308,7 @@ public sealed class TargetWorker : IDisposable
                 State = _pending.IsEmpty ? TargetState.InSync : TargetState.Syncing;
             }
 
-            if (_debug)
-            {
                 _logger.LogDebug("{Target}: {Count} path(s) synced in {Ms} ms", _target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
-            }
 
             return;
         }

@@ -295,7 +295,7 @@ public sealed class CrontabSchedulerTests
             Every(1, true, "*.php"),
             () => [local, dead],
             null,
-            (t, f, x, ct) => fullPush.RunAsync(t, f, x, debug: false, ct),
+            (t, f, x, ct) => fullPush.RunAsync(t, f, x, ct),
             behind.Add,
             TimeProvider.System,
             NullLogger.Instance);

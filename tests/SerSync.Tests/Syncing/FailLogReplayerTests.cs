@@ -73,7 +73,7 @@ public sealed class FailLogReplayerTests : IDisposable
             Delete: true);
         daemon.Kill();
         var push = new FullPush(new ProcessRunner(NullLogger.Instance), new SemaphoreSlim(2), new FailLogWriter(FailLogPath), TimeProvider.System, NullLogger.Instance);
-        var pushed = await push.RunAsync([target], IsInnerFile, [], debug: false, ct);
+        var pushed = await push.RunAsync([target], IsInnerFile, [], ct);
         Assert.NotEqual(0, pushed.Single().Result.ExitCode);
         var written = File.ReadAllBytes(FailLogPath);
         var original = Assert.Single(FailLogScript.Parse(written), b => b.IsEntry);

@@ -30,7 +30,7 @@ public sealed class FullPushTests : IDisposable
         var dst = _temp.Sub("dst");
         NastyNames.CreateTree(src);
 
-        var results = await NewPush().RunAsync([Local(src, dst)], null, [], debug: false, TestContext.Current.CancellationToken);
+        var results = await NewPush().RunAsync([Local(src, dst)], null, [], TestContext.Current.CancellationToken);
 
         Assert.All(results, r => Assert.Equal(0, r.Result.ExitCode));
         TreeComparer.AssertEqual(src, dst, new TreeCompareOptions { ComparePermissions = true });
@@ -65,7 +65,7 @@ public sealed class FullPushTests : IDisposable
             RsyncConfig.Stock with { CommonParams = ["-az"], Ssh = true, SshCommand = ssh.SshCommand },
             Delete: true);
 
-        var results = await NewPush().RunAsync([daemonTarget, sshTarget], null, [], debug: false, TestContext.Current.CancellationToken);
+        var results = await NewPush().RunAsync([daemonTarget, sshTarget], null, [], TestContext.Current.CancellationToken);
 
         Assert.All(results, r => Assert.True(r.Result.ExitCode == 0, r.Result.Output));
         TreeComparer.AssertEqual(src, mod);
@@ -100,7 +100,7 @@ public sealed class FullPushTests : IDisposable
         Regex[] rules = [Anchored("^info/*"), Anchored("(.*)\\.gz")];
         bool IsExcluded(RelativePath p, bool isDir) => rules.Any(r => r.IsMatch(p.ToMatchString()));
 
-        var results = await NewPush().RunAsync([Local(src, dst)], IsExcluded, [], debug: false, TestContext.Current.CancellationToken);
+        var results = await NewPush().RunAsync([Local(src, dst)], IsExcluded, [], TestContext.Current.CancellationToken);
 
         Assert.Equal(0, results.Single().Result.ExitCode);
         Assert.Equal("yes", File.ReadAllText(Path.Combine(dst, "a", "b", "keep.txt")));
@@ -162,7 +162,7 @@ public sealed class FullPushTests : IDisposable
         daemon.Kill(); // the target is down for the push
 
         var gz = Anchored("(.*)\\.gz");
-        var results = await NewPush(new FailLogWriter(failLogPath)).RunAsync([target], (p, _) => gz.IsMatch(p.ToMatchString()), [], false, TestContext.Current.CancellationToken);
+        var results = await NewPush(new FailLogWriter(failLogPath)).RunAsync([target], (p, _) => gz.IsMatch(p.ToMatchString()), [], TestContext.Current.CancellationToken);
 
         Assert.NotEqual(0, results.Single().Result.ExitCode);
         var script = File.ReadAllBytes(failLogPath);

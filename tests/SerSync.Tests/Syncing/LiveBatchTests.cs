@@ -29,7 +29,7 @@ public sealed class LiveBatchTests : IDisposable
         }
 
         var runner = new ProcessRunner(NullLogger.Instance);
-        return await runner.RunAsync(new ProcessInvocation(src, RsyncArguments.Batch(target, excludeFile), list.Paths), TimeSpan.FromMinutes(1), false, TestContext.Current.CancellationToken);
+        return await runner.RunAsync(new ProcessInvocation(src, RsyncArguments.Batch(target, excludeFile), list.Paths), TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
     }
 
     private static FileChange Change(ChangeKind kind, string path, bool dir = false) => new(kind, RelativePath.FromString(path), dir);
