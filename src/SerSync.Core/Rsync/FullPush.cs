@@ -86,7 +86,7 @@ public sealed class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLog
         try
         {
             logger.LogInformation("Full push {Root} -> {Target} started", target.WatchRoot, target.Label);
-                logger.LogDebug("exec {Program} {Arguments}", runner.Program, string.Join(' ', invocation.Arguments));
+            logger.LogDebug("exec {Program} {Arguments}", runner.Program, string.Join(' ', invocation.Arguments));
 
             (invocation, result) = await RunProtectedAsync(runner, invocation, isExcluded, cancellationToken);
         }

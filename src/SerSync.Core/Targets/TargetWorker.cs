@@ -252,7 +252,7 @@ public sealed class TargetWorker : IDisposable
             ProcessResult result;
             try
             {
-                    _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} entries on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
+                _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} entries on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
 
                 if (batch.FullSync)
                 {
@@ -308,7 +308,7 @@ public sealed class TargetWorker : IDisposable
                 State = _pending.IsEmpty ? TargetState.InSync : TargetState.Syncing;
             }
 
-                _logger.LogDebug("{Target}: {Count} path(s) synced in {Ms} ms", _target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
+            _logger.LogDebug("{Target}: {Count} path(s) synced in {Ms} ms", _target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
 
             return;
         }
