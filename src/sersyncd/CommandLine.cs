@@ -150,7 +150,4 @@ public sealed class UsageException : Exception
         : base(message, innerException)
     {
     }
-
-    /// <summary>sysexits.h EX_USAGE.</summary>
-    public const int ExitCode = 64;
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using SerSync.Configuration;
+using SerSync.Pipeline;
 
 namespace SerSync.Daemon;
 

@@ -16,6 +16,6 @@ internal static class OnceCommand
         var results = await push.Push.RunAsync(push.Targets, push.IsExcluded, [], CancellationToken.None);
         var failed = results.Count(r => !r.Result.Succeeded);
         logger.LogInformation("Full push finished: {Ok} target(s) in sync, {Failed} failed", results.Count - failed, failed);
-        return failed == 0 ? 0 : 1;
+        return failed == 0 ? ExitCodes.Ok : ExitCodes.SomeTargetsFailed;
     }
 }

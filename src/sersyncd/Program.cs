@@ -12,7 +12,7 @@ catch (Exception ex)
     Console.Error.WriteLine($"sersyncd: fatal: {Sersyncd.OneLine(ex.Message)}");
     Log.Logger.Fatal(ex, "fatal error");
     await Log.CloseAndFlushAsync();
-    return 70; // EX_SOFTWARE
+    return ExitCodes.Software;
 }
 
 namespace SerSync.Daemon
@@ -29,7 +29,7 @@ namespace SerSync.Daemon
             catch (UsageException ex)
             {
                 await Console.Error.WriteLineAsync($"sersyncd: {ex.Message}\n\n{CommandLine.Usage}");
-                return UsageException.ExitCode;
+                return ExitCodes.Usage;
             }
 
             if (cl.Help)
@@ -57,7 +57,7 @@ namespace SerSync.Daemon
             catch (ConfigException ex)
             {
                 await Console.Error.WriteLineAsync($"sersyncd: {OneLine(ex.Message)}");
-                return ConfigException.ExitCode;
+                return ExitCodes.Config;
             }
 
             if (cl.CheckOnly)
@@ -108,11 +108,11 @@ namespace SerSync.Daemon
             if (!known.Contains(name, StringComparer.Ordinal))
             {
                 Console.Error.WriteLine($"sersyncd: -m {name}: unknown plugin (sersync's plugins are {string.Join(", ", known)})");
-                return UsageException.ExitCode;
+                return ExitCodes.Usage;
             }
 
             Console.Error.WriteLine($"sersyncd: -m {name}: plugin mode is not yet supported by this version of sersyncd");
-            return 69; // EX_UNAVAILABLE
+            return ExitCodes.Unavailable;
         }
     }
 }

@@ -44,7 +44,4 @@ public sealed class ConfigException : Exception
     public int Column { get; }
 
     public string Detail { get; }
-
-    /// <summary>sysexits.h EX_CONFIG.</summary>
-    public const int ExitCode = 78;
 }

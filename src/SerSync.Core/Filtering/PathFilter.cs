@@ -28,6 +28,10 @@ public sealed class PathFilter
 
     public bool HasRules => _rules.Count > 0;
 
+    /// <summary>The filter as a full push needs it: null when nothing but editor noise is excluded (rsync's own
+    /// patterns cover noise, so the tree walk for an exclude list is skipped).</summary>
+    public Func<RelativePath, bool, bool>? RulesOrNull => HasRules ? IsExcluded : null;
+
     /// <summary>True when <paramref name="path"/> must not be watched or synced. The root is never excluded.</summary>
     public bool IsExcluded(RelativePath path, bool isDirectory)
     {

@@ -6,13 +6,14 @@
 // work. A record cut short by a crash, or one whose CRC fails, ends the readable journal: the file is truncated
 // there and the changes from that moment on are rediscovered by the catch-up scan.
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using SerSync.Paths;
 
 namespace SerSync.Journal;
 
-public sealed record JournalRecord(long Sequence, DateTimeOffset Time, FileChange Change);
+/// <param name="Target">The one target this record is for (a full sync asked for that target alone), or null for
+/// every target of the root.</param>
+public sealed record JournalRecord(long Sequence, DateTimeOffset Time, FileChange Change, string? Target = null);
 
 /// <summary>
 /// The durable record of one watched root's pending changes, under <c>STATE/ROOT-ID/</c>: <c>journal</c> (the
@@ -53,23 +54,10 @@ public sealed class ChangeJournal : IDisposable
     /// </summary>
     public DateTimeOffset? CatchUpSince { get; private set; }
 
-    public long LastSequence
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _sequence;
-            }
-        }
-    }
-
-    public static string IdOf(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
-
     /// <summary>Opens (creating it if needed) the journal of <paramref name="root"/> under <paramref name="stateDirectory"/>.</summary>
     public static ChangeJournal Open(string stateDirectory, string root, IEnumerable<string> targetIds, TimeProvider time, TimeSpan catchUpMargin)
     {
-        var dir = Path.Combine(stateDirectory, IdOf(root));
+        var dir = Path.Combine(stateDirectory, StableId.Of(root));
         var fresh = !System.IO.Directory.Exists(dir);
         System.IO.Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "root"), root + "\n");
@@ -110,11 +98,18 @@ public sealed class ChangeJournal : IDisposable
     public IEnumerable<JournalRecord> PendingFor(string targetId)
     {
         var ack = _acks.GetValueOrDefault(targetId);
-        return _recovered.Where(r => r.Sequence > ack);
+        return _recovered.Where(r => r.Sequence > ack && (r.Target is null || r.Target == targetId));
     }
 
-    /// <summary>Appends changes; returns the sequence of each, in order.</summary>
-    public long[] Append(IReadOnlyList<FileChange> changes)
+    /// <summary>Appends changes for every target; returns the sequence of each, in order.</summary>
+    public long[] Append(IReadOnlyList<FileChange> changes) => Append(changes, target: null);
+
+    /// <summary>Appends a full sync for one target alone (a target added by a reload, one that fell behind the
+    /// crontab, one whose <c>-r</c> push failed); returns its sequence.</summary>
+    public long AppendFullSync(string targetId) =>
+        Append([new FileChange(ChangeKind.Rescan, RelativePath.Root, true)], targetId)[0];
+
+    private long[] Append(IReadOnlyList<FileChange> changes, string? target)
     {
         var now = _time.GetUtcNow();
         var result = new long[changes.Count];
@@ -124,7 +119,7 @@ public sealed class ChangeJournal : IDisposable
             for (var i = 0; i < changes.Count; i++)
             {
                 result[i] = ++_sequence;
-                WriteRecord(buffer, new JournalRecord(_sequence, now, changes[i]));
+                WriteRecord(buffer, new JournalRecord(_sequence, now, changes[i], target));
             }
 
             buffer.Position = 0;
@@ -188,7 +183,8 @@ public sealed class ChangeJournal : IDisposable
 
     internal static void WriteRecord(Stream output, JournalRecord record)
     {
-        var path = record.Change.Path.Bytes;
+        // A full sync has no path; its path field names the one target it is for, if any (older records: empty).
+        var path = record.Change.Kind == ChangeKind.Rescan ? Encoding.ASCII.GetBytes(record.Target ?? string.Empty) : record.Change.Path.Bytes;
         var body = new byte[FixedBodyBytes + path.Length];
         BinaryPrimitives.WriteInt64LittleEndian(body, record.Sequence);
         BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), record.Time.ToUnixTimeMilliseconds());
@@ -234,11 +230,15 @@ public sealed class ChangeJournal : IDisposable
                 return records;
             }
 
-            var change = new FileChange((ChangeKind)body[16], new RelativePath(body[FixedBodyBytes..]), body[17] != 0);
+            var kind = (ChangeKind)body[16];
+            var pathBytes = body[FixedBodyBytes..];
+            var rescan = kind == ChangeKind.Rescan;
+            var change = new FileChange(kind, rescan ? RelativePath.Root : new RelativePath(pathBytes), body[17] != 0);
             records.Add(new JournalRecord(
                 BinaryPrimitives.ReadInt64LittleEndian(body),
                 DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(8))),
-                change));
+                change,
+                rescan && pathBytes.Length > 0 ? Encoding.ASCII.GetString(pathBytes) : null));
             goodLength = input.Position;
         }
     }

@@ -5,23 +5,24 @@ using SerSync.Targets;
 namespace SerSync.Journal;
 
 /// <summary>
-/// Hands one root's changes to its targets' workers, journaling each change first (when a journal is kept) so that
-/// nothing acknowledged as queued can be lost by a crash. Also records, about once a second while the watcher's
+/// Hands one root's changes to its targets' queues, journaling each change first (when a journal is kept) so that
+/// nothing acknowledged as queued can be lost by a crash. Every full sync asked for outside the watcher (a target
+/// added by a reload, a target that fell behind the crontab, a failed <c>-r</c> push) goes through
+/// <see cref="RequestFullSync"/>, so it is journaled too. Also records, about once a second while the watcher's
 /// channel is empty, that everything before now is journaled (the catch-up scan's starting point).
 /// </summary>
-public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyList<TargetWorker> workers, ChangeJournal? journal, TimeProvider time)
+public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyList<IChangeSink> queues, ChangeJournal? journal, TimeProvider time)
 {
     private const int MaxPerAppend = 4096;
     private static readonly TimeSpan SeenInterval = TimeSpan.FromSeconds(1);
+
+    // Serialises journal appends with the hand-over, so each queue sees sequences in increasing order.
     private readonly Lock _gate = new();
     private volatile bool _idle;
 
-    public IReadOnlyList<TargetWorker> Workers => workers;
+    public IReadOnlyList<IChangeSink> Queues => queues;
 
-    /// <summary>When changes were last handed over (for the settle before stopping).</summary>
-    public DateTimeOffset LastSubmit { get; private set; } = DateTimeOffset.MinValue;
-
-    /// <summary>Journals, then queues on every worker.</summary>
+    /// <summary>Journals, then queues on every target.</summary>
     public void Submit(IReadOnlyList<FileChange> changes)
     {
         if (changes.Count == 0)
@@ -31,15 +32,29 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
 
         lock (_gate)
         {
-            LastSubmit = time.GetUtcNow();
             var sequences = journal?.Append(changes);
             for (var i = 0; i < changes.Count; i++)
             {
-                foreach (var worker in workers)
+                foreach (var queue in queues)
                 {
-                    worker.Enqueue(changes[i], sequences?[i] ?? 0);
+                    queue.Enqueue(changes[i], sequences?[i] ?? 0);
                 }
             }
+        }
+    }
+
+    /// <summary>Journals a full sync for <paramref name="queue"/> alone, then queues it there.</summary>
+    public void RequestFullSync(IChangeSink queue)
+    {
+        if (!queues.Contains(queue))
+        {
+            throw new ArgumentException($"target {queue.Id} is not one of this root's", nameof(queue));
+        }
+
+        lock (_gate)
+        {
+            var sequence = journal?.AppendFullSync(queue.Id) ?? 0;
+            queue.Enqueue(new FileChange(ChangeKind.Rescan, RelativePath.Root, true), sequence);
         }
     }
 

@@ -16,10 +16,6 @@ public static class PipelineFactory
 {
     public static PathFilter CreateFilter(SerSyncConfig config) => new(config.Filter, dropEditorNoise: true);
 
-    /// <summary>The filter as the full push uses it: null when nothing but editor noise is excluded (rsync patterns
-    /// cover noise, so the tree walk is skipped).</summary>
-    public static Func<RelativePath, bool, bool>? FullPushExclusion(PathFilter filter) => filter.HasRules ? filter.IsExcluded : null;
-
     public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path) : null;
 
     public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>
@@ -28,6 +24,6 @@ public static class PipelineFactory
     public static FullPushParts CreateFullPush(SerSyncConfig config, SemaphoreSlim slots, TimeProvider time, ILogger logger)
     {
         var push = new FullPush(new ProcessRunner(logger), slots, CreateFailLog(config), time, logger);
-        return new FullPushParts(push, SyncTarget.FromConfig(config), FullPushExclusion(CreateFilter(config)));
+        return new FullPushParts(push, SyncTarget.FromConfig(config), CreateFilter(config).RulesOrNull);
     }
 }

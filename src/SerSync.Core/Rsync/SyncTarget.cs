@@ -1,5 +1,6 @@
 
 using SerSync.Configuration;
+using SerSync.Paths;
 
 namespace SerSync.Rsync;
 
@@ -10,6 +11,9 @@ namespace SerSync.Rsync;
 public sealed record SyncTarget(string WatchRoot, RemoteConfig Remote, RsyncConfig Rsync, bool Delete)
 {
     public string Label => Remote.Label;
+
+    /// <summary>The id this target acknowledges journal sequences under (stable across restarts and reloads).</summary>
+    public string Id => StableId.Of(Remote.Kind + " " + Label);
 
     /// <summary>The destination argument: <c>[user@]ip::module</c>, <c>ip:dir</c> or <c>/abs/dir/</c>.</summary>
     public string Destination => Remote.Kind switch

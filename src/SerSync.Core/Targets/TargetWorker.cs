@@ -1,76 +1,83 @@
+// Implementation notes. Threads: Enqueue runs on the dispatcher's task, RunAsync is one long-running task, and
+// status readers (PendingCount, State, HasWorkToDrain) come from anywhere; all three share _pending and _state
+// under _gate, and nothing else is done under it (no I/O, no awaiting). _exclusive is held around each rsync run,
+// and by HoldAsync callers (a crontab push, a fail-log replay) so that two rsyncs never write this target at once;
+// it is never taken while _gate is held. Lock order, where both are held: a hold (_exclusive) first, then the
+// shared slots (the -n cap), never the reverse.
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SerSync.FailLog;
-using SerSync.Filtering;
-using SerSync.Journal;
 using SerSync.Paths;
-using SerSync.Pipeline;
 using SerSync.Processes;
 using SerSync.Rsync;
 
 namespace SerSync.Targets;
 
-public enum TargetState
-{
-    InSync,
-    Syncing,
-    Retrying,
-    Failed,
-}
-
 /// <summary>
 /// One target's queue and worker: coalesces changes (<see cref="PendingSet"/>), waits per <see cref="BatchPolicy"/>,
-/// runs one rsync per batch with the list on stdin, and on failure puts the batch back and backs off. Each target
-/// has its own worker, so a slow or dead target never delays the others; batches for one target run one at a time,
-/// so changes to one path reach it in order. The shared slots cap rsync processes across targets (<c>-n</c>).
+/// runs one rsync per batch (<see cref="TargetBatchBuilder"/>) and, on failure, puts the batch back and waits as
+/// <see cref="RetryPolicy"/> says. Each target has its own worker, so a slow or dead target never delays the
+/// others; batches for one target run one at a time, so changes to one path reach it in order. The shared slots
+/// cap rsync processes across targets (<c>-n</c>).
 /// </summary>
-public sealed class TargetWorker : IDisposable
+public sealed partial class TargetWorker : IChangeSink, IDisposable
 {
-    private const int FailLogAfterAttempts = 3;
-    private static readonly TimeSpan BatchLifetime = TimeSpan.FromHours(1);
+    /// <summary>A live batch's bound on its life; rsync's own I/O timeout catches a stuck peer well before.</summary>
+    public static readonly TimeSpan BatchLifetime = TimeSpan.FromHours(1);
 
-    private readonly SyncTarget _target;
+    private readonly TargetBatchBuilder _builder;
     private readonly IProcessRunner _runner;
     private readonly SemaphoreSlim _slots;
     private readonly FailLogWriter? _failLog;
-    private readonly BatchPolicy _policy;
+    private readonly BatchPolicy _batching;
+    private readonly RetryPolicy _retry;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly PathFilter _filter;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _exclusive = new(1, 1);
     private readonly PendingSet _pending = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly Backoff _transientBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+    private TargetState _state = TargetState.InSync;
     private DateTimeOffset? _lastRunEnded;
-    private int _consecutiveFailures;
-    private bool _draining;
-    private DateTimeOffset? _lastFullSyncEnded;
-    private TimeSpan _fullSyncSpacing = TimeSpan.Zero;
+    private volatile bool _draining;
 
     public TargetWorker(
-        SyncTarget target,
+        TargetBatchBuilder builder,
         IProcessRunner runner,
         SemaphoreSlim slots,
         FailLogWriter? failLog,
-        BatchPolicy policy,
+        BatchPolicy batching,
+        RetryPolicy retry,
         TimeProvider time,
-        ILogger logger,
-        PathFilter filter)
+        ILogger<TargetWorker> logger)
     {
-        _target = target;
+        _builder = builder;
         _runner = runner;
         _slots = slots;
         _failLog = failLog;
-        _policy = policy;
+        _batching = batching;
+        _retry = retry;
         _time = time;
         _logger = logger;
-        _filter = filter;
     }
 
-    public SyncTarget Target => _target;
+    public SyncTarget Target => _builder.Target;
 
-    public TargetState State { get; private set; } = TargetState.InSync;
+    public string Id => Target.Id;
+
+    /// <summary>Called with a batch's highest journal sequence once the target has it (the journal's acknowledgement).</summary>
+    public Action<long>? Synced { get; set; }
+
+    public TargetState State
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state;
+            }
+        }
+    }
 
     public int PendingCount
     {
@@ -83,19 +90,29 @@ public sealed class TargetWorker : IDisposable
         }
     }
 
-    /// <summary>Set when the daemon stops: pending changes leave at once instead of after the quiet period.</summary>
-    public bool Draining
+    /// <summary>True while a drain should wait for this target: a batch is running, or changes are pending on a
+    /// target that is not failing (a failing target's changes stay in the journal instead).</summary>
+    public bool HasWorkToDrain
     {
-        get => Volatile.Read(ref _draining);
-        set
+        get
         {
-            Volatile.Write(ref _draining, value);
-            _wake.Writer.TryWrite(true);
+            lock (_gate)
+            {
+                return _state == TargetState.Syncing || (!_pending.IsEmpty && _state == TargetState.InSync);
+            }
         }
     }
 
-    /// <summary>Completed batches (for tests and status).</summary>
-    public long BatchesSent { get; private set; }
+    /// <summary>Set when the pipeline stops: pending changes leave at once instead of after the quiet period.</summary>
+    public bool Draining
+    {
+        get => _draining;
+        set
+        {
+            _draining = value;
+            _wake.Writer.TryWrite(true);
+        }
+    }
 
     /// <summary>
     /// Holds off this target's batches until the result is disposed (waiting for a running one to end), for work
@@ -108,13 +125,7 @@ public sealed class TargetWorker : IDisposable
         return new Releaser(_exclusive);
     }
 
-    /// <summary>The id this target acknowledges journal sequences under.</summary>
-    public string JournalId => ChangeJournal.IdOf(_target.Remote.Kind + " " + _target.Label);
-
-    /// <summary>Used by the dispatcher once, before <see cref="RunAsync"/>.</summary>
-    public ChangeJournal? Journal { get; set; }
-
-    public void Enqueue(FileChange change, long sequence = 0)
+    public void Enqueue(FileChange change, long sequence)
     {
         lock (_gate)
         {
@@ -145,20 +156,19 @@ public sealed class TargetWorker : IDisposable
                 _exclusive.Release();
             }
 
-            _lastRunEnded = _time.GetUtcNow();
+            var ended = _time.GetUtcNow();
+            _lastRunEnded = ended;
             if (batch.FullSync)
             {
-                // A full sync soon after the previous one doubles the spacing; a quiet minute resets it.
-                var soon = _lastFullSyncEnded is { } previous && _lastRunEnded - previous < TimeSpan.FromSeconds(60);
-                _fullSyncSpacing = soon ? TimeSpan.FromSeconds(Math.Min(60, Math.Max(2, _fullSyncSpacing.TotalSeconds * 2))) : TimeSpan.Zero;
-                _lastFullSyncEnded = _lastRunEnded;
+                _retry.OnFullSyncEnded(ended);
             }
 
             if (stoppingToken.IsCancellationRequested && !result.Succeeded)
             {
                 lock (_gate)
                 {
-                    _pending.Requeue(batch, _time.GetUtcNow());
+                    _pending.Requeue(batch, ended);
+                    _state = TargetState.InSync;
                 }
 
                 return;
@@ -168,7 +178,7 @@ public sealed class TargetWorker : IDisposable
         }
     }
 
-    /// <summary>Waits until there is something pending and the batch policy says it is due, then takes it.</summary>
+    /// <summary>Waits until there is something pending and the policies say it is due, then takes it.</summary>
     private async Task<Batch?> WaitForBatchAsync(CancellationToken token)
     {
         while (true)
@@ -178,18 +188,17 @@ public sealed class TargetWorker : IDisposable
             {
                 if (!_pending.IsEmpty)
                 {
-                    due = Draining ? _time.GetUtcNow() : _policy.DueAt(_pending.OldestChange!.Value, _pending.NewestChange!.Value, _lastRunEnded);
-                    if (_pending.IsFullSync && _lastFullSyncEnded is { } last && !Draining)
+                    var now = _time.GetUtcNow();
+                    due = Draining ? now : _batching.DueAt(_pending.OldestChange!.Value, _pending.NewestChange!.Value, _lastRunEnded);
+                    if (_pending.IsFullSync && !Draining && _retry.FullSyncNotBefore is { } spaced && spaced > due)
                     {
-                        // Overflow after overflow: full syncs back off (2 s doubling to 60 s) instead of looping.
-                        var spaced = last + _fullSyncSpacing;
-                        due = spaced > due ? spaced : due;
+                        due = spaced; // overflow after overflow: full syncs back off instead of looping
                     }
 
-                    if (due <= _time.GetUtcNow())
+                    if (due <= now)
                     {
                         // Busy from the moment the batch leaves the set, so a drain never sees an idle gap.
-                        State = TargetState.Syncing;
+                        _state = TargetState.Syncing;
                         return _pending.Take();
                     }
                 }
@@ -201,7 +210,8 @@ public sealed class TargetWorker : IDisposable
                 if (due is { } d)
                 {
                     using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(token);
-                    var delay = Task.Delay(d - _time.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, delayCancel.Token);
+                    var wait = d - _time.GetUtcNow();
+                    var delay = Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, delayCancel.Token);
                     await Task.WhenAny(wake, delay);
                     await delayCancel.CancelAsync();
                 }
@@ -226,115 +236,88 @@ public sealed class TargetWorker : IDisposable
 
     private async Task<ProcessResult> SendAsync(Batch batch, CancellationToken token)
     {
-        ProcessInvocation invocation;
-        string? excludeFile = null;
-        byte[]? excludes = null;
-        if (batch.FullSync)
+        using var prepared = _builder.Build(batch);
+        var invocation = prepared.Invocation;
+        ProcessResult result;
+        try
         {
-            invocation = FullPush.Invocation(_target, FullPush.ExcludeListFor(_target.WatchRoot, PipelineFactory.FullPushExclusion(_filter)), []);
+            await _slots.WaitAsync(token);
         }
-        else
+        catch (OperationCanceledException)
         {
-            var list = BatchListBuilder.Build(_target.WatchRoot, batch, _filter);
-            excludes = list.Excludes;
-            if (excludes is not null)
-            {
-                excludeFile = Path.Combine(Path.GetTempPath(), $"sersyncd-{Environment.ProcessId}-{Guid.NewGuid():N}.exclude");
-                File.WriteAllBytes(excludeFile, excludes);
-            }
-
-            invocation = new ProcessInvocation(_target.WatchRoot, RsyncArguments.Batch(_target, excludeFile), list.Paths);
+            return new ProcessResult(-1, "stopped before it started", TimeSpan.Zero, false);
         }
 
         try
         {
-            await _slots.WaitAsync(token);
-            ProcessResult result;
-            try
+            Exec(Target.Label, _runner.Program, string.Join(' ', invocation.Arguments), prepared.Count);
+            if (prepared.FullSync)
             {
-                _logger.LogDebug("{Target}: exec {Program} {Arguments} ({Count} entries on stdin)", _target.Label, _runner.Program, string.Join(' ', invocation.Arguments), batch.Count);
-
-                if (batch.FullSync)
-                {
-                    (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, PipelineFactory.FullPushExclusion(_filter), token);
-                }
-                else
-                {
-                    result = await _runner.RunAsync(invocation, BatchLifetime, token);
-                }
+                (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, _builder.FullSyncExclusion, token);
             }
-            finally
+            else
             {
-                _slots.Release();
+                result = await _runner.RunAsync(invocation, BatchLifetime, token);
             }
-
-            if (!result.Succeeded && _failLog is not null && _consecutiveFailures + 1 == FailLogAfterAttempts)
-            {
-                var extra = excludeFile is null ? null : new FailLogFile(excludeFile, FailLogWriter.SplitNul(excludes));
-                _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), _target.Label, _time.GetLocalNow(), extra);
-            }
-
-            return result;
         }
         finally
         {
-            if (excludeFile is not null)
-            {
-                File.Delete(excludeFile);
-            }
+            _slots.Release();
         }
+
+        if (!result.Succeeded && _failLog is not null && _retry.NextFailureGoesToFailLog && !token.IsCancellationRequested)
+        {
+            _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), Target.Label, _time.GetLocalNow(), prepared.FailLogExtra);
+        }
+
+        return result;
     }
 
     private async Task HandleResultAsync(Batch batch, ProcessResult result, CancellationToken token)
     {
-        var cls = RsyncExitCodes.Classify(result.ExitCode);
-        if (cls == FailureClass.Success)
+        var failure = RsyncExitCodes.Classify(result.ExitCode);
+        if (failure == FailureClass.Success)
         {
-            BatchesSent++;
             if (batch.Sequence > 0)
             {
-                Journal?.Acknowledge(JournalId, batch.Sequence);
+                Synced?.Invoke(batch.Sequence);
             }
 
-            if (_consecutiveFailures > 0)
+            var failedBefore = _retry.OnSuccess();
+            if (failedBefore > 0)
             {
-                _logger.LogInformation("{Target}: back in sync after {Failures} failed attempt(s)", _target.Label, _consecutiveFailures);
+                BackInSync(Target.Label, failedBefore);
             }
 
-            _consecutiveFailures = 0;
-            _transientBackoff.Reset();
             lock (_gate)
             {
-                State = _pending.IsEmpty ? TargetState.InSync : TargetState.Syncing;
+                _state = _pending.IsEmpty ? TargetState.InSync : TargetState.Syncing;
             }
 
-            _logger.LogDebug("{Target}: {Count} path(s) synced in {Ms} ms", _target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
-
+            BatchSynced(Target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
             return;
         }
 
-        _consecutiveFailures++;
+        var decision = _retry.OnFailure(failure);
         lock (_gate)
         {
             _pending.Requeue(batch, _time.GetUtcNow());
+            _state = decision.State;
         }
 
-        var wait = cls == FailureClass.Fatal ? TimeSpan.FromSeconds(60) : _transientBackoff.Next();
-        State = cls == FailureClass.Fatal ? TargetState.Failed : TargetState.Retrying;
-        _logger.Log(
-            cls == FailureClass.Fatal ? LogLevel.Error : LogLevel.Warning,
-            "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}",
-            _target.Label,
-            result.ExitCode,
-            RsyncExitCodes.Describe(result.ExitCode),
-            cls,
-            batch.Count,
-            _consecutiveFailures,
-            wait.TotalSeconds,
-            result.Output);
+        var meaning = RsyncExitCodes.Describe(result.ExitCode);
+        if (failure == FailureClass.Fatal)
+        {
+            BatchFailedFatally(Target.Label, result.ExitCode, meaning, failure, batch.Count, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
+        }
+        else
+        {
+            BatchFailed(Target.Label, result.ExitCode, meaning, failure, batch.Count, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
+        }
+
         try
         {
-            await Task.Delay(wait, _time, token);
+            await Task.Delay(decision.Wait, _time, token);
         }
         catch (OperationCanceledException)
         {

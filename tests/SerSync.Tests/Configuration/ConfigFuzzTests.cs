@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using SerSync.Configuration;
+using SerSync.Daemon;
 using SerSync.Tests.Infrastructure;
 
 namespace SerSync.Tests.Configuration;
@@ -226,9 +227,9 @@ public sealed class ConfigFuzzTests : IDisposable
             return r.StandardOutput.Contains(": OK (", StringComparison.Ordinal) ? null : "exit 0 without the OK line";
         }
 
-        if (r.ExitCode != ConfigException.ExitCode)
+        if (r.ExitCode != ExitCodes.Config)
         {
-            return $"exit {r.ExitCode}; expected 0 or {ConfigException.ExitCode}";
+            return $"exit {r.ExitCode}; expected 0 or {ExitCodes.Config}";
         }
 
         var err = r.StandardError.TrimEnd('\n');

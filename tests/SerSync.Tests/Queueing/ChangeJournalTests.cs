@@ -15,7 +15,7 @@ public sealed class ChangeJournalTests : IDisposable
     private ChangeJournal Open(params string[] targets) =>
         ChangeJournal.Open(_temp.Path, Root, targets, TimeProvider.System, TimeSpan.FromSeconds(5));
 
-    private string JournalFile => Path.Combine(_temp.Path, ChangeJournal.IdOf(Root), "journal");
+    private string JournalFile => Path.Combine(_temp.Path, StableId.Of(Root), "journal");
 
     private static FileChange Up(byte[] path) => new(ChangeKind.Upsert, new RelativePath(path), false);
 

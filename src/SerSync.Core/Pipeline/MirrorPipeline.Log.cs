@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace SerSync.Pipeline;
+
+public sealed partial class MirrorPipeline
+{
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "{Target}: new in the reloaded configuration; a full sync is queued")]
+    private partial void TargetAdded(string target);
+
+    [LoggerMessage(EventId = 8002, Level = LogLevel.Warning, Message = "{Message}")]
+    private partial void WatchLimitRaised(string message);
+
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "journal of {Root} ended in a damaged record (a crash while writing); it was cut there and the catch-up scan covers what followed")]
+    private partial void JournalTornTail(string root);
+
+    [LoggerMessage(EventId = 8004, Level = LogLevel.Information, Message = "{Root}: {Recovered} unsynced change(s) recovered from the journal, {Found} path(s) changed since {Since:u} found by the catch-up scan")]
+    private partial void Recovered(string root, int recovered, int found, DateTimeOffset? since);
+
+    [LoggerMessage(EventId = 8005, Level = LogLevel.Warning, Message = "{Count} change(s) not yet sent; they stay in the journal for the next start")]
+    private partial void NotAllSent(int count);
+
+    [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "{Root}: the stop barrier (a cookie file in the root) did not come back within {Seconds:F0} s; events still in the kernel's queue may be missed and are left to the next start's catch-up scan")]
+    private partial void BarrierMissed(string root, double seconds);
+}

@@ -1,0 +1,447 @@
+// Implementation notes. One pipeline per loaded configuration; a reload builds a new one. Threads: each root's
+// watcher has its own reader thread writing to that root's channel; each root's dispatcher is a task reading the
+// channel, journaling, then calling the targets' Enqueue; each target's worker is a task; the crontab and the
+// fail-log replay are tasks that take the workers' holds. The pipeline's own methods are called from one thread
+// at a time (the lifecycle loop in sersyncd), in the order Start, FullPushAsync?, StartWorkers, StopAsync,
+// Dispose. Stopping order matters: schedules end first (they hold workers), then a cookie barrier proves every
+// event the kernel queued before the stop was read, then the watchers go, the channels complete, the dispatchers
+// hand over the rest, and the workers drain.
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using SerSync.Configuration;
+using SerSync.FailLog;
+using SerSync.Filtering;
+using SerSync.Journal;
+using SerSync.Paths;
+using SerSync.Processes;
+using SerSync.Rsync;
+using SerSync.Scheduling;
+using SerSync.Targets;
+using SerSync.Watching;
+
+namespace SerSync.Pipeline;
+
+/// <summary>What the daemon was asked to do at start.</summary>
+/// <param name="StateDirectory">Where journals live; null keeps no journal (pending changes die with the process).</param>
+public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan DrainTimeout, string? StateDirectory = null)
+{
+    /// <summary>How far before the last "everything journaled" mark the catch-up scan looks, for events that were
+    /// still in the kernel's queue or the watcher's hands.</summary>
+    public TimeSpan CatchUpMargin { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the stop waits for each watcher's cookie to come back before it gives up on the barrier.</summary>
+    public TimeSpan BarrierTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Why a pipeline cannot go on.</summary>
+public enum PipelineFault
+{
+    /// <summary>A watched root was deleted, moved or unmounted.</summary>
+    RootLost,
+
+    /// <summary>Out of inotify watches or instances.</summary>
+    WatchLimit,
+
+    /// <summary>Anything else (a reader error).</summary>
+    Other,
+}
+
+/// <summary>Raised when the pipeline cannot go on; the lifecycle stops the process.</summary>
+public sealed class PipelineFaultedEventArgs(PipelineFault fault, string message) : EventArgs
+{
+    public PipelineFault Fault { get; } = fault;
+
+    public string Message { get; } = message;
+}
+
+/// <summary>
+/// The composition of one pipeline for one configuration: per watched root a watcher, a channel, a journal, a
+/// dispatcher and one worker per target, plus the crontab and the fail-log replay. It knows the order things must
+/// start and stop in; when to start, reload and stop is the lifecycle's business (sersyncd's MirrorService).
+/// </summary>
+public sealed partial class MirrorPipeline : IDisposable
+{
+    private readonly SerSyncConfig _config;
+    private readonly MirrorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly PathFilter _filter;
+    private readonly SemaphoreSlim _slots;
+    private readonly FailLogWriter? _failLog;
+    private readonly IProcessRunner _runner;
+    private readonly List<Root> _roots = [];
+    private readonly CancellationTokenSource _schedulesStop = new();
+    private readonly List<Task> _schedules = [];
+    private readonly CancellationTokenSource _workersStop = new();
+    private readonly List<Task> _workerTasks = [];
+    private volatile bool _faulted;
+
+    public MirrorPipeline(SerSyncConfig config, MirrorOptions options, TimeProvider time, ILoggerFactory loggers, IProcessRunner? runner = null)
+    {
+        _config = config;
+        _options = options;
+        _time = time;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<MirrorPipeline>();
+        _filter = PipelineFactory.CreateFilter(config);
+        _slots = new SemaphoreSlim(options.Workers);
+        _failLog = PipelineFactory.CreateFailLog(config);
+        _runner = runner ?? new ProcessRunner(loggers.CreateLogger<ProcessRunner>());
+        foreach (var watch in config.Watches)
+        {
+            var workers = watch.Remotes
+                .Select(r => new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete))
+                .Select(NewWorker)
+                .ToList();
+            _roots.Add(new Root(watch, workers));
+        }
+    }
+
+    /// <summary>Raised (on a watcher's thread) when a root is lost or a watcher fails.</summary>
+    public event EventHandler<PipelineFaultedEventArgs>? Faulted;
+
+    public IReadOnlyList<TargetWorker> Workers => [.. _roots.SelectMany(r => r.Workers)];
+
+    /// <summary>The ids of every target, for the next pipeline to tell which targets a reload added.</summary>
+    public IReadOnlySet<string> TargetIds => _roots.SelectMany(r => r.Workers).Select(w => w.Id).ToHashSet();
+
+    public int WatchCount => _roots.Sum(r => r.Watcher?.WatchCount ?? 0);
+
+    /// <summary>
+    /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
+    /// puts back what the previous run left unsynced and what the catch-up scan finds, queues one full sync for every
+    /// target that <paramref name="previousTargets"/> does not know, and starts the dispatchers. Workers are not
+    /// running yet, so a <c>-r</c> push can go first.
+    /// </summary>
+    /// <exception cref="WatchLimitException">Out of watches or inotify instances.</exception>
+    /// <exception cref="DirectoryNotFoundException">A watched root is missing.</exception>
+    public void Start(IReadOnlySet<string>? previousTargets, Action<string>? status = null)
+    {
+        var placed = 0;
+        foreach (var root in _roots)
+        {
+            if (_options.StateDirectory is { } state)
+            {
+                root.Journal = ChangeJournal.Open(state, root.Watch.Path, root.Workers.Select(w => w.Id), _time, _options.CatchUpMargin);
+            }
+
+            foreach (var worker in root.Workers)
+            {
+                var journal = root.Journal;
+                worker.Synced = journal is null ? null : seq => journal.Acknowledge(worker.Id, seq);
+            }
+
+            var offset = placed;
+            var progress = new Progress<int>(n => status?.Invoke($"placing watches: {offset + n} directories"));
+            root.Watcher = StartWatcher(() => NewWatcher(root, progress));
+            placed += root.Watcher.WatchCount;
+            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Workers, root.Journal, _time);
+            if (root.Journal is not null)
+            {
+                Recover(root);
+            }
+
+            if (previousTargets is not null)
+            {
+                foreach (var added in root.Workers.Where(w => !previousTargets.Contains(w.Id)))
+                {
+                    TargetAdded(added.Target.Label);
+                    root.Dispatcher.RequestFullSync(added);
+                }
+            }
+
+            root.DispatchTask = root.Dispatcher.RunAsync();
+        }
+    }
+
+    /// <summary>The <c>-r</c> push of every root to every target; a target that fails gets a journaled full sync
+    /// from its own worker, with retries.</summary>
+    public async Task FullPushAsync(CancellationToken cancellationToken)
+    {
+        var push = new FullPush(_runner, _slots, _failLog, _time, _loggers.CreateLogger<FullPush>());
+        var results = await push.RunAsync([.. Workers.Select(w => w.Target)], _filter.RulesOrNull, [], cancellationToken);
+        foreach (var failed in results.Where(r => !r.Result.Succeeded))
+        {
+            RequestFullSync(failed.Target);
+        }
+    }
+
+    /// <summary>Starts the workers and the schedules (crontab, fail-log replay).</summary>
+    public void StartWorkers()
+    {
+        foreach (var worker in Workers)
+        {
+            _workerTasks.Add(worker.RunAsync(_workersStop.Token));
+        }
+
+        StartSchedules();
+    }
+
+    /// <summary>
+    /// Stops: the schedules end, a cookie barrier on every root proves that every event queued before now has been
+    /// read, the watchers go, the dispatchers hand over the rest, and the workers send what is pending within
+    /// <paramref name="drainTimeout"/> (a failing target is not waited for: its changes stay in the journal).
+    /// </summary>
+    public async Task StopAsync(TimeSpan drainTimeout)
+    {
+        await _schedulesStop.CancelAsync();
+        await Task.WhenAll(_schedules);
+
+        // Everything the kernel queued before this moment must be read before the watches go, or a change made just
+        // before SIGTERM would be lost. A cookie file per root is that barrier (timing is not: a busy machine can
+        // leave events unread for longer than any quiet period).
+        var barriers = _roots.Where(r => r.Watcher is not null).Select(async r =>
+        {
+            if (!_faulted && !await r.Watcher!.SyncAsync(_options.BarrierTimeout))
+            {
+                BarrierMissed(r.Watch.Path, _options.BarrierTimeout.TotalSeconds);
+            }
+        });
+        await Task.WhenAll(barriers);
+
+        foreach (var root in _roots)
+        {
+            root.Watcher?.Dispose();
+            root.Channel.Writer.TryComplete();
+        }
+
+        await Task.WhenAll(_roots.Select(r => r.DispatchTask ?? Task.CompletedTask));
+        await DrainAsync(drainTimeout);
+    }
+
+    public string StatusLine()
+    {
+        var workers = Workers;
+        var pending = workers.Sum(w => w.PendingCount);
+        var failed = workers.Where(w => w.State is TargetState.Failed or TargetState.Retrying).Select(w => w.Target.Label).ToList();
+        var line = $"watching {WatchCount} directories; {pending} change(s) queued";
+        return failed.Count == 0 ? line + "; all targets in sync or syncing" : line + "; retrying: " + string.Join(", ", failed);
+    }
+
+    public void Dispose()
+    {
+        foreach (var root in _roots)
+        {
+            root.Watcher?.Dispose();
+            root.Journal?.Dispose();
+            root.Workers.ForEach(w => w.Dispose());
+        }
+
+        _schedulesStop.Dispose();
+        _workersStop.Dispose();
+    }
+
+    private TargetWorker NewWorker(SyncTarget target) => new(
+        new TargetBatchBuilder(target, _filter),
+        _runner,
+        _slots,
+        _failLog,
+        BatchPolicy.Default,
+        new RetryPolicy(),
+        _time,
+        _loggers.CreateLogger<TargetWorker>());
+
+    private InotifyWatcher NewWatcher(Root root, IProgress<int> progress)
+    {
+        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress);
+        watcher.RootLost += (_, e) => Fail(PipelineFault.RootLost, $"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
+        watcher.Faulted += (_, e) => Fail(e.Exception is WatchLimitException ? PipelineFault.WatchLimit : PipelineFault.Other, $"watching {root.Watch.Path} failed: {e.Exception.Message}");
+        return watcher;
+    }
+
+    /// <summary>Places a root's watches. Out of watches and running as root: raises max_user_watches to what the
+    /// tree needs (as sersync did, but said in the log) and places them again once; otherwise the error stands.</summary>
+    private InotifyWatcher StartWatcher(Func<InotifyWatcher> create)
+    {
+        var watcher = create();
+        try
+        {
+            watcher.Start();
+            return watcher;
+        }
+        catch (WatchLimitException ex) when (ex.LimitFile == InotifyLimits.MaxUserWatchesFile)
+        {
+            var root = watcher.Root;
+            watcher.Dispose();
+            var raised = InotifyLimits.RaiseWatchLimitIfNeeded(ex.Needed ?? InotifyLimits.CountDirectories(root, _filter));
+            if (raised is null)
+            {
+                throw;
+            }
+
+            WatchLimitRaised(raised);
+        }
+        catch
+        {
+            watcher.Dispose();
+            throw;
+        }
+
+        var retry = create();
+        try
+        {
+            retry.Start();
+            return retry;
+        }
+        catch
+        {
+            retry.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Puts back what the previous run had not synced: the journal's unacknowledged changes per target, then what
+    /// the catch-up scan finds changed since the last moment everything was journaled (journaled itself, so a
+    /// second crash loses nothing either). Runs after the watches are placed, so nothing falls between.
+    /// </summary>
+    private void Recover(Root root)
+    {
+        var journal = root.Journal!;
+        if (journal.TornTail)
+        {
+            JournalTornTail(root.Watch.Path);
+        }
+
+        var recovered = 0;
+        foreach (var worker in root.Workers)
+        {
+            foreach (var record in journal.PendingFor(worker.Id))
+            {
+                worker.Enqueue(record.Change, record.Sequence);
+                recovered++;
+            }
+        }
+
+        var found = 0;
+        if (journal.CatchUpSince is { } since)
+        {
+            var changes = CatchUpScan.Find(root.Watch.Path, since, _filter);
+            root.Dispatcher!.Submit(changes);
+            found = changes.Count;
+        }
+
+        if (recovered > 0 || found > 0)
+        {
+            Recovered(root.Watch.Path, recovered, found, journal.CatchUpSince);
+        }
+    }
+
+    private void RequestFullSync(SyncTarget target)
+    {
+        foreach (var root in _roots)
+        {
+            if (root.Workers.FirstOrDefault(w => w.Target == target) is { } worker)
+            {
+                root.Dispatcher!.RequestFullSync(worker);
+                return;
+            }
+        }
+    }
+
+    /// <summary>The crontab full push and the fail-log replay; both hold off the live batches of what they write.</summary>
+    private void StartSchedules()
+    {
+        var token = _schedulesStop.Token;
+        if (_config.Crontab.Enabled)
+        {
+            var push = new FullPush(_runner, _slots, _failLog, _time, _loggers.CreateLogger<FullPush>());
+            var cron = new CrontabScheduler(
+                _config.Crontab,
+                () => [.. Workers.Select(w => w.Target)],
+                _filter.RulesOrNull,
+                async (targets, isExcluded, extra, ct) => await Task.WhenAll(targets.Select(async t =>
+                {
+                    using var hold = await WorkerOf(t).HoldAsync(ct);
+                    return (await push.RunAsync([t], isExcluded, extra, ct))[0];
+                })),
+                behind => RequestFullSync(behind.Target),
+                _time,
+                _loggers.CreateLogger<CrontabScheduler>());
+            _schedules.Add(cron.RunAsync(token));
+        }
+
+        if (_failLog is not null)
+        {
+            var replayer = new FailLogReplayer(_config.FailLog, _time, _loggers.CreateLogger<FailLogReplayer>()) { Exclusive = HoldAllAsync };
+            _schedules.Add(replayer.RunAsync(token));
+        }
+    }
+
+    private TargetWorker WorkerOf(SyncTarget target) => Workers.First(w => w.Target == target);
+
+    /// <summary>Holds every target's batches, taken in one fixed order so two holders cannot deadlock.</summary>
+    private async Task<IDisposable> HoldAllAsync(CancellationToken cancellationToken)
+    {
+        var holds = new List<IDisposable>();
+        try
+        {
+            foreach (var worker in Workers)
+            {
+                holds.Add(await worker.HoldAsync(cancellationToken));
+            }
+        }
+        catch
+        {
+            holds.ForEach(h => h.Dispose());
+            throw;
+        }
+
+        return new CompositeHold(holds);
+    }
+
+    private async Task DrainAsync(TimeSpan timeout)
+    {
+        var workers = Workers;
+        foreach (var worker in workers)
+        {
+            worker.Draining = true;
+        }
+
+        var deadline = _time.GetUtcNow() + timeout;
+        // After a fatal error nothing is waited for: the journal keeps what is left.
+        while (!_faulted && workers.Any(w => w.HasWorkToDrain) && _time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time);
+        }
+
+        var left = workers.Sum(w => w.PendingCount);
+        if (left > 0)
+        {
+            NotAllSent(left);
+        }
+
+        await _workersStop.CancelAsync();
+        await Task.WhenAll(_workerTasks);
+    }
+
+    private void Fail(PipelineFault fault, string message)
+    {
+        _faulted = true;
+        Faulted?.Invoke(this, new PipelineFaultedEventArgs(fault, message));
+    }
+
+    private sealed class CompositeHold(List<IDisposable> holds) : IDisposable
+    {
+        public void Dispose() => holds.ForEach(h => h.Dispose());
+    }
+
+    /// <summary>One watched root's part of the pipeline.</summary>
+    private sealed class Root(WatchConfig watch, List<TargetWorker> workers)
+    {
+        public WatchConfig Watch { get; } = watch;
+
+        public List<TargetWorker> Workers { get; } = workers;
+
+        public Channel<FileChange> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<FileChange>(new UnboundedChannelOptions { SingleReader = true });
+
+        public ChangeJournal? Journal { get; set; }
+
+        public InotifyWatcher? Watcher { get; set; }
+
+        public RootDispatcher? Dispatcher { get; set; }
+
+        public Task? DispatchTask { get; set; }
+    }
+}

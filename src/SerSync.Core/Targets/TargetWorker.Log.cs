@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+using SerSync.Rsync;
+
+namespace SerSync.Targets;
+
+public sealed partial class TargetWorker
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "{Target}: exec {Program} {Arguments} ({Count} entries on stdin)")]
+    private partial void Exec(string target, string program, string arguments, int count);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "{Target}: {Count} path(s) synced in {Ms} ms")]
+    private partial void BatchSynced(string target, int count, int ms);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "{Target}: back in sync after {Failures} failed attempt(s)")]
+    private partial void BackInSync(string target, int failures);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}")]
+    private partial void BatchFailed(string target, int code, string meaning, FailureClass @class, int count, int attempt, double seconds, string output);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}")]
+    private partial void BatchFailedFatally(string target, int code, string meaning, FailureClass @class, int count, int attempt, double seconds, string output);
+}

@@ -1,0 +1,25 @@
+namespace SerSync.Daemon;
+
+/// <summary>Every exit status sersyncd uses, from sysexits.h where one fits.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+
+    /// <summary><c>--once</c>: at least one target failed.</summary>
+    public const int SomeTargetsFailed = 1;
+
+    /// <summary>EX_USAGE: a bad command line, or a plugin name sersync never had.</summary>
+    public const int Usage = 64;
+
+    /// <summary>EX_UNAVAILABLE: <c>-m</c>, plugins are not implemented yet.</summary>
+    public const int Unavailable = 69;
+
+    /// <summary>EX_SOFTWARE: an unexpected fatal error.</summary>
+    public const int Software = 70;
+
+    /// <summary>EX_OSERR: a watched root was lost, or the inotify limits are exhausted.</summary>
+    public const int OsError = 71;
+
+    /// <summary>EX_CONFIG: the configuration is invalid.</summary>
+    public const int Config = 78;
+}
