@@ -39,6 +39,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private TargetState _state = TargetState.InSync;
     private DateTimeOffset? _lastRunEnded;
+    private DateTimeOffset? _retryAt;
     private volatile bool _draining;
 
     public TargetWorker(
@@ -75,6 +76,18 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             lock (_gate)
             {
                 return _state;
+            }
+        }
+    }
+
+    /// <summary>When the batch that failed last is tried again; null unless the worker is waiting to retry.</summary>
+    public DateTimeOffset? RetryAt
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _retryAt;
             }
         }
     }
@@ -301,8 +314,10 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         var decision = _retry.OnFailure(failure);
         lock (_gate)
         {
-            _pending.Requeue(batch, _time.GetUtcNow());
+            var now = _time.GetUtcNow();
+            _pending.Requeue(batch, now);
             _state = decision.State;
+            _retryAt = now + decision.Wait;
         }
 
         var meaning = RsyncExitCodes.Describe(result.ExitCode);
@@ -321,6 +336,11 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+
+        lock (_gate)
+        {
+            _retryAt = null;
         }
     }
 
