@@ -273,8 +273,8 @@ public sealed class MirrorService(
 
         if (failLog is not null)
         {
-            var replayer = new FailLogReplayer(config.FailLog, time, logger) { Exclusive = HoldAllAsync };
-            tasks.Add(replayer.RunAsync(stoppingToken));
+            var replayer = new FailLogReplayer(config.FailLog, RsyncExitCodes.Describe, time, logger);
+            tasks.Add(new Scheduling.FailLogReplayScheduler(replayer, time, logger) { Exclusive = HoldAllAsync }.RunAsync(stoppingToken));
         }
 
         return tasks;

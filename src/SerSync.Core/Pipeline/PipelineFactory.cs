@@ -20,7 +20,7 @@ public static class PipelineFactory
     /// cover noise, so the tree walk is skipped).</summary>
     public static Func<RelativePath, bool, bool>? FullPushExclusion(PathFilter filter) => filter.HasRules ? filter.IsExcluded : null;
 
-    public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path) : null;
+    public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path, RsyncExitCodes.Describe) : null;
 
     public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>
         CreateFullPush(config, new SemaphoreSlim(workers), time, logger);

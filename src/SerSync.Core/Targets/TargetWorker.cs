@@ -256,7 +256,7 @@ public sealed class TargetWorker : IDisposable
 
                 if (batch.FullSync)
                 {
-                    (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, PipelineFactory.FullPushExclusion(_filter), token);
+                    (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, PipelineFactory.FullPushExclusion(_filter), _logger, token);
                 }
                 else
                 {
