@@ -71,7 +71,7 @@ public sealed partial class FailLogReplayer
     }
 
     /// <summary>An entry may be a whole full push, so it gets a full push's bound (24 h).</summary>
-    public static TimeSpan DefaultEntryLifetime { get; } = TimeSpan.FromHours(24);
+    private static readonly TimeSpan DefaultEntryLifetime = TimeSpan.FromHours(24);
 
     public string? Path => _config.Path;
 

@@ -28,7 +28,7 @@ public sealed class FailLogBlock
     public byte[] Text { get; }
 
     /// <summary>Where the command starts in <see cref="Text"/> (after the leading comment lines).</summary>
-    public int CommandStart { get; }
+    internal int CommandStart { get; }
 
     /// <summary>The <c>#errno N</c> value, when the block starts with one.</summary>
     public int? Errno { get; }

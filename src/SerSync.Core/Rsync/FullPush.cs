@@ -20,7 +20,7 @@ public sealed record TargetPushResult(SyncTarget Target, ProcessResult Result)
 public sealed partial class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, TimeProvider time, ILogger logger)
 {
     /// <summary>A full push may move a lot of data; rsync's I/O timeout catches a stuck peer well before this.</summary>
-    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
     /// <param name="isExcluded">The live path's filter (path relative to the root, is-directory); null when none.</param>
     /// <param name="extraExcludes">crontab's rsync patterns, for scheduled pushes.</param>

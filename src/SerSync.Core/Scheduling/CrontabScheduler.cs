@@ -67,9 +67,9 @@ public sealed partial class CrontabScheduler
     }
 
     /// <summary>The rsync patterns each run passes: crontabfilter's excludes when it is on, else none.</summary>
-    public IReadOnlyList<string> ExtraExcludes => _config.FilterEnabled ? _config.Excludes : [];
+    private IReadOnlyList<string> ExtraExcludes => _config.FilterEnabled ? _config.Excludes : [];
 
-    public Func<RelativePath, bool, bool>? IsExcluded { get; }
+    private Func<RelativePath, bool, bool>? IsExcluded { get; }
 
     /// <summary>Runs started so far (finished or not).</summary>
     public int Runs => Volatile.Read(ref _runs);

@@ -29,9 +29,6 @@ public sealed partial class FailLogReplayScheduler
     /// <summary>When the next replay is due while the scheduler waits for it; null otherwise.</summary>
     public DateTimeOffset? NextReplayDue => _schedule.NextDue;
 
-    /// <summary>Intervals that passed while a replay was still going, and so were skipped.</summary>
-    public int SkippedTicks => _schedule.SkippedTicks;
-
     /// <summary>Replays until cancelled, then returns normally; at once when no fail log is configured.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
         _replayer.Path is null ? Task.CompletedTask : _schedule.RunAsync(cancellationToken);
