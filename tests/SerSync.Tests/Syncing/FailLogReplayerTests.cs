@@ -255,4 +255,41 @@ public sealed class FailLogReplayerTests : IDisposable
         await loop.WaitAsync(Timeout, TestContext.Current.CancellationToken);
         Assert.Null(scheduler.NextReplayDue);
     }
+
+    [Fact]
+    public async Task The_scheduler_runs_each_replay_under_the_hold_and_releases_it_after()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var held = Path.Combine(_temp.Path, "held");
+        var marker = Path.Combine(_temp.Path, "ran");
+
+        // The entry notes whether the hold was taken while it ran.
+        var command = B($"if test -e {Quote(held)}; then echo held >> {Quote(marker)}; else echo free >> {Quote(marker)}; fi; exit 10");
+        await File.WriteAllBytesAsync(FailLogPath, Cat(Header, Entry(10, "notes the hold", command)), TestContext.Current.CancellationToken);
+        var scheduler = new FailLogReplayScheduler(NewReplayer(time, minutes: 5), time, NullLogger.Instance)
+        {
+            Exclusive = _ =>
+            {
+                File.WriteAllText(held, string.Empty);
+                return Task.FromResult<IDisposable>(new Release(() => File.Delete(held)));
+            },
+        };
+        using var cts = new CancellationTokenSource();
+        var loop = scheduler.RunAsync(cts.Token);
+
+        var t0 = time.GetUtcNow();
+        await Eventually.TrueAsync(() => scheduler.NextReplayDue == t0.AddMinutes(5), Timeout, "the first replay is due", TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.TrueAsync(() => scheduler.NextReplayDue == t0.AddMinutes(10), Timeout, "the replay ran", TestContext.Current.CancellationToken);
+
+        Assert.Equal("held\n", File.ReadAllText(marker));
+        Assert.False(File.Exists(held), "the hold is released after the replay");
+        await cts.CancelAsync();
+        await loop.WaitAsync(Timeout, TestContext.Current.CancellationToken);
+    }
+
+    private sealed class Release(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
 }
