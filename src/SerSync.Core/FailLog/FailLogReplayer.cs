@@ -15,7 +15,6 @@
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
 using SerSync.Processes;
-using SerSync.Rsync;
 
 namespace SerSync.FailLog;
 
@@ -30,31 +29,32 @@ public sealed record FailLogReplayResult(int Replayed, int Succeeded, int Kept, 
 }
 
 /// <summary>
-/// Replays sersync's fail-log script every <c>failLog@timeToExecute</c> minutes, honestly: each entry's command is
-/// run; an entry that succeeds (exit 0) is removed, one that fails again stays with its new exit code, and entries
+/// Replays sersync's fail-log script (every <c>failLog@timeToExecute</c> minutes, on a schedule kept outside this
+/// folder), honestly: each entry's command is run; an entry that succeeds (exit 0) is removed, one that fails again stays with its new exit code, and entries
 /// appended while the replay ran are kept. sersync ran the whole script and then emptied it whatever the outcome.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage(
     "Reliability",
     "CA1001:Types that own disposable fields should be disposable",
     Justification = "A SemaphoreSlim whose AvailableWaitHandle is never read holds no handle to release.")]
-public sealed class FailLogReplayer
+public sealed partial class FailLogReplayer
 {
     private readonly FailLogConfig _config;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IProcessRunner _shell;
     private readonly TimeSpan _entryLifetime;
-    private readonly Lock _gate = new();
+    private readonly Func<int, string> _describeExitCode;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
-    private DateTimeOffset? _nextReplayDue;
     private int _replays;
 
-    /// <param name="config"><c>&lt;failLog&gt;</c>; with no path <see cref="RunAsync"/> returns at once.</param>
+    /// <param name="config"><c>&lt;failLog&gt;</c>; with no path there is nothing to replay.</param>
+    /// <param name="describeExitCode">What an exit code means, for the log and the <c># replayed</c> line (rsync's
+    /// table: the fail log itself knows nothing of rsync).</param>
     /// <param name="entryLifetime">Bound on one entry's run (killed with its process tree after it); default
-    /// <see cref="FullPush.Lifetime"/>. rsync's own <c>--timeout</c> normally ends a stuck run long before.</param>
+    /// <see cref="DefaultEntryLifetime"/>. rsync's own <c>--timeout</c> normally ends a stuck run long before.</param>
     /// <param name="shell">The shell that runs each entry; <c>/bin/sh</c>.</param>
-    public FailLogReplayer(FailLogConfig config, TimeProvider time, ILogger logger, TimeSpan? entryLifetime = null, string shell = "/bin/sh")
+    public FailLogReplayer(FailLogConfig config, Func<int, string> describeExitCode, TimeProvider time, ILogger logger, TimeSpan? entryLifetime = null, string shell = "/bin/sh")
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.TimeToExecuteMinutes < 1)
@@ -65,78 +65,20 @@ public sealed class FailLogReplayer
         _config = config;
         _time = time;
         _logger = logger;
+        _describeExitCode = describeExitCode;
         _shell = new ProcessRunner(logger, shell);
-        _entryLifetime = entryLifetime ?? FullPush.Lifetime;
+        _entryLifetime = entryLifetime ?? DefaultEntryLifetime;
     }
+
+    /// <summary>An entry may be a whole full push, so it gets a full push's bound (24 h).</summary>
+    private static readonly TimeSpan DefaultEntryLifetime = TimeSpan.FromHours(24);
 
     public string? Path => _config.Path;
 
     public TimeSpan Interval => TimeSpan.FromMinutes(_config.TimeToExecuteMinutes);
 
-    /// <summary>Optional: taken around each periodic replay, so no live rsync runs meanwhile (a replayed command
-    /// could otherwise finish after a live batch and put back an older copy of a file).</summary>
-    public Func<CancellationToken, Task<IDisposable>>? Exclusive { get; init; }
-
-    /// <summary>Replays started so far by <see cref="RunAsync"/> or <see cref="ReplayAsync"/>.</summary>
+    /// <summary>Replays started so far.</summary>
     public int Replays => Volatile.Read(ref _replays);
-
-    /// <summary>When the next replay is due while <see cref="RunAsync"/> waits for it; null otherwise.</summary>
-    public DateTimeOffset? NextReplayDue
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _nextReplayDue;
-            }
-        }
-    }
-
-    /// <summary>Replays every <see cref="Interval"/> (the first one interval after the call) until cancelled, then
-    /// returns normally. A replay that outlasts the interval pushes the next one to an interval after it ends.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        if (_config.Path is null)
-        {
-            return;
-        }
-
-        var due = _time.GetUtcNow() + Interval;
-        try
-        {
-            while (true)
-            {
-                SetNextReplayDue(due);
-                var wait = due - _time.GetUtcNow();
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, _time, cancellationToken);
-                }
-
-                SetNextReplayDue(null);
-                try
-                {
-                    using var hold = Exclusive is null ? null : await Exclusive(cancellationToken);
-                    await ReplayAsync(cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    _logger.LogError(ex, "Fail log {Path}: replay failed; next try in {Minutes} min", _config.Path, _config.TimeToExecuteMinutes);
-                }
-
-                var now = _time.GetUtcNow();
-                due += Interval;
-                if (due <= now)
-                {
-                    due = now + Interval;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            SetNextReplayDue(null);
-        }
-    }
 
     /// <summary>One replay now (after the one under way, if any). A missing or empty file, or one without entries,
     /// is nothing to do. When cancelled, the entries not run yet are kept as they were, the file is rewritten with
@@ -176,7 +118,7 @@ public sealed class FailLogReplayer
             return FailLogReplayResult.Nothing;
         }
 
-        _logger.LogInformation("Fail log {Path}: replaying {Count} entr{Plural}", path, entries, entries == 1 ? "y" : "ies");
+        Replaying(_logger, path, entries, entries == 1 ? "y" : "ies");
         var outcomes = new int?[blocks.Count];
         var workDir = Directory.CreateTempSubdirectory("sersyncd-replay-");
         var number = 0;
@@ -209,12 +151,7 @@ public sealed class FailLogReplayer
         var succeeded = outcomes.Count(o => o == 0);
         var failed = outcomes.Count(o => o is not null and not 0);
         var rewritten = Rewrite(path, snapshot, blocks, outcomes);
-        _logger.LogInformation(
-            "Fail log {Path}: replay done: {Succeeded} succeeded and removed, {Failed} failed again{NotRun}",
-            path,
-            succeeded,
-            failed,
-            entries - succeeded - failed > 0 ? $", {entries - succeeded - failed} not run (stopping)" : string.Empty);
+        ReplayDone(_logger, path, succeeded, failed, entries - succeeded - failed > 0 ? $", {entries - succeeded - failed} not run (stopping)" : string.Empty);
         cancellationToken.ThrowIfCancellationRequested();
         return new FailLogReplayResult(succeeded + failed, succeeded, entries - succeeded, rewritten);
     }
@@ -242,24 +179,18 @@ public sealed class FailLogReplayer
         var what = block.Description ?? "(no description)";
         if (result.ExitCode == 0)
         {
-            _logger.LogInformation(
-                "Fail log {Path}: entry {Number}/{Count} ({Entry}) replayed in {Seconds:F1} s: succeeded, removed",
-                path,
-                number,
-                count,
-                what,
-                result.Duration.TotalSeconds);
+            EntrySucceeded(_logger, path, number, count, what, result.Duration.TotalSeconds);
         }
         else
         {
-            _logger.LogWarning(
-                "Fail log {Path}: entry {Number}/{Count} ({Entry}) failed again: exit {Code} ({Meaning}){TimedOut}, kept: {Output}",
+            EntryFailedAgain(
+                _logger,
                 path,
                 number,
                 count,
                 what,
                 result.ExitCode,
-                RsyncExitCodes.Describe(result.ExitCode),
+                _describeExitCode(result.ExitCode),
                 result.TimedOut ? " after its time bound" : string.Empty,
                 result.Output);
         }
@@ -286,7 +217,7 @@ public sealed class FailLogReplayer
                     content.Write(block.Text);
                     break;
                 case { } code:
-                    content.Write(FailLogScript.WithOutcome(block, code, when));
+                    content.Write(FailLogScript.WithOutcome(block, code, _describeExitCode(code), when));
                     break;
             }
 
@@ -297,16 +228,14 @@ public sealed class FailLogReplayer
         {
             if (!File.Exists(path))
             {
-                _logger.LogWarning("Fail log {Path}: removed during the replay; not written back", path);
+                RemovedDuringReplay(_logger, path);
                 return false;
             }
 
             var current = File.ReadAllBytes(path);
             if (!current.AsSpan().StartsWith(snapshot))
             {
-                _logger.LogWarning(
-                    "Fail log {Path}: changed by someone else during the replay; left as it is (its entries will be replayed again)",
-                    path);
+                ChangedDuringReplay(_logger, path);
                 return false;
             }
 
@@ -350,15 +279,7 @@ public sealed class FailLogReplayer
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _logger.LogWarning("Fail log replay: cannot remove {Dir}: {Message}", dir.FullName, ex.Message);
-        }
-    }
-
-    private void SetNextReplayDue(DateTimeOffset? due)
-    {
-        lock (_gate)
-        {
-            _nextReplayDue = due;
+            CannotRemoveWorkDir(_logger, dir.FullName, ex);
         }
     }
 }

@@ -6,7 +6,6 @@
 // line; a quote in a comment is not a quote). Everything is bytes: a name that is not UTF-8 passes through as is.
 using System.Globalization;
 using System.Text;
-using SerSync.Rsync;
 
 namespace SerSync.FailLog;
 
@@ -29,7 +28,7 @@ public sealed class FailLogBlock
     public byte[] Text { get; }
 
     /// <summary>Where the command starts in <see cref="Text"/> (after the leading comment lines).</summary>
-    public int CommandStart { get; }
+    internal int CommandStart { get; }
 
     /// <summary>The <c>#errno N</c> value, when the block starts with one.</summary>
     public int? Errno { get; }
@@ -84,14 +83,15 @@ public static class FailLogScript
     /// <summary>The block as it goes back into the file after a failed replay: <c>#errno</c> set to
     /// <paramref name="exitCode"/> and a <c># replayed TIME: exit N (meaning)</c> line (replacing an earlier one), the
     /// rest byte for byte.</summary>
-    public static byte[] WithOutcome(FailLogBlock block, int exitCode, DateTimeOffset when)
+    /// <param name="meaning">What the exit code means (rsync's table, from the caller).</param>
+    public static byte[] WithOutcome(FailLogBlock block, int exitCode, string meaning, DateTimeOffset when)
     {
         ArgumentNullException.ThrowIfNull(block);
         using var output = new MemoryStream(block.Text.Length + 96);
         output.Write(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"#errno {exitCode}\n")));
         output.Write(Encoding.UTF8.GetBytes(string.Create(
             CultureInfo.InvariantCulture,
-            $"{ReplayedPrefix}{when:yyyy-MM-dd HH:mm:ss zzz}: exit {exitCode} ({RsyncExitCodes.Describe(exitCode)})\n")));
+            $"{ReplayedPrefix}{when:yyyy-MM-dd HH:mm:ss zzz}: exit {exitCode} ({FailLogWriter.Sanitize(meaning)})\n")));
         var text = block.Text.AsSpan();
         var pos = block.ErrnoLineEnd;
         while (pos < block.CommandStart)

@@ -1,6 +1,5 @@
 using System.Text;
 using SerSync.Processes;
-using SerSync.Rsync;
 
 namespace SerSync.FailLog;
 
@@ -13,7 +12,9 @@ public sealed record FailLogFile(string Path, IEnumerable<byte[]> NulSeparatedEn
 /// for real, runs without a shell between sersyncd and rsync's arguments, and feeds rsync the same NUL-separated
 /// list on stdin that the failed run had (through <c>printf '%s\0'</c>).
 /// </summary>
-public sealed class FailLogWriter(string path)
+/// <param name="describeExitCode">What an exit code means, for the entry's comment line (rsync's table: the fail log
+/// itself knows nothing of rsync).</param>
+public sealed class FailLogWriter(string path, Func<int, string> describeExitCode)
 {
     /// <summary>Serializes appends with <see cref="FailLogReplayer"/>'s rewrite, so no entry appended during a replay is lost.</summary>
     internal static readonly Lock Gate = new();
@@ -25,7 +26,7 @@ public sealed class FailLogWriter(string path)
     {
         using var entry = new MemoryStream();
         entry.Write(Encoding.UTF8.GetBytes($"#errno {exitCode}\n"));
-        entry.Write(Encoding.UTF8.GetBytes($"# {when:yyyy-MM-dd HH:mm:ss zzz} {Sanitize(targetLabel)}: {RsyncExitCodes.Describe(exitCode)}\n"));
+        entry.Write(Encoding.UTF8.GetBytes($"# {when:yyyy-MM-dd HH:mm:ss zzz} {Sanitize(targetLabel)}: {Sanitize(describeExitCode(exitCode))}\n"));
         entry.Write("cd "u8);
         ShellQuote.Append(entry, invocation.WorkingDirectory);
         entry.Write(" && "u8);
@@ -110,5 +111,6 @@ public sealed class FailLogWriter(string path)
         }
     }
 
-    private static string Sanitize(string text) => text.Replace('\n', ' ').Replace('\r', ' ');
+    /// <summary>Text for a comment line: a newline in it would end the comment and start a command.</summary>
+    internal static string Sanitize(string text) => text.Replace('\n', ' ').Replace('\r', ' ');
 }

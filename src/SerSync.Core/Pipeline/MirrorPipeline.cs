@@ -364,8 +364,9 @@ public sealed partial class MirrorPipeline : IDisposable
 
         if (_failLog is not null)
         {
-            var replayer = new FailLogReplayer(_config.FailLog, _time, _loggers.CreateLogger<FailLogReplayer>()) { Exclusive = HoldAllAsync };
-            _schedules.Add(replayer.RunAsync(token));
+            var replayer = new FailLogReplayer(_config.FailLog, RsyncExitCodes.Describe, _time, _loggers.CreateLogger<FailLogReplayer>());
+            var replays = new FailLogReplayScheduler(replayer, _time, _loggers.CreateLogger<FailLogReplayScheduler>()) { Exclusive = HoldAllAsync };
+            _schedules.Add(replays.RunAsync(token));
         }
     }
 

@@ -16,7 +16,7 @@ public static class PipelineFactory
 {
     public static PathFilter CreateFilter(SerSyncConfig config) => new(config.Filter, dropEditorNoise: true);
 
-    public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path) : null;
+    public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path, RsyncExitCodes.Describe) : null;
 
     public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>
         CreateFullPush(config, new SemaphoreSlim(workers), time, logger);

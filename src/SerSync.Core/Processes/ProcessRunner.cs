@@ -173,7 +173,4 @@ public sealed partial class ProcessRunner(ILogger logger, string program = "rsyn
             }
         }
     }
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "{Program} output: {Output}")]
-    private static partial void LogOutput(ILogger logger, string program, string output);
 }

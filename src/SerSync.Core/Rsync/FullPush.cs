@@ -17,10 +17,10 @@ public sealed record TargetPushResult(SyncTarget Target, ProcessResult Result)
 /// Paths the config's filter excludes are neither sent nor deleted; sersync instead refused <c>-r</c> when the
 /// filter was on.
 /// </summary>
-public sealed class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, TimeProvider time, ILogger logger)
+public sealed partial class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLogWriter? failLog, TimeProvider time, ILogger logger)
 {
     /// <summary>A full push may move a lot of data; rsync's I/O timeout catches a stuck peer well before this.</summary>
-    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
     /// <param name="isExcluded">The live path's filter (path relative to the root, is-directory); null when none.</param>
     /// <param name="extraExcludes">crontab's rsync patterns, for scheduled pushes.</param>
@@ -37,7 +37,7 @@ public sealed class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLog
             if (isExcluded is not null)
             {
                 var excluded = ExcludeList.Collect(root.Key, isExcluded);
-                logger.LogInformation("Full push of {Root}: {Count} paths excluded by the filter", root.Key, excluded.Count);
+                PathsExcluded(logger, root.Key, excluded.Count);
                 excludeList = ExcludeList.Encode(excluded);
             }
 
@@ -62,12 +62,13 @@ public sealed class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLog
     /// Runs a full push; with a filter, first protects target-only excluded paths (a dry run). Returns the
     /// invocation actually run (for the fail log) and its result, or the dry run's failure.
     /// </summary>
+    /// <param name="logger">The caller's logger, for what the dry run found.</param>
     public static async Task<(ProcessInvocation Invocation, ProcessResult Result)> RunProtectedAsync(
-        IProcessRunner runner, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, CancellationToken cancellationToken)
+        IProcessRunner runner, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, ILogger logger, CancellationToken cancellationToken)
     {
         if (isExcluded is not null)
         {
-            var (protectedInvocation, probeFailure) = await TargetSideExclusions.ProtectAsync(runner, invocation, isExcluded, Lifetime, cancellationToken);
+            var (protectedInvocation, probeFailure) = await TargetSideExclusions.ProtectAsync(runner, invocation, isExcluded, Lifetime, logger, cancellationToken);
             if (probeFailure is not null)
             {
                 return (invocation, probeFailure);
@@ -85,10 +86,13 @@ public sealed class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLog
         ProcessResult result;
         try
         {
-            logger.LogInformation("Full push {Root} -> {Target} started", target.WatchRoot, target.Label);
-            logger.LogDebug("exec {Program} {Arguments}", runner.Program, string.Join(' ', invocation.Arguments));
+            PushStarted(logger, target.WatchRoot, target.Label);
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                Exec(logger, runner.Program, string.Join(' ', invocation.Arguments));
+            }
 
-            (invocation, result) = await RunProtectedAsync(runner, invocation, isExcluded, cancellationToken);
+            (invocation, result) = await RunProtectedAsync(runner, invocation, isExcluded, logger, cancellationToken);
         }
         finally
         {
@@ -97,12 +101,12 @@ public sealed class FullPush(IProcessRunner runner, SemaphoreSlim slots, FailLog
 
         if (result.Succeeded)
         {
-            logger.LogInformation("Full push {Root} -> {Target} done in {Seconds:F1} s", target.WatchRoot, target.Label, result.Duration.TotalSeconds);
+            PushDone(logger, target.WatchRoot, target.Label, result.Duration.TotalSeconds);
         }
         else
         {
-            logger.LogError(
-                "Full push {Root} -> {Target} failed: rsync exit {Code} ({Meaning}){TimedOut}: {Output}",
+            PushFailed(
+                logger,
                 target.WatchRoot,
                 target.Label,
                 result.ExitCode,

@@ -1,6 +1,5 @@
 
 using SerSync.Configuration;
-using SerSync.Targets;
 
 namespace SerSync.Rsync;
 
@@ -85,7 +84,7 @@ public static class RsyncArguments
     }
 
     /// <summary>
-    /// A live batch: the paths on stdin (<c>--files-from=- --from0</c>, see <see cref="BatchListBuilder"/>). With
+    /// A live batch: the paths on stdin (<c>--files-from=- --from0</c>, built by the target worker). With
     /// <c>--no-r -d</c> a listed directory reaches exactly as far as its entry says; with
     /// <c>--delete-missing-args</c> a listed path that no longer exists is deleted on the target, a whole directory
     /// included. <paramref name="excludeFile"/> holds anchored, NUL-separated excludes for entries inside listed

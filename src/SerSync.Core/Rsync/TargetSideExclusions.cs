@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using SerSync.Paths;
 using SerSync.Processes;
 
@@ -12,13 +13,13 @@ namespace SerSync.Rsync;
 /// <c>\#134</c>, so names decode exactly; <c>%i</c> is 11 characters wide, so a name starts at column 12 (names may
 /// begin with spaces); a directory ends with '/'.
 /// </summary>
-public static class TargetSideExclusions
+public static partial class TargetSideExclusions
 {
     private const string DeletingPrefix = "*deleting";
     private const int NameColumn = 12;
 
     /// <summary>Arguments for the dry run: the full push's, listing what would change, before the source argument.</summary>
-    public static List<string> DryRunArguments(IReadOnlyList<string> fullPushArguments)
+    private static List<string> DryRunArguments(IReadOnlyList<string> fullPushArguments)
     {
         var args = new List<string>(fullPushArguments);
         args.InsertRange(args.Count - 2, ["--dry-run", "--itemize-changes", "--out-format=%i %n"]);
@@ -68,7 +69,7 @@ public static class TargetSideExclusions
     /// Adds to a full push's exclude list the target-only paths the filter excludes. Returns the invocation to run,
     /// or the dry run's failure (the real push would fail the same way).
     /// </summary>
-    public static async Task<(ProcessInvocation Invocation, ProcessResult? Failure)> ProtectAsync(IProcessRunner runner, ProcessInvocation fullPush, Func<RelativePath, bool, bool> isExcluded, TimeSpan lifetime, CancellationToken cancellationToken)
+    public static async Task<(ProcessInvocation Invocation, ProcessResult? Failure)> ProtectAsync(IProcessRunner runner, ProcessInvocation fullPush, Func<RelativePath, bool, bool> isExcluded, TimeSpan lifetime, ILogger logger, CancellationToken cancellationToken)
     {
         var found = new List<RelativePath>();
         var probe = fullPush with { Arguments = DryRunArguments(fullPush.Arguments) };
@@ -81,9 +82,11 @@ public static class TargetSideExclusions
         });
         if (!result.Succeeded)
         {
+            DryRunFailed(logger, fullPush.WorkingDirectory, result.ExitCode);
             return (fullPush, result);
         }
 
+        DryRunDone(logger, fullPush.WorkingDirectory, found.Count);
         if (found.Count == 0)
         {
             return (fullPush, null);

@@ -1,9 +1,3 @@
-// Implementation notes. Runs are due on a fixed grid (start + k × schedule), measured with the TimeProvider, and
-// each wait is computed from an absolute due time, so a late-started wait never shifts the grid. One loop does the
-// waiting and the pushing, so two runs can never overlap: a run that outlasts its period makes the next one start
-// as soon as it ends, once, however many periods it covered (the missed ticks are counted and logged, never
-// queued), and the grid restarts from that late run. sersync evaluated its crontab on the retry thread's idle
-// tick, so a busy retry queue delayed it indefinitely; here nothing else delays it.
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
 using SerSync.Paths;
@@ -17,7 +11,7 @@ namespace SerSync.Scheduling;
 /// that filter is on. A target whose push fails is reported to <c>onTargetBehind</c> (so the daemon can catch it up
 /// when it returns) and otherwise waits for the next period; the other targets are not affected.
 /// </summary>
-public sealed class CrontabScheduler
+public sealed partial class CrontabScheduler
 {
     private readonly CrontabConfig _config;
     private readonly Func<IReadOnlyList<SyncTarget>> _targets;
@@ -25,10 +19,8 @@ public sealed class CrontabScheduler
     private readonly Action<TargetPushResult> _onTargetBehind;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Lock _gate = new();
-    private DateTimeOffset? _nextRunDue;
+    private readonly PeriodicSchedule? _schedule;
     private int _runs;
-    private int _skippedTicks;
 
     /// <summary>Pushes the given targets in full; <see cref="FullPush.RunAsync"/> fits.</summary>
     /// <param name="targets">The targets to push.</param>
@@ -68,84 +60,38 @@ public sealed class CrontabScheduler
         _onTargetBehind = onTargetBehind;
         _time = time;
         _logger = logger;
+        if (config.Enabled)
+        {
+            _schedule = new PeriodicSchedule("crontab", TimeSpan.FromMinutes(config.ScheduleMinutes), RunOnceAsync, time, logger);
+        }
     }
 
-    public TimeSpan Period => TimeSpan.FromMinutes(_config.ScheduleMinutes);
-
     /// <summary>The rsync patterns each run passes: crontabfilter's excludes when it is on, else none.</summary>
-    public IReadOnlyList<string> ExtraExcludes => _config.FilterEnabled ? _config.Excludes : [];
+    private IReadOnlyList<string> ExtraExcludes => _config.FilterEnabled ? _config.Excludes : [];
 
-    public Func<RelativePath, bool, bool>? IsExcluded { get; }
+    private Func<RelativePath, bool, bool>? IsExcluded { get; }
 
     /// <summary>Runs started so far (finished or not).</summary>
     public int Runs => Volatile.Read(ref _runs);
 
-    /// <summary>Periods that passed while a run was still going, and were folded into the next run.</summary>
-    public int SkippedTicks => Volatile.Read(ref _skippedTicks);
+    /// <summary>Grid points that passed while a run was still going, and so were skipped.</summary>
+    public int SkippedTicks => _schedule?.SkippedTicks ?? 0;
 
     /// <summary>When the next run is due while the scheduler waits for it; null while a run is going or when stopped.</summary>
-    public DateTimeOffset? NextRunDue
+    public DateTimeOffset? NextRunDue => _schedule?.NextDue;
+
+    /// <summary>Runs until cancelled (then returns normally). The first run is one period after the call; runs stay
+    /// on that grid, and a grid point that passes while a run is still going is skipped (see
+    /// <see cref="PeriodicSchedule"/>).</summary>
+    public Task RunAsync(CancellationToken cancellationToken)
     {
-        get
+        if (_schedule is null)
         {
-            lock (_gate)
-            {
-                return _nextRunDue;
-            }
-        }
-    }
-
-    /// <summary>Runs until cancelled (then returns normally). The first run is one period after the call.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        if (!_config.Enabled)
-        {
-            return;
+            return Task.CompletedTask;
         }
 
-        var period = Period;
-        var due = _time.GetUtcNow() + period;
-        _logger.LogInformation(
-            "crontab: a full push every {Minutes} min, first at {Due:u}{Filter}",
-            _config.ScheduleMinutes,
-            due,
-            ExtraExcludes.Count > 0 ? $", with {ExtraExcludes.Count} crontabfilter exclude(s)" : string.Empty);
-        try
-        {
-            while (true)
-            {
-                SetNextRunDue(due);
-                var wait = due - _time.GetUtcNow();
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, _time, cancellationToken);
-                }
-
-                SetNextRunDue(null);
-                cancellationToken.ThrowIfCancellationRequested();
-                await RunOnceAsync(cancellationToken);
-
-                var now = _time.GetUtcNow();
-                var next = due + period;
-                if (next <= now)
-                {
-                    // The run outlasted its period: start again now, once, and restart the grid from here.
-                    var missed = (int)Math.Min(int.MaxValue, (now - due).Ticks / period.Ticks);
-                    Interlocked.Add(ref _skippedTicks, Math.Max(missed - 1, 0));
-                    _logger.LogWarning(
-                        "crontab: the full push took {Minutes:F1} min, longer than the {Schedule} min schedule; the next one starts now",
-                        (now - due).TotalMinutes,
-                        _config.ScheduleMinutes);
-                    next = now;
-                }
-
-                due = next;
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            SetNextRunDue(null);
-        }
+        Started(_logger, _config.ScheduleMinutes, _time.GetUtcNow() + _schedule.Period, ExtraExcludes.Count > 0 ? $", with {ExtraExcludes.Count} crontabfilter exclude(s)" : string.Empty);
+        return _schedule.RunAsync(cancellationToken);
     }
 
     /// <summary>One scheduled run: every target pushed in full; failures reported, never thrown.</summary>
@@ -155,12 +101,12 @@ public sealed class CrontabScheduler
         var targets = _targets();
         if (targets.Count == 0)
         {
-            _logger.LogInformation("crontab run {Run}: no targets", run);
+            NoTargets(_logger, run);
             return;
         }
 
         var started = _time.GetTimestamp();
-        _logger.LogInformation("crontab run {Run}: full push of {Count} target(s)", run, targets.Count);
+        RunStarted(_logger, run, targets.Count);
         IReadOnlyList<TargetPushResult> results;
         try
         {
@@ -173,7 +119,7 @@ public sealed class CrontabScheduler
         catch (Exception ex)
         {
             // The scheduler outlives a broken run; the next period tries again.
-            _logger.LogError(ex, "crontab run {Run}: the full push failed", run);
+            PushFailed(_logger, run, ex);
             return;
         }
 
@@ -186,35 +132,17 @@ public sealed class CrontabScheduler
             }
 
             failed++;
-            _logger.LogWarning(
-                "crontab run {Run}: {Target} is behind: rsync exit {Code} ({Meaning}); it waits for a catch-up or the next run",
-                run,
-                result.Target.Label,
-                result.Result.ExitCode,
-                RsyncExitCodes.Describe(result.Result.ExitCode));
+            TargetBehind(_logger, run, result.Target.Label, result.Result.ExitCode, RsyncExitCodes.Describe(result.Result.ExitCode));
             try
             {
                 _onTargetBehind(result);
             }
             catch (Exception ex)
             {
-                _logger.LogError(ex, "crontab run {Run}: reporting {Target} as behind failed", run, result.Target.Label);
+                ReportingBehindFailed(_logger, run, result.Target.Label, ex);
             }
         }
 
-        _logger.LogInformation(
-            "crontab run {Run}: done in {Seconds:F1} s, {Ok} target(s) in sync, {Failed} behind",
-            run,
-            _time.GetElapsedTime(started).TotalSeconds,
-            results.Count - failed,
-            failed);
-    }
-
-    private void SetNextRunDue(DateTimeOffset? due)
-    {
-        lock (_gate)
-        {
-            _nextRunDue = due;
-        }
+        RunDone(_logger, run, _time.GetElapsedTime(started).TotalSeconds, results.Count - failed, failed);
     }
 }

@@ -266,7 +266,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             Exec(Target.Label, _runner.Program, string.Join(' ', invocation.Arguments), prepared.Count);
             if (prepared.FullSync)
             {
-                (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, _builder.FullSyncExclusion, token);
+                (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, _builder.FullSyncExclusion, _logger, token);
             }
             else
             {

@@ -6,6 +6,7 @@ using SerSync.FailLog;
 using SerSync.Paths;
 using SerSync.Processes;
 using SerSync.Rsync;
+using SerSync.Scheduling;
 using SerSync.Tests.Infrastructure;
 
 namespace SerSync.Tests.Syncing;
@@ -22,7 +23,7 @@ public sealed class FailLogReplayerTests : IDisposable
     private string FailLogPath => Path.Combine(_temp.Path, "rsync_fail_log.sh");
 
     private FailLogReplayer NewReplayer(TimeProvider? time = null, int minutes = 60) =>
-        new(new FailLogConfig(FailLogPath, minutes), time ?? TimeProvider.System, NullLogger.Instance);
+        new(new FailLogConfig(FailLogPath, minutes), RsyncExitCodes.Describe, time ?? TimeProvider.System, NullLogger.Instance);
 
     private static byte[] B(string text) => Encoding.UTF8.GetBytes(text);
 
@@ -72,7 +73,7 @@ public sealed class FailLogReplayerTests : IDisposable
             },
             Delete: true);
         daemon.Kill();
-        var push = new FullPush(new ProcessRunner(NullLogger.Instance), new SemaphoreSlim(2), new FailLogWriter(FailLogPath), TimeProvider.System, NullLogger.Instance);
+        var push = new FullPush(new ProcessRunner(NullLogger.Instance), new SemaphoreSlim(2), new FailLogWriter(FailLogPath, RsyncExitCodes.Describe), TimeProvider.System, NullLogger.Instance);
         var pushed = await push.RunAsync([target], IsInnerFile, [], ct);
         Assert.NotEqual(0, pushed.Single().Result.ExitCode);
         var written = File.ReadAllBytes(FailLogPath);
@@ -155,7 +156,7 @@ public sealed class FailLogReplayerTests : IDisposable
         await Eventually.TrueAsync(() => File.Exists(started), Timeout, "the blocking entry runs", ct);
 
         // An rsync fails meanwhile and is appended by the daemon's own FailLog.
-        var log = new FailLogWriter(FailLogPath);
+        var log = new FailLogWriter(FailLogPath, RsyncExitCodes.Describe);
         var invocation = new ProcessInvocation(_temp.Path, ["-az", "./", "127.0.0.1::www"], B("a\0new\nline\0"));
         log.Append(10, "rsync", invocation, FailLogWriter.SplitNul(invocation.Stdin), "127.0.0.1::www", DateTimeOffset.UnixEpoch);
         var appended = File.ReadAllBytes(FailLogPath).AsSpan(File.ReadAllBytes(FailLogPath).AsSpan().IndexOf("#errno 10"u8)).ToArray();
@@ -228,29 +229,67 @@ public sealed class FailLogReplayerTests : IDisposable
     }
 
     [Fact]
-    public async Task RunAsync_replays_every_interval_on_the_clock()
+    public async Task The_scheduler_replays_every_interval_on_the_clock()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var t0 = time.GetUtcNow();
         var marker = Path.Combine(_temp.Path, "ran");
         await File.WriteAllBytesAsync(FailLogPath, Cat(Header, Entry(10, "appends", B($"echo x >> {Quote(marker)}; exit 10"))), TestContext.Current.CancellationToken);
         var replayer = NewReplayer(time, minutes: 30);
+        var scheduler = new FailLogReplayScheduler(replayer, time, NullLogger.Instance);
         using var cts = new CancellationTokenSource();
-        var loop = replayer.RunAsync(cts.Token);
+        var loop = scheduler.RunAsync(cts.Token);
 
-        await Eventually.TrueAsync(() => replayer.NextReplayDue == t0.AddMinutes(30), Timeout, "the first replay is due after one interval", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => scheduler.NextReplayDue == t0.AddMinutes(30), Timeout, "the first replay is due after one interval", TestContext.Current.CancellationToken);
         time.Advance(TimeSpan.FromMinutes(29));
         Assert.Equal(0, replayer.Replays);
         time.Advance(TimeSpan.FromMinutes(1));
-        await Eventually.TrueAsync(() => replayer.NextReplayDue == t0.AddMinutes(60), Timeout, "the replay ran and the next is due", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => scheduler.NextReplayDue == t0.AddMinutes(60), Timeout, "the replay ran and the next is due", TestContext.Current.CancellationToken);
         Assert.Equal(1, replayer.Replays);
         Assert.Equal("x\n", File.ReadAllText(marker));
         time.Advance(TimeSpan.FromMinutes(30));
-        await Eventually.TrueAsync(() => replayer.NextReplayDue == t0.AddMinutes(90), Timeout, "the second replay ran", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => scheduler.NextReplayDue == t0.AddMinutes(90), Timeout, "the second replay ran", TestContext.Current.CancellationToken);
         Assert.Equal("x\nx\n", File.ReadAllText(marker));
 
         await cts.CancelAsync();
         await loop.WaitAsync(Timeout, TestContext.Current.CancellationToken);
-        Assert.Null(replayer.NextReplayDue);
+        Assert.Null(scheduler.NextReplayDue);
+    }
+
+    [Fact]
+    public async Task The_scheduler_runs_each_replay_under_the_hold_and_releases_it_after()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var held = Path.Combine(_temp.Path, "held");
+        var marker = Path.Combine(_temp.Path, "ran");
+
+        // The entry notes whether the hold was taken while it ran.
+        var command = B($"if test -e {Quote(held)}; then echo held >> {Quote(marker)}; else echo free >> {Quote(marker)}; fi; exit 10");
+        await File.WriteAllBytesAsync(FailLogPath, Cat(Header, Entry(10, "notes the hold", command)), TestContext.Current.CancellationToken);
+        var scheduler = new FailLogReplayScheduler(NewReplayer(time, minutes: 5), time, NullLogger.Instance)
+        {
+            Exclusive = _ =>
+            {
+                File.WriteAllText(held, string.Empty);
+                return Task.FromResult<IDisposable>(new Release(() => File.Delete(held)));
+            },
+        };
+        using var cts = new CancellationTokenSource();
+        var loop = scheduler.RunAsync(cts.Token);
+
+        var t0 = time.GetUtcNow();
+        await Eventually.TrueAsync(() => scheduler.NextReplayDue == t0.AddMinutes(5), Timeout, "the first replay is due", TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.TrueAsync(() => scheduler.NextReplayDue == t0.AddMinutes(10), Timeout, "the replay ran", TestContext.Current.CancellationToken);
+
+        Assert.Equal("held\n", File.ReadAllText(marker));
+        Assert.False(File.Exists(held), "the hold is released after the replay");
+        await cts.CancelAsync();
+        await loop.WaitAsync(Timeout, TestContext.Current.CancellationToken);
+    }
+
+    private sealed class Release(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 }

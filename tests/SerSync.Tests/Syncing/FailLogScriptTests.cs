@@ -1,5 +1,6 @@
 using System.Text;
 using SerSync.FailLog;
+using SerSync.Rsync;
 
 namespace SerSync.Tests.Syncing;
 
@@ -71,8 +72,8 @@ public sealed class FailLogScriptTests
         var script = Cat(B("#errno 10\n# when target: error in socket I/O\n"), command, B("\n\n"));
         var when = new DateTimeOffset(2025, 2, 3, 4, 5, 6, TimeSpan.Zero);
 
-        var once = FailLogScript.WithOutcome(FailLogScript.Parse(script)[0], 35, when);
-        var twice = FailLogScript.WithOutcome(FailLogScript.Parse(Cat(once, B("\n\n")))[0], 5, when.AddHours(1));
+        var once = FailLogScript.WithOutcome(FailLogScript.Parse(script)[0], 35, RsyncExitCodes.Describe(35), when);
+        var twice = FailLogScript.WithOutcome(FailLogScript.Parse(Cat(once, B("\n\n")))[0], 5, RsyncExitCodes.Describe(5), when.AddHours(1));
 
         Assert.Equal(
             Cat(B("#errno 35\n# replayed 2025-02-03 04:05:06 +00:00: exit 35 (timeout waiting for daemon connection)\n# when target: error in socket I/O\n"), command),
@@ -91,7 +92,7 @@ public sealed class FailLogScriptTests
     {
         var block = FailLogScript.Parse(B("cd / && false\n"))[0];
 
-        var text = FailLogScript.WithOutcome(block, 1, DateTimeOffset.UnixEpoch);
+        var text = FailLogScript.WithOutcome(block, 1, RsyncExitCodes.Describe(1), DateTimeOffset.UnixEpoch);
 
         Assert.StartsWith("#errno 1\n# replayed ", Encoding.UTF8.GetString(text), StringComparison.Ordinal);
         Assert.EndsWith("\ncd / && false", Encoding.UTF8.GetString(text), StringComparison.Ordinal);

@@ -162,7 +162,7 @@ public sealed class FullPushTests : IDisposable
         daemon.Kill(); // the target is down for the push
 
         var gz = Anchored("(.*)\\.gz");
-        var results = await NewPush(new FailLogWriter(failLogPath)).RunAsync([target], (p, _) => gz.IsMatch(p.ToMatchString()), [], TestContext.Current.CancellationToken);
+        var results = await NewPush(new FailLogWriter(failLogPath, RsyncExitCodes.Describe)).RunAsync([target], (p, _) => gz.IsMatch(p.ToMatchString()), [], TestContext.Current.CancellationToken);
 
         Assert.NotEqual(0, results.Single().Result.ExitCode);
         var script = File.ReadAllBytes(failLogPath);

@@ -122,7 +122,7 @@ public sealed class TargetWorkerTests : IDisposable
     public async Task The_third_failure_in_a_row_is_written_to_the_fail_log_once()
     {
         var failLog = Path.Combine(_temp.Path, "rsync_fail_log.sh");
-        var worker = Start(new FailLogWriter(failLog));
+        var worker = Start(new FailLogWriter(failLog, RsyncExitCodes.Describe));
         worker.Enqueue(Upsert("a"), 1);
         _time.Advance(TimeSpan.FromMilliseconds(10));
         var call = await _runner.NextAsync();
