@@ -17,7 +17,8 @@ public sealed partial class InotifyWatcher
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<bool> SyncAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        if (Volatile.Read(ref _thread) is null || Volatile.Read(ref _disposed) != 0 || _completion.Task.IsCompleted)
+        // Placed watches are enough (the kernel queues from then on); the reader handles the cookie once it runs.
+        if (!_watching || Volatile.Read(ref _disposed) != 0 || _completion.Task.IsCompleted)
         {
             SyncRefused(_logger, Root);
             return false;

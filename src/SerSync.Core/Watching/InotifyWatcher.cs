@@ -101,6 +101,7 @@ public sealed partial class InotifyWatcher : IDisposable
     private SafeInotifyHandle? _wakeup;
     private Thread? _thread;
     private volatile bool _stopping;
+    private volatile bool _watching;
     private int _started;
     private int _disposed;
     private int _watchCount;
@@ -208,6 +209,7 @@ public sealed partial class InotifyWatcher : IDisposable
             throw;
         }
 
+        _watching = true;
         _progress?.Report(WatchCount);
         WatchingStarted(_logger, Root, WatchCount);
     }

@@ -4,6 +4,7 @@ using System.Text;
 using SerSync.Configuration;
 using SerSync.Filtering;
 using SerSync.Paths;
+using SerSync.Tests.Infrastructure;
 using SerSync.Watching;
 using static SerSync.Tests.Watching.WatcherHarness;
 
@@ -39,6 +40,29 @@ public sealed class InotifyWatcherSyncTests
         {
             Assert.True(seen.Contains(new FileChange(ChangeKind.Upsert, R($"f{i}"), false)), $"f{i} missing at the barrier; saw {Describe(seen)}");
         }
+    }
+
+    [Fact]
+    public async Task A_queue_overflow_releases_the_barrier_through_the_rescan()
+    {
+        // The queue is full and nobody reads when the cookie is created, so its IN_CREATE is dropped with the other
+        // lost events: only the Rescan (which covers everything before it) can release the barrier.
+        using var h = new WatcherHarness(start: false);
+        var limit = InotifyLimits.Read(InotifyLimits.MaxQueuedEventsFile);
+        Assert.NotNull(limit);
+        h.Watcher.PlaceInitialWatches();
+        File.WriteAllText(h.P("a"), "");
+        File.WriteAllText(h.P("b"), "");
+        for (var i = 0; i < limit.Value + 100; i++)
+        {
+            File.OpenHandle(h.P(i % 2 == 0 ? "a" : "b"), FileMode.Open, FileAccess.Write).Dispose();
+        }
+
+        var sync = h.Watcher.SyncAsync(Deadline, Ct);
+        await Eventually.TrueAsync(() => Directory.GetFiles(h.Root, InotifyWatcher.CookiePrefix + "*").Length == 1, Deadline, "the cookie is created", Ct);
+        h.Watcher.StartReader();
+        Assert.True(await sync);
+        Assert.Contains(h.TakeAvailable(), c => c.Kind == ChangeKind.Rescan && c.Path.IsRoot);
     }
 
     [Fact]
@@ -150,12 +174,13 @@ public sealed class InotifyWatcherSyncTests
     }
 
     [Fact]
-    public void A_failed_start_closes_the_inotify_fd_and_the_eventfd()
+    public async Task A_failed_start_closes_the_inotify_fd_and_the_eventfd()
     {
-        using var temp = new SerSync.Tests.Infrastructure.TempDirectory();
+        using var temp = new TempDirectory();
         using var w = new InotifyWatcher(Path.Combine(temp.Path, "nope"), InotifyConfig.Stock, new PathFilter(),
             System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer);
         Assert.Throws<DirectoryNotFoundException>(w.Start);
+        Assert.False(await w.SyncAsync(Deadline, Ct));
 
         // The watcher (and so its handles) is still reachable here, so nothing was closed by a finalizer. An fd number
         // another test reuses meanwhile would not be this kind of anonymous inode.
