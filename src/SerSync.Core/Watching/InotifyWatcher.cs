@@ -14,9 +14,9 @@
 //   it is held, no channel write, callback or kernel call happens under it, and cookie tasks are completed after it
 //   is released (their continuations run asynchronously anyway). There is no other lock, so there is no lock order
 //   to break. Dispose may run on any thread, including the reader's (from a RootLost/Faulted handler); it only sets
-//   flags, wakes and joins the reader (unless it is the reader), then closes the fds.
+//   flags, wakes and joins the reader (unless it is the reader), closes the fds and fails pending barriers.
 // - Cookie barrier (as watchman's cookie files). SyncAsync registers a unique name, creates that file in the root
-//   and waits for the reader to handle its IN_CREATE. The kernel queues one instance's events in order, so by then
+//   (allowed once the watches are placed) and waits for the reader to handle its IN_CREATE. The kernel queues one instance's events in order, so by then
 //   every event queued before it has been translated and written to the channel. Cookie names start with ".#",
 //   editor noise that every rsync run excludes, so a cookie alive during a full push is never sent; the watcher
 //   drops every event of such a name in the root before the filter is consulted. A queue overflow loses events,
@@ -271,9 +271,9 @@ public sealed partial class InotifyWatcher : IDisposable
             throw new InvalidOperationException("watches are not placed, or the reader already runs");
         }
 
-        var thread = new Thread(ReadLoop) { IsBackground = true, Name = "inotify reader" };
-        thread.Start();
-        Volatile.Write(ref _thread, thread);
+        // Assigned before it runs: a RootLost handler on the reader that disposes must see it is the reader.
+        _thread = new Thread(ReadLoop) { IsBackground = true, Name = "inotify reader" };
+        _thread.Start();
     }
 
     /// <summary>Stops the reader (promptly: it is woken through an eventfd) and removes every watch.</summary>
