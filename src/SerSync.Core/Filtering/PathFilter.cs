@@ -61,9 +61,6 @@ public sealed class PathFilter
     /// only sees paths in watched directories): the ancestors are not tested again.</summary>
     public bool IsExcludedBelowIncluded(RelativePath path, bool isDirectory) => IsExcludedItself(path, isDirectory, out _);
 
-    /// <summary>Whether a change reported by the watcher should go on.</summary>
-    public bool Allows(FileChange change) => change.Kind == ChangeKind.Rescan || !IsExcluded(change.Path, change.IsDirectory);
-
     private bool IsExcludedItself(RelativePath path, bool isDirectory, out string? text)
     {
         text = null;

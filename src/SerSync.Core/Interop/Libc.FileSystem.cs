@@ -1,7 +1,6 @@
 // Implementation notes. .NET's file APIs take and return string paths and decode Linux names as UTF-8, turning
 // invalid bytes into U+FFFD, which cannot be opened again. Mirroring must keep names as bytes, so directory
-// listing, stat and open go straight to glibc with NUL-terminated byte paths. statx() is used instead of stat()
-// because its struct layout is the same on every architecture (struct stat is not).
+// listing, stat and open go straight to glibc with NUL-terminated byte paths (stat: Libc.Statx.cs).
 using System.Runtime.InteropServices;
 
 namespace SerSync.Interop;
@@ -10,18 +9,18 @@ internal static partial class Libc
 {
     internal const int ENOENT = 2;
     internal const int EINTR = 4;
-    internal const int EACCES = 13;
     internal const int ENOTDIR = 20;
-    internal const int EINVAL = 22;
     internal const int ENOSPC = 28;
     internal const int EAGAIN = 11;
     internal const int ELOOP = 40;
 
     internal const int AT_FDCWD = -100;
     internal const int AT_SYMLINK_NOFOLLOW = 0x100;
-    internal const uint STATX_BASIC_STATS = 0x7ff;
 
     internal const int O_RDONLY = 0;
+    internal const int O_WRONLY = 1;
+    internal const int O_CREAT = 0x40;
+    internal const int O_EXCL = 0x80;
     internal const int O_NOFOLLOW = 0x20000;
     internal const int O_CLOEXEC = 0x80000;
 
@@ -40,7 +39,7 @@ internal static partial class Libc
     internal static partial int closedir(nint dir);
 
     [LibraryImport("libc", SetLastError = true)]
-    internal static unsafe partial int statx(int dirfd, byte* path, int flags, uint mask, byte* statxbuf);
+    internal static unsafe partial int unlink(byte* path);
 
     [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int open(byte* path, int flags, int mode);

@@ -7,10 +7,7 @@ namespace SerSync.Interop;
 
 internal static partial class Libc
 {
-    internal const int EBADF = 9;
     internal const int EMFILE = 24;
-    internal const int ENFILE = 23;
-    internal const int ENOMEM = 12;
 
     internal const int IN_NONBLOCK = 0x800;
     internal const int IN_CLOEXEC = 0x80000;

@@ -17,7 +17,11 @@ public enum EntryType
 public readonly record struct DirectoryEntry(byte[] Name, EntryType Type);
 
 /// <summary>What <c>lstat</c> says of a path (through statx, which never follows the last symlink here).</summary>
-public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, DateTimeOffset ChangeTime);
+public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, DateTimeOffset ChangeTime)
+{
+    /// <summary>Hard links to the inode (st_nlink).</summary>
+    public uint LinkCount { get; init; }
+}
 
 /// <summary>
 /// File-system calls on byte paths (absolute, or relative to the working directory). Names are never decoded, so a
@@ -94,11 +98,11 @@ public static class FileSystemBytes
     public static unsafe FileStatus? Stat(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
-        var buf = stackalloc byte[256];
+        Libc.Statx st;
         int rc;
         fixed (byte* p = cpath)
         {
-            rc = Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, buf);
+            rc = Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &st);
         }
 
         if (rc != 0)
@@ -112,19 +116,16 @@ public static class FileSystemBytes
             throw new IOException($"cannot stat {Describe(path)}: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
 
-        // struct statx: uid @20, gid @24, mode(u16) @28, ino @32, size @40, ctime {i64 sec, u32 nsec} @96,
-        // dev_major @136, dev_minor @140.
-        var mode = *(ushort*)(buf + 28);
-        var type = (mode & 0xF000) switch
+        var type = (st.Mode & Libc.S_IFMT) switch
         {
-            0x4000 => EntryType.Directory,
-            0x8000 => EntryType.File,
-            0xA000 => EntryType.Symlink,
+            Libc.S_IFDIR => EntryType.Directory,
+            Libc.S_IFREG => EntryType.File,
+            Libc.S_IFLNK => EntryType.Symlink,
             _ => EntryType.Other,
         };
-        var device = ((ulong)*(uint*)(buf + 136) << 32) | *(uint*)(buf + 140);
-        var ctime = DateTimeOffset.FromUnixTimeSeconds(*(long*)(buf + 96)).AddTicks(*(uint*)(buf + 104) / 100);
-        return new FileStatus(type, mode, *(uint*)(buf + 20), *(uint*)(buf + 24), *(long*)(buf + 40), *(ulong*)(buf + 32), device, ctime);
+        var device = ((ulong)st.DevMajor << 32) | st.DevMinor;
+        var ctime = DateTimeOffset.FromUnixTimeSeconds(st.Ctime.Seconds).AddTicks(st.Ctime.Nanoseconds / 100);
+        return new FileStatus(type, st.Mode, st.Uid, st.Gid, (long)st.Size, st.Ino, device, ctime) { LinkCount = st.Nlink };
     }
 
     /// <summary>Opens a regular file for reading without following a final symlink.</summary>
@@ -167,17 +168,61 @@ public static class FileSystemBytes
         return buf.AsSpan(0, (int)n).ToArray();
     }
 
-    /// <summary>Joins an absolute root (as UTF-8 bytes) and a relative path.</summary>
-    public static byte[] Combine(string root, RelativePath relative)
+    /// <summary>
+    /// Creates a new empty regular file (O_CREAT|O_EXCL|O_CLOEXEC, never following or reusing what is there) and
+    /// closes it. False, with the reason in <paramref name="error"/>, when it cannot be created.
+    /// </summary>
+    public static unsafe bool TryCreateNew(ReadOnlySpan<byte> path, int mode, out string? error)
     {
-        var rootBytes = System.Text.Encoding.UTF8.GetBytes(root.TrimEnd('/'));
+        var cpath = Libc.ToCString(path);
+        int fd;
+        fixed (byte* p = cpath)
+        {
+            fd = Libc.open(p, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, mode);
+        }
+
+        if (fd < 0)
+        {
+            error = Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+            return false;
+        }
+
+        _ = Libc.close(fd);
+        error = null;
+        return true;
+    }
+
+    /// <summary>unlink(); false when it failed (already gone, or not permitted).</summary>
+    public static unsafe bool TryDelete(ReadOnlySpan<byte> path)
+    {
+        var cpath = Libc.ToCString(path);
+        fixed (byte* p = cpath)
+        {
+            return Libc.unlink(p) == 0;
+        }
+    }
+
+    /// <summary>An absolute root as the bytes <see cref="Combine(ReadOnlySpan{byte}, RelativePath)"/> takes: UTF-8,
+    /// without a trailing '/' (so "/" becomes empty). Computed once per root, not per path.</summary>
+    public static byte[] RootBytes(string root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        return System.Text.Encoding.UTF8.GetBytes(root.TrimEnd('/'));
+    }
+
+    /// <summary>Joins an absolute root (as UTF-8 bytes) and a relative path.</summary>
+    public static byte[] Combine(string root, RelativePath relative) => Combine(RootBytes(root), relative);
+
+    /// <summary>Joins a root from <see cref="RootBytes"/> and a relative path.</summary>
+    public static byte[] Combine(ReadOnlySpan<byte> rootBytes, RelativePath relative)
+    {
         if (relative.IsRoot)
         {
-            return rootBytes.Length == 0 ? "/"u8.ToArray() : rootBytes;
+            return rootBytes.Length == 0 ? "/"u8.ToArray() : rootBytes.ToArray();
         }
 
         var result = new byte[rootBytes.Length + 1 + relative.Bytes.Length];
-        rootBytes.CopyTo(result, 0);
+        rootBytes.CopyTo(result);
         result[rootBytes.Length] = (byte)'/';
         relative.Bytes.CopyTo(result.AsSpan(rootBytes.Length + 1));
         return result;

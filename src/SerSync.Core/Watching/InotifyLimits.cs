@@ -29,13 +29,14 @@ public static class InotifyLimits
     public static int CountDirectories(string root, PathFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        var rootBytes = FileSystemBytes.RootBytes(root);
         var count = 0;
         var stack = new Stack<RelativePath>();
         stack.Push(RelativePath.Root);
         while (stack.Count > 0)
         {
             var dir = stack.Pop();
-            var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(root, dir));
+            var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir));
             if (entries is null)
             {
                 continue;
@@ -46,7 +47,7 @@ public static class InotifyLimits
             {
                 var child = dir.Append(entry.Name);
                 var isDir = entry.Type == EntryType.Directory
-                    || (entry.Type == EntryType.Unknown && FileSystemBytes.Stat(FileSystemBytes.Combine(root, child))?.Type == EntryType.Directory);
+                    || (entry.Type == EntryType.Unknown && FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, child))?.Type == EntryType.Directory);
                 if (isDir && !filter.IsExcludedBelowIncluded(child, isDirectory: true))
                 {
                     stack.Push(child);

@@ -17,8 +17,6 @@ namespace SerSync.Watching;
 
 public sealed partial class InotifyWatcher
 {
-    private const uint StatxNlink = 0x4;
-
     /// <summary>Handles one batch. False when the watcher must stop (the root is gone).</summary>
     internal bool ProcessBatch(List<RawInotifyEvent> events)
     {
@@ -27,7 +25,8 @@ public sealed partial class InotifyWatcher
         HashSet<int>? paired = null;
         for (var i = 0; i < events.Count; i++)
         {
-            if (events[i].Has(InotifyMask.MovedTo))
+            // A cookie never pairs: a rename to a cookie name is a move out of the tree, one from it a move in.
+            if (events[i].Has(InotifyMask.MovedTo) && !IsCookie(_tree.Get(events[i].Wd), events[i].Name))
             {
                 movedTo ??= [];
                 movedTo.TryAdd(events[i].Cookie, i);
@@ -42,10 +41,7 @@ public sealed partial class InotifyWatcher
             }
 
             var e = events[i];
-            if (_logger.IsEnabled(LogLevel.Trace))
-            {
-                _logger.LogTrace("inotify {Event}", e);
-            }
+            RawEvent(_logger, e);
 
             if (e.Has(InotifyMask.QueueOverflow))
             {
@@ -56,6 +52,17 @@ public sealed partial class InotifyWatcher
             var node = _tree.Get(e.Wd);
             if (node is null)
             {
+                continue;
+            }
+
+            if (IsCookie(node, e.Name))
+            {
+                // Whatever the filter says: a cookie is the watcher's own, never a change.
+                if (e.Has(InotifyMask.Create))
+                {
+                    ReleaseCookie(e.Name);
+                }
+
                 continue;
             }
 
@@ -182,25 +189,19 @@ public sealed partial class InotifyWatcher
     /// A created non-directory that will never be followed by IN_CLOSE_WRITE: a symlink, a device, fifo or socket
     /// (lstat), or a hard link (a regular file that already has more than one link: open(O_CREAT) gives one).
     /// </summary>
-    private unsafe bool IsCreatedWhole(RelativePath path)
+    private bool IsCreatedWhole(RelativePath path)
     {
-        var cpath = Libc.ToCString(FullPath(path));
-        var buf = stackalloc byte[256];
-        int rc;
-        fixed (byte* p = cpath)
+        FileStatus? status;
+        try
         {
-            rc = Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS | StatxNlink, buf);
+            status = FileSystemBytes.Stat(FullPath(path));
         }
-
-        if (rc != 0)
+        catch (IOException)
         {
             return false;
         }
 
-        // struct statx: stx_nlink (u32) at 16, stx_mode (u16) at 28.
-        var nlink = *(uint*)(buf + 16);
-        var type = *(ushort*)(buf + 28) & 0xF000;
-        return type != 0x8000 || nlink > 1;
+        return status is { } st && (st.Type != EntryType.File || st.LinkCount > 1);
     }
 
     private void OnDelete(WatchNode parent, RawInotifyEvent e)
@@ -328,8 +329,7 @@ public sealed partial class InotifyWatcher
     /// <summary>Rebuilds the watch set from the disk after lost events, then reports a Rescan of the root.</summary>
     private bool Rescan()
     {
-        _logger.LogWarning("inotify event queue overflowed for {Root} ({File}): events were lost; re-scanning and requesting a full sync",
-            Root, InotifyLimits.MaxQueuedEventsFile);
+        QueueOverflowed(_logger, Root, InotifyLimits.MaxQueuedEventsFile);
         var before = new HashSet<int>(_tree.Wds);
         _tree.Clear();
         Volatile.Write(ref _watchCount, 0);
@@ -343,12 +343,13 @@ public sealed partial class InotifyWatcher
         }
 
         Emit(ChangeKind.Rescan, RelativePath.Root, true);
+        ReleaseCreatedCookies();
         return true;
     }
 
     private void LoseRoot(RootLostReason reason)
     {
-        _logger.LogError("watched root {Root} was lost ({Reason}): nothing under it is watched any more", Root, reason);
+        RootWasLost(_logger, Root, reason);
         _stopping = true;
         _completion.TrySetException(new RootLostException(Root, reason));
         RootLost?.Invoke(this, new RootLostEventArgs(Root, reason));
@@ -408,7 +409,7 @@ public sealed partial class InotifyWatcher
             }
             catch (IOException ex)
             {
-                _logger.LogWarning("cannot list {Path} under {Root} ({Message}): directories below it are not watched", dir, Root, ex.Message);
+                CannotList(_logger, ex, dir, Root, ex.Message);
                 continue;
             }
 
@@ -458,8 +459,7 @@ public sealed partial class InotifyWatcher
                     var needed = InotifyLimits.CountDirectories(Root, Filter);
                     throw new WatchLimitException(InotifyLimits.WatchesExhaustedMessage(Root, current, needed), InotifyLimits.MaxUserWatchesFile, current, needed);
                 default:
-                    _logger.LogWarning("cannot watch {Path} under {Root}: {Message}; changes below it are seen only by full syncs",
-                        path, Root, Marshal.GetPInvokeErrorMessage(errno));
+                    CannotWatch(_logger, path, Root, Marshal.GetPInvokeErrorMessage(errno));
                     return null;
             }
         }
@@ -467,7 +467,7 @@ public sealed partial class InotifyWatcher
         if (parent is not null && _tree.Get(wd) is { } known && IsAncestorOrSelf(known, parent))
         {
             // The same directory seen again below itself: a bind mount loop. Do not descend forever.
-            _logger.LogWarning("{Path} under {Root} is a directory already watched above it (a bind mount?); not watched twice", path, Root);
+            WatchLoop(_logger, path, Root);
             return null;
         }
 

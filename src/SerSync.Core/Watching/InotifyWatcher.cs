@@ -6,15 +6,29 @@
 // - The kernel mask always holds what keeps the tree right (CREATE, DELETE, MOVED_FROM/TO, DELETE_SELF, MOVE_SELF);
 //   the <inotify> switches add CLOSE_WRITE/MODIFY/ATTRIB and decide which changes are reported, never which
 //   directories are watched.
-// - A dedicated thread poll()s the inotify fd and an eventfd; Dispose writes the eventfd so the thread returns
-//   without waiting for file activity. Everything that touches the watch tree runs on that thread (or on the caller
-//   of Start before the thread exists), so the tree needs no lock.
+// - Threading. A dedicated thread (the reader) poll()s the inotify fd and an eventfd; Dispose writes the eventfd so
+//   the reader returns without waiting for file activity. The watch tree, the move pairing and every channel write
+//   belong to the reader alone (or to the caller of Start before the reader exists), so they need no lock.
+//   SyncAsync runs on its caller's thread and shares exactly one thing with the reader: the table of pending
+//   cookies (_cookies and _cookiesClosed), guarded by _cookieLock. That lock is a leaf: nothing else is taken while
+//   it is held, no channel write, callback or kernel call happens under it, and cookie tasks are completed after it
+//   is released (their continuations run asynchronously anyway). There is no other lock, so there is no lock order
+//   to break. Dispose may run on any thread, including the reader's (from a RootLost/Faulted handler); it only sets
+//   flags, wakes and joins the reader (unless it is the reader), closes the fds and fails pending barriers.
+// - Cookie barrier (as watchman's cookie files). SyncAsync registers a unique name, creates that file in the root
+//   (allowed once the watches are placed) and waits for the reader to handle its IN_CREATE. The kernel queues one instance's events in order, so by then
+//   every event queued before it has been translated and written to the channel. Cookie names start with ".#",
+//   editor noise that every rsync run excludes, so a cookie alive during a full push is never sent; the watcher
+//   drops every event of such a name in the root before the filter is consulted. A queue overflow loses events,
+//   possibly the cookie's own IN_CREATE: the Rescan it causes covers everything before it, so cookies already
+//   created are released by the Rescan instead.
 // - The kernel queues a rename's IN_MOVED_FROM and IN_MOVED_TO back to back with one cookie. A read can still end
 //   between them, so a batch ending in IN_MOVED_FROM waits a few milliseconds for more input before an unpaired
 //   IN_MOVED_FROM is taken as "moved out".
 // - When the queue fills (max_queued_events) the kernel drops events and queues one IN_Q_OVERFLOW (wd -1, no name);
 //   the watch set is then rebuilt from the disk and a Rescan is reported.
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -60,6 +74,13 @@ public sealed partial class InotifyWatcher : IDisposable
     private const int MaxReadsPerBatch = 64;
     private const int MovePairWaitMilliseconds = 10;
     private const int ProgressEvery = 1000;
+    private const int CookieMode = 0x180; // 0600
+
+    /// <summary>The prefix of cookie files (see <see cref="SyncAsync"/>): ".#" is editor noise to every rsync run.</summary>
+    internal const string CookiePrefix = ".#sersyncd-cookie-";
+
+    private static readonly byte[] CookiePrefixBytes = Encoding.ASCII.GetBytes(CookiePrefix);
+    private static long s_cookieCounter;
 
     private const InotifyMask AlwaysWatched = InotifyMask.Create | InotifyMask.Delete | InotifyMask.MovedFrom
         | InotifyMask.MovedTo | InotifyMask.DeleteSelf | InotifyMask.MoveSelf;
@@ -69,38 +90,48 @@ public sealed partial class InotifyWatcher : IDisposable
     private readonly IProgress<int>? _progress;
     private readonly uint _directoryMask;
     private readonly uint _rootMask;
+    private readonly TimeProvider _time;
+    private readonly byte[] _rootBytes;
     private readonly WatchTree _tree = new();
     private readonly List<int> _displaced = [];
-    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _cookieLock = new();
+    private readonly Dictionary<byte[], Cookie> _cookies = new(ByteArrayComparer.Instance);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SafeInotifyHandle? _inotify;
     private SafeInotifyHandle? _wakeup;
     private Thread? _thread;
     private volatile bool _stopping;
+    private volatile bool _watching;
     private int _started;
     private int _disposed;
     private int _watchCount;
     private int _lastProgress;
+    private bool _cookiesClosed;
 
     /// <param name="root">The directory to watch (absolute). It may be a symlink to a directory.</param>
     /// <param name="config">The <c>&lt;inotify&gt;</c> switches: which changes are reported.</param>
     /// <param name="filter">Excluded directories are never watched; excluded paths are never reported.</param>
-    /// <param name="changes">Where changes go. Never completed by the watcher (several watchers may share it).</param>
+    /// <param name="changes">Where changes go: an unbounded channel (the reader never waits for room; once the
+    /// channel is completed the watcher stops reading). Never completed by the watcher (several may share it).</param>
     /// <param name="logger">Optional.</param>
     /// <param name="progress">Optional: the number of watches placed, every 1000 while starting and once at the end.</param>
+    /// <param name="timeProvider">Times <see cref="SyncAsync"/>'s timeout; the system clock by default.</param>
     public InotifyWatcher(
         string root,
         InotifyConfig config,
         PathFilter filter,
         ChannelWriter<FileChange> changes,
         ILogger? logger = null,
-        IProgress<int>? progress = null)
+        IProgress<int>? progress = null,
+        TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(changes);
         Root = root.Length > 1 ? root.TrimEnd('/') : root;
+        _rootBytes = FileSystemBytes.RootBytes(Root);
+        _time = timeProvider ?? TimeProvider.System;
         Config = config;
         Filter = filter;
         _changes = changes;
@@ -167,6 +198,24 @@ public sealed partial class InotifyWatcher : IDisposable
             throw new InvalidOperationException("the watcher is already started");
         }
 
+        try
+        {
+            OpenAndPlace();
+        }
+        catch
+        {
+            // Nothing else will close them: the reader never starts and Dispose may come only at finalization.
+            CloseHandles();
+            throw;
+        }
+
+        _watching = true;
+        _progress?.Report(WatchCount);
+        WatchingStarted(_logger, Root, WatchCount);
+    }
+
+    private void OpenAndPlace()
+    {
         var fd = Libc.inotify_init1(Libc.IN_NONBLOCK | Libc.IN_CLOEXEC);
         if (fd < 0)
         {
@@ -181,6 +230,7 @@ public sealed partial class InotifyWatcher : IDisposable
         }
 
         _inotify = new SafeInotifyHandle(fd);
+        InotifyFd = fd;
         var efd = Libc.eventfd(0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
         if (efd < 0)
         {
@@ -188,14 +238,28 @@ public sealed partial class InotifyWatcher : IDisposable
         }
 
         _wakeup = new SafeInotifyHandle(efd);
+        WakeupFd = efd;
 
         if (PlaceTree(null, [], RelativePath.Root) is null)
         {
             throw new DirectoryNotFoundException($"watched root {Root} does not exist or is not a directory");
         }
+    }
 
-        _progress?.Report(WatchCount);
-        _logger.LogInformation("watching {Root}: {Count} directories", Root, WatchCount);
+    /// <summary>For tests: the fd numbers of the inotify instance and the eventfd last opened (-1 before).</summary>
+    internal int InotifyFd { get; private set; } = -1;
+
+    /// <inheritdoc cref="InotifyFd"/>
+    internal int WakeupFd { get; private set; } = -1;
+
+    private void CloseHandles()
+    {
+        _tree.Clear();
+        Volatile.Write(ref _watchCount, 0);
+        _inotify?.Dispose();
+        _wakeup?.Dispose();
+        _inotify = null;
+        _wakeup = null;
     }
 
     /// <summary>Second half of <see cref="Start"/>.</summary>
@@ -207,6 +271,7 @@ public sealed partial class InotifyWatcher : IDisposable
             throw new InvalidOperationException("watches are not placed, or the reader already runs");
         }
 
+        // Assigned before it runs: a RootLost handler on the reader that disposes must see it is the reader.
         _thread = new Thread(ReadLoop) { IsBackground = true, Name = "inotify reader" };
         _thread.Start();
     }
@@ -220,7 +285,6 @@ public sealed partial class InotifyWatcher : IDisposable
         }
 
         _stopping = true;
-        _stop.Cancel();
         Wake();
         if (_thread is not null && _thread != Thread.CurrentThread)
         {
@@ -231,6 +295,7 @@ public sealed partial class InotifyWatcher : IDisposable
         // handler on the reader thread: the fds close when it lets go.
         _inotify?.Dispose();
         _wakeup?.Dispose();
+        CloseCookies();
         _completion.TrySetResult();
     }
 
@@ -306,7 +371,7 @@ public sealed partial class InotifyWatcher : IDisposable
         }
         catch (Exception e) when (!_stopping)
         {
-            _logger.LogError(e, "inotify reader for {Root} failed; changes are no longer seen", Root);
+            ReaderFailed(_logger, e, Root);
             _completion.TrySetException(e);
             Faulted?.Invoke(this, new WatcherFaultedEventArgs(e));
         }
@@ -316,6 +381,7 @@ public sealed partial class InotifyWatcher : IDisposable
         }
         finally
         {
+            CloseCookies();
             if (inotifyAdded)
             {
                 _inotify!.DangerousRelease();
@@ -391,24 +457,15 @@ public sealed partial class InotifyWatcher : IDisposable
         }
     }
 
-    private byte[] FullPath(RelativePath path) => FileSystemBytes.Combine(Root, path);
+    private byte[] FullPath(RelativePath path) => FileSystemBytes.Combine(_rootBytes, path);
 
     private void Emit(ChangeKind kind, RelativePath path, bool isDirectory)
     {
-        var change = new FileChange(kind, path, isDirectory);
-        if (_changes.TryWrite(change))
-        {
-            return;
-        }
-
-        // A bounded channel that is full: wait (this thread is ours; the kernel keeps queueing meanwhile).
-        try
-        {
-            _changes.WriteAsync(change, _stop.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is ChannelClosedException or OperationCanceledException)
+        // The channel is unbounded, so TryWrite fails only once its owner completed it: nobody reads any more.
+        if (!_changes.TryWrite(new FileChange(kind, path, isDirectory)) && !_stopping)
         {
             _stopping = true;
+            ChannelCompleted(_logger, Root);
         }
     }
 }

@@ -90,7 +90,6 @@ public sealed class FilterTests
         var all = new PathFilter(new FilterConfig(true, [Rule(".*")]));
         Assert.False(all.IsExcluded(RelativePath.Root, true));
         Assert.True(all.IsExcluded(R("anything"), false));
-        Assert.True(all.Allows(new FileChange(ChangeKind.Rescan, RelativePath.Root, true)));
     }
 
     [Fact]

@@ -85,6 +85,21 @@ internal sealed class WatcherHarness : IDisposable
         return Seen.Skip(start).Where(c => !c.Path.ToMatchString().StartsWith("zz-sentinel-", StringComparison.Ordinal)).ToList();
     }
 
+    /// <summary>Moves whatever the channel holds right now into <see cref="Seen"/>, without waiting; returns it.</summary>
+    public List<FileChange> TakeAvailable()
+    {
+        var start = Seen.Count;
+        while (_channel.Reader.TryRead(out var change))
+        {
+            Seen.Add(change);
+        }
+
+        return Seen.Skip(start).ToList();
+    }
+
+    /// <summary>Completes the channel, as its owner does when it stops reading.</summary>
+    public void CompleteChannel() => _channel.Writer.Complete();
+
     /// <summary>For failure messages: the changes, the last 50 at most.</summary>
     public static string Describe(IEnumerable<FileChange> changes)
     {
