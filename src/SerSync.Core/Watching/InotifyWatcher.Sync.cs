@@ -24,7 +24,7 @@ public sealed partial class InotifyWatcher
             return false;
         }
 
-        var nameText = string.Create(CultureInfo.InvariantCulture, $"{CookiePrefix}{Environment.ProcessId}-{Interlocked.Increment(ref s_cookieCounter)}");
+        var nameText = string.Create(CultureInfo.InvariantCulture, $"{CookiePrefix}{Environment.ProcessId}-{Interlocked.Increment(ref _cookieCounter)}");
         var name = Encoding.ASCII.GetBytes(nameText);
         var cookie = new Cookie();
         lock (_cookieLock)

@@ -80,7 +80,7 @@ public sealed partial class InotifyWatcher : IDisposable
     internal const string CookiePrefix = ".#sersyncd-cookie-";
 
     private static readonly byte[] CookiePrefixBytes = Encoding.ASCII.GetBytes(CookiePrefix);
-    private static long s_cookieCounter;
+    private static long _cookieCounter;
 
     private const InotifyMask AlwaysWatched = InotifyMask.Create | InotifyMask.Delete | InotifyMask.MovedFrom
         | InotifyMask.MovedTo | InotifyMask.DeleteSelf | InotifyMask.MoveSelf;
