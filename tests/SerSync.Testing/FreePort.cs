@@ -17,58 +17,16 @@ public static class FreePort
 
     /// <summary>True once a TCP connect to 127.0.0.1:<paramref name="port"/> succeeds; false when
     /// <paramref name="deadline"/> (UTC) passes or <paramref name="giveUp"/> says to stop (e.g. the server exited).</summary>
-    public static bool WaitForListening(int port, DateTime deadline, Func<bool>? giveUp = null)
-    {
-        while (true)
-        {
-            if (giveUp?.Invoke() == true)
-            {
-                return false;
-            }
-
-            if (CanConnect(port, deadline))
-            {
-                return true;
-            }
-
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
-            {
-                return false;
-            }
-
-            Thread.Sleep(left < TimeSpan.FromMilliseconds(20) ? left : TimeSpan.FromMilliseconds(20));
-        }
-    }
+    public static bool WaitForListening(int port, DateTime deadline, Func<bool>? giveUp = null) =>
+        WaitUntil(() => CanConnect(port, deadline), deadline, giveUp);
 
     /// <summary>
     /// Like <see cref="WaitForListening"/>, but only true once process <paramref name="pid"/> itself holds a listening
     /// socket on 127.0.0.1:<paramref name="port"/> (so a stranger that took the port is not mistaken for our server)
     /// and a connect succeeds. False when the deadline passes or <paramref name="giveUp"/> says so.
     /// </summary>
-    public static bool WaitForListeningBy(int pid, int port, DateTime deadline, Func<bool>? giveUp = null)
-    {
-        while (true)
-        {
-            if (giveUp?.Invoke() == true)
-            {
-                return false;
-            }
-
-            if (IsListeningBy(pid, port) && CanConnect(port, deadline))
-            {
-                return true;
-            }
-
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
-            {
-                return false;
-            }
-
-            Thread.Sleep(left < TimeSpan.FromMilliseconds(20) ? left : TimeSpan.FromMilliseconds(20));
-        }
-    }
+    public static bool WaitForListeningBy(int pid, int port, DateTime deadline, Func<bool>? giveUp = null) =>
+        WaitUntil(() => IsListeningBy(pid, port) && CanConnect(port, deadline), deadline, giveUp);
 
     /// <summary>True when process <paramref name="pid"/> has an open socket in state LISTEN on 127.0.0.1:port
     /// (from /proc/net/tcp and /proc/PID/fd).</summary>
@@ -143,5 +101,12 @@ public static class FreePort
         {
             return false;
         }
+    }
+
+    // Probed every 20 ms: servers start in tens of milliseconds, and a start-up wait is on every fixture's path.
+    private static bool WaitUntil(Func<bool> listening, DateTime deadline, Func<bool>? giveUp)
+    {
+        var polled = Eventually.Poll(listening, up => up, deadline - DateTime.UtcNow, giveUp, TimeSpan.FromMilliseconds(20));
+        return polled.Reached && giveUp?.Invoke() != true;
     }
 }

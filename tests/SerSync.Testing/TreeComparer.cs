@@ -57,6 +57,29 @@ public static class TreeComparer
         return differences;
     }
 
+    /// <summary>
+    /// <see cref="Compare"/> for trees something is still writing to (rsync replacing a file as we read it, a
+    /// directory vanishing): an I/O error retries the whole comparison, up to three times, and then is reported as a
+    /// difference rather than thrown.
+    /// </summary>
+    public static IReadOnlyList<string> CompareRetrying(string source, string destination, TreeCompareOptions? options = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return Compare(source, destination, options);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                if (attempt == 3)
+                {
+                    return [$"comparison raced with a change: {e.Message}"];
+                }
+            }
+        }
+    }
+
     /// <summary>Fails the test listing the first differences when the trees differ.</summary>
     public static void AssertEqual(string source, string destination, TreeCompareOptions? options = null)
     {

@@ -170,28 +170,25 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
     /// timeout passes.</summary>
     public async Task WaitForReadyAsync(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!IsReady)
+        var ready = await Eventually.PollAsync(() => IsReady, r => r, timeout, abandon: () => HasExited, interval: Poll);
+        if (ready.Reached)
         {
-            if (HasExited)
-            {
-                // The datagram may have been read just after the exit check: look once more.
-                await Task.Delay(Poll);
-                if (IsReady)
-                {
-                    return;
-                }
-
-                Assert.Fail($"sersyncd exited before READY=1\n{Describe()}");
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"no READY=1 within {timeout.TotalSeconds:0.#} s\n{Describe()}");
-            }
-
-            await Task.Delay(Poll);
+            return;
         }
+
+        if (ready.Abandoned)
+        {
+            // The datagram may have been read just after the exit check: look once more.
+            await Task.Delay(Poll);
+            if (IsReady)
+            {
+                return;
+            }
+
+            Assert.Fail($"sersyncd exited before READY=1\n{Describe()}");
+        }
+
+        Assert.Fail($"no READY=1 within {timeout.TotalSeconds:0.#} s\n{Describe()}");
     }
 
     /// <summary>Waits (bounded) for the process to exit on its own and returns its exit code.</summary>

@@ -94,7 +94,7 @@ public sealed class LifecycleEndToEndTests
             File.WriteAllText(Path.Combine(src, "after.txt"), "after detaching");
             Directory.CreateDirectory(Path.Combine(src, "d/e"));
             File.WriteAllText(Path.Combine(src, "d/e/f.txt"), "f");
-            await Sync.WaitForEqualAsync(src, dst, Mirror.SyncTimeout);
+            await TreeConvergence.AssertConvergesAsync(src, dst, Mirror.SyncTimeout);
             Assert.True(new FileInfo(logFile).Length > 0, $"{logFile} has the daemon's log");
 
             DaemonProcess.SendSignal(daemonPid.Value);

@@ -56,9 +56,10 @@ public sealed class Mirror : IAsyncDisposable
         }
     }
 
-    /// <summary>Polls until the target equals the source (see <see cref="Sync.WaitForEqualAsync"/>).</summary>
+    /// <summary>Polls until the target equals the source; fails listing the differences left (and the daemon's
+    /// output) at the timeout or when the daemon exited.</summary>
     public Task WaitForTargetAsync(TreeCompareOptions? options = null, TimeSpan? timeout = null) =>
-        Sync.WaitForEqualAsync(Source, Target, timeout ?? SyncTimeout, options, Daemon);
+        TreeConvergence.AssertConvergesAsync(Source, Target, timeout ?? SyncTimeout, options, () => Daemon.HasExited, Daemon.Describe);
 
     public string Src(string relative) => Path.Combine(Source, relative);
 
@@ -76,56 +77,5 @@ public sealed class Mirror : IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
-    }
-}
-
-/// <summary>Waiting for trees to converge.</summary>
-public static class Sync
-{
-    /// <summary>Polls <see cref="TreeComparer.Compare"/> until the trees are equal; on timeout fails listing the
-    /// differences that remained (and the daemon's output when given).</summary>
-    public static async Task WaitForEqualAsync(string source, string destination, TimeSpan timeout, TreeCompareOptions? options = null, DaemonProcess? daemon = null)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        IReadOnlyList<string> differences = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            if (daemon is { HasExited: true })
-            {
-                break;
-            }
-
-            differences = SafeCompare(source, destination, options);
-            if (differences.Count == 0)
-            {
-                return;
-            }
-
-            await Task.Delay(Eventually.PollInterval);
-        }
-
-        differences = SafeCompare(source, destination, options);
-        if (differences.Count == 0 && daemon is not { HasExited: true })
-        {
-            return;
-        }
-
-        var shown = string.Join("\n  ", differences.Take(30));
-        var more = differences.Count > 30 ? $"\n  ... and {differences.Count - 30} more" : string.Empty;
-        Assert.Fail(
-            $"{destination} still differs from {source} after {timeout.TotalSeconds:0.#} s in {differences.Count} place(s):\n  {shown}{more}" +
-            (daemon is null ? string.Empty : "\n" + daemon.Describe()));
-    }
-
-    private static IReadOnlyList<string> SafeCompare(string source, string destination, TreeCompareOptions? options)
-    {
-        try
-        {
-            return TreeComparer.Compare(source, destination, options);
-        }
-        catch (IOException e)
-        {
-            return [$"comparison raced with a change: {e.Message}"]; // rsync replacing a file as we read it
-        }
     }
 }

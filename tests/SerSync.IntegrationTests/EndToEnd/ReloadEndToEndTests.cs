@@ -28,7 +28,7 @@ public sealed class ReloadEndToEndTests
 
         // The new target gets everything: the tree as it was (a full sync for a target it never had), the journal's
         // and catch-up scan's changes, and what comes after.
-        await Sync.WaitForEqualAsync(m.Source, second, Mirror.SyncTimeout, daemon: m.Daemon);
+        await TreeConvergence.AssertConvergesAsync(m.Source, second, Mirror.SyncTimeout, abandon: () => m.Daemon.HasExited, diagnostics: m.Daemon.Describe);
         await m.WaitForTargetAsync();
         Assert.Contains(m.Daemon.MessageLines, l => l == "RELOADING=1");
 
@@ -43,7 +43,7 @@ public sealed class ReloadEndToEndTests
 
         File.WriteAllText(m.Src("after.txt"), "after the refused reload");
         await m.WaitForTargetAsync();
-        await Sync.WaitForEqualAsync(m.Source, second, Mirror.SyncTimeout, daemon: m.Daemon);
+        await TreeConvergence.AssertConvergesAsync(m.Source, second, Mirror.SyncTimeout, abandon: () => m.Daemon.HasExited, diagnostics: m.Daemon.Describe);
         Assert.True(DaemonProcess.IsAlive(pid));
         Assert.Equal(pid, m.Daemon.Pid);
         await m.Daemon.StopAsync();

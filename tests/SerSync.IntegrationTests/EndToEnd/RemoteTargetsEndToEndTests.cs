@@ -49,15 +49,15 @@ public sealed class RemoteTargetsEndToEndTests
         NastyNames.CreateFile(NastyNames.Join(src, "pre"u8.ToArray(), NastyNames.All[19]), "not utf-8"u8.ToArray());
         NastyNames.CreateFile(NastyNames.Join(src, "pre"u8.ToArray(), NastyNames.All[2]), "newline"u8.ToArray());
 
-        await Sync.WaitForEqualAsync(src, local, Mirror.SyncTimeout, daemon: a);
-        await Sync.WaitForEqualAsync(src, module, Mirror.SyncTimeout, daemon: a);
-        await Sync.WaitForEqualAsync(src, overSsh, Mirror.SyncTimeout, daemon: b);
+        await TreeConvergence.AssertConvergesAsync(src, local, Mirror.SyncTimeout, abandon: () => a.HasExited, diagnostics: a.Describe);
+        await TreeConvergence.AssertConvergesAsync(src, module, Mirror.SyncTimeout, abandon: () => a.HasExited, diagnostics: a.Describe);
+        await TreeConvergence.AssertConvergesAsync(src, overSsh, Mirror.SyncTimeout, abandon: () => b.HasExited, diagnostics: b.Describe);
 
         Directory.Delete(Path.Combine(src, "new"), recursive: true);
         File.Delete(Path.Combine(src, "live.txt"));
-        await Sync.WaitForEqualAsync(src, local, Mirror.SyncTimeout, daemon: a);
-        await Sync.WaitForEqualAsync(src, module, Mirror.SyncTimeout, daemon: a);
-        await Sync.WaitForEqualAsync(src, overSsh, Mirror.SyncTimeout, daemon: b);
+        await TreeConvergence.AssertConvergesAsync(src, local, Mirror.SyncTimeout, abandon: () => a.HasExited, diagnostics: a.Describe);
+        await TreeConvergence.AssertConvergesAsync(src, module, Mirror.SyncTimeout, abandon: () => a.HasExited, diagnostics: a.Describe);
+        await TreeConvergence.AssertConvergesAsync(src, overSsh, Mirror.SyncTimeout, abandon: () => b.HasExited, diagnostics: b.Describe);
 
         await a.StopAsync();
         await b.StopAsync();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SerSync.IntegrationTests.EndToEnd;
+using SerSync.Paths;
 using SerSync.Testing;
 
 namespace SerSync.IntegrationTests.Faults;
@@ -77,7 +78,7 @@ public sealed class CrashRecoveryFaultTests
             await first.WaitForReadyAsync(ReadyTimeout);
             File.Delete(Path.Combine(source, "a", "b", "f"));
             await Eventually.TrueAsync(
-                () => File.Exists(Path.Combine(state, Directory.GetDirectories(state).Single(), "journal")) && new FileInfo(StateFiles.JournalPath(state)).Length > 0,
+                () => StateFiles.ReadRecords(state, out _).Any(r => r.Change.Kind == ChangeKind.Delete && r.Change.Path == RelativePath.FromString("a/b/f")),
                 TimeSpan.FromSeconds(10),
                 "the delete journaled",
                 TestContext.Current.CancellationToken);
@@ -126,7 +127,7 @@ public sealed class CrashRecoveryFaultTests
         File.WriteAllText(Path.Combine(source, "static", "a", "index.html"), "static a");
         File.WriteAllText(Path.Combine(source, "static", "b", "index.html"), "static b");
         var staticChanged = StateFiles.ChangeTime(Path.Combine(source, "static", "a"));
-        var storm = new Storm(Path.Combine(source, "storm"), seed);
+        var storm = new Workload(Path.Combine(source, "storm"), seed, WorkloadProfile.Storm);
         storm.Run(300);
 
         var config = new ConfigBuilder(source, state).AddLocalTarget(local).AddRsyncDaemonTarget(rsyncd, "mod")
@@ -154,7 +155,7 @@ public sealed class CrashRecoveryFaultTests
                 var seen = StateFiles.ReadSeen(state);
                 DaemonProcess.SendSignal(first.Pid, SIGKILL);
                 await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
-                TargetConvergence.Log($"seed {seed}: SIGKILL after {started.Elapsed.TotalSeconds:0.00} s of storm (seeded {killAfter.TotalSeconds:0.00} s), " +
+                FaultMeasure.Report($"seed {seed}: SIGKILL after {started.Elapsed.TotalSeconds:0.00} s of storm (seeded {killAfter.TotalSeconds:0.00} s), " +
                     $"{storm.Operations} operations so far; seen mark at the kill: {(seen is { } s ? $"{(DateTimeOffset.UtcNow - s).TotalSeconds:0.0} s old" : "none")}");
 
                 // More changes while nobody watches.
@@ -166,7 +167,7 @@ public sealed class CrashRecoveryFaultTests
                 await storming;
             }
 
-            TargetConvergence.Log($"storm: {storm.Summary}");
+            FaultMeasure.Report($"storm: {storm.Summary}");
             Assert.DoesNotContain("overflowed", first.StandardOutput + first.StandardError, StringComparison.Ordinal);
         }
 
@@ -178,11 +179,11 @@ public sealed class CrashRecoveryFaultTests
         var faultEnded = Stopwatch.StartNew();
         await using var second = DaemonProcess.Start("-o", config);
         await second.WaitForReadyAsync(ReadyTimeout);
-        TargetConvergence.Log($"restart without -r: READY after {faultEnded.Elapsed.TotalSeconds:0.00} s");
+        FaultMeasure.Report($"restart without -r: READY after {faultEnded.Elapsed.TotalSeconds:0.00} s");
         await TargetConvergence.AssertConvergesAsync($"kill -9 (seed {seed})", source, targets, faultEnded, ConvergeTimeout, second, TreeCompareOptions.Ignoring(Marker));
 
         var output = second.StandardOutput + second.StandardError;
-        TargetConvergence.Log(string.Join('\n', output.Split('\n').Where(l => l.Contains("recovered", StringComparison.Ordinal))));
+        FaultMeasure.Report(string.Join('\n', output.Split('\n').Where(l => l.Contains("recovered", StringComparison.Ordinal))));
         Assert.DoesNotContain("Full push", output, StringComparison.Ordinal);
         await AssertSettledAsync(second, TimeSpan.FromSeconds(8));
         Assert.Contains("catch-up scan", output, StringComparison.Ordinal);

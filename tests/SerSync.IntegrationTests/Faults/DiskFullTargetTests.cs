@@ -55,7 +55,7 @@ public sealed class DiskFullTargetTests
                 "a failed rsync run logged for the full target\n" + daemon.Describe(),
                 TestContext.Current.CancellationToken);
             var firstFailure = failing.Elapsed;
-            var churn = await SourceChurn.RunAsync(src, FullFor, TimeSpan.FromMilliseconds(200), null, TimeSpan.Zero);
+            var churn = await Workload.PacedAsync(src, FullFor, TimeSpan.FromMilliseconds(200), null, TimeSpan.Zero);
             Assert.False(daemon.HasExited, "sersyncd exited while the target was full\n" + daemon.Describe());
             Assert.NotEmpty(TreeComparer.Compare(src, small));
             var usedWhileFull = FaultMeasure.Must("df", "-k", "--output=used,size", small).Trim();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SerSync.IntegrationTests.EndToEnd;
@@ -6,48 +5,19 @@ using SerSync.Testing;
 
 namespace SerSync.IntegrationTests.Faults;
 
-/// <summary>How long a target took to equal the source after a fault ended, and what still differed at the end.</summary>
-public sealed record Convergence(TimeSpan Elapsed, IReadOnlyList<string> Differences)
-{
-    public bool Converged => Differences.Count == 0;
-
-    /// <summary>"N change(s) lost": the differences left when the wait ended (0 when converged).</summary>
-    public int ChangesLost => Differences.Count;
-
-    public string Describe(int shown = 20)
-    {
-        if (Converged)
-        {
-            return $"converged in {Elapsed.TotalSeconds:0.00} s";
-        }
-
-        var more = Differences.Count > shown ? $"\n  ... and {Differences.Count - shown} more" : string.Empty;
-        return $"still {Differences.Count} difference(s) after {Elapsed.TotalSeconds:0.0} s:\n  {string.Join("\n  ", Differences.Take(shown))}{more}";
-    }
-}
-
 /// <summary>Measuring fault tests: convergence times, lag statistics, and printing them to the test output.</summary>
 public static partial class FaultMeasure
 {
+    /// <summary>Fine enough to measure convergence times to a few tens of milliseconds.</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(25);
 
     /// <summary>Polls (every 25 ms, bounded by <paramref name="timeout"/>) until <paramref name="destination"/> equals
     /// <paramref name="source"/>; returns the time from the call to the first equal comparison, or the differences
     /// left at the deadline (or when the daemon exited).</summary>
-    public static async Task<Convergence> WaitForEqualAsync(string source, string destination, TimeSpan timeout, DaemonProcess daemon)
+    public static Task<Convergence> WaitForEqualAsync(string source, string destination, TimeSpan timeout, DaemonProcess daemon)
     {
         ArgumentNullException.ThrowIfNull(daemon);
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var differences = SafeCompare(source, destination);
-            if (differences.Count == 0 || clock.Elapsed > timeout || daemon.HasExited)
-            {
-                return new Convergence(clock.Elapsed, differences);
-            }
-
-            await Task.Delay(Poll);
-        }
+        return TreeConvergence.WaitAsync(source, destination, timeout, abandon: () => daemon.HasExited, interval: Poll);
     }
 
     /// <summary>Writes a line to the test's output (shown with <c>--output detailed</c> and in failure reports).</summary>
@@ -110,16 +80,4 @@ public static partial class FaultMeasure
 
     [GeneratedRegex(@"rsync exit (\d+)")]
     private static partial Regex RsyncExit();
-
-    private static IReadOnlyList<string> SafeCompare(string source, string destination)
-    {
-        try
-        {
-            return TreeComparer.Compare(source, destination);
-        }
-        catch (IOException e)
-        {
-            return [$"comparison raced with a change: {e.Message}"];
-        }
-    }
 }

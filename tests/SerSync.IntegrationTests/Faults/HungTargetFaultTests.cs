@@ -52,7 +52,7 @@ public sealed class HungTargetFaultTests
         }
 
         var sorted = lags.Order().ToList();
-        TargetConvergence.Log($"local target lag during the {HangFor.TotalSeconds:0} s hang over {lags.Count} changes: " +
+        FaultMeasure.Report($"local target lag during the {HangFor.TotalSeconds:0} s hang over {lags.Count} changes: " +
             $"median {sorted[sorted.Count / 2].TotalMilliseconds:0} ms, max {sorted[^1].TotalMilliseconds:0} ms; " +
             $"{hung.Accepted} connection(s) accepted by the hung listener");
         Assert.True(sorted[^1] < LagLimit, $"the local target lagged {sorted[^1].TotalSeconds:0.00} s while the daemon target hung\n{daemon.Describe()}");
@@ -96,11 +96,7 @@ public sealed class HungTargetFaultTests
         {
             _listener.Stop();
             await _acceptLoop;
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-            while (DateTime.UtcNow < deadline && Snapshot().Any(s => !ClosedByPeer(s)))
-            {
-                await Task.Delay(50);
-            }
+            await Eventually.PollAsync(() => Snapshot().All(ClosedByPeer), closed => closed, TimeSpan.FromSeconds(15));
 
             Dispose();
         }

@@ -52,7 +52,7 @@ public sealed class NetnsLinkDownTests
 
         host.LinkDown();
         var fault = Stopwatch.StartNew();
-        var churn = await SourceChurn.RunAsync(src, LinkDownFor, TimeSpan.FromMilliseconds(200), null, TimeSpan.Zero);
+        var churn = await Workload.PacedAsync(src, LinkDownFor, TimeSpan.FromMilliseconds(200), null, TimeSpan.Zero);
         Assert.False(daemon.HasExited, "sersyncd exited while the link was down\n" + daemon.Describe());
         host.LinkUp();
         var down = fault.Elapsed;
@@ -68,19 +68,6 @@ public sealed class NetnsLinkDownTests
         await daemon.StopAsync();
     }
 
-    private static async Task<bool> WaitForTempFileAsync(string directory, string prefix, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            if (Directory.EnumerateFiles(directory, prefix + "*").Any())
-            {
-                return true;
-            }
-
-            await Task.Delay(5);
-        }
-
-        return false;
-    }
+    private static async Task<bool> WaitForTempFileAsync(string directory, string prefix, TimeSpan timeout) =>
+        (await Eventually.PollAsync(() => Directory.EnumerateFiles(directory, prefix + "*").Any(), found => found, timeout, interval: TimeSpan.FromMilliseconds(5))).Reached;
 }

@@ -153,15 +153,10 @@ public sealed class NetnsRsyncHost : IDisposable
             "netns", "exec", Namespace,
             "rsync", "--daemon", "--no-detach", $"--address={Address}", $"--port={Port}", $"--config={config}", $"--log-file={LogPath}",
         ]);
-        var deadline = DateTime.UtcNow + StartTimeout;
-        while (!_rsyncd.HasExited && DateTime.UtcNow < deadline)
+        var rsyncd = _rsyncd;
+        if (Eventually.Poll(CanConnect, up => up, StartTimeout, () => rsyncd.HasExited).Reached)
         {
-            if (CanConnect())
-            {
-                return;
-            }
-
-            Thread.Sleep(50);
+            return;
         }
 
         throw new InvalidOperationException(

@@ -42,7 +42,7 @@ public sealed class OverflowFaultTests
                 var faultEnded = Stopwatch.StartNew();
                 DaemonProcess.SendSignal(pid, SIGCONT);
                 stopped = false;
-                TargetConvergence.Log($"round {round}: {events} inotify events generated while stopped (max_queued_events = {maxQueued})");
+                FaultMeasure.Report($"round {round}: {events} inotify events generated while stopped (max_queued_events = {maxQueued})");
                 await Eventually.TrueAsync(
                     () => CountOverflows(m.Daemon) >= round,
                     TimeSpan.FromSeconds(30),

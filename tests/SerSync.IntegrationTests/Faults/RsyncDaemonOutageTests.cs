@@ -49,7 +49,7 @@ public sealed class RsyncDaemonOutageTests
         TreeComparer.AssertEqual(src, module);
 
         // The same churn with both targets up, for comparison.
-        var baseline = await SourceChurn.RunAsync(src, BaselineFor, WriteInterval, local, LocalLagBound + TimeSpan.FromSeconds(3), "baseline");
+        var baseline = await Workload.PacedAsync(src, BaselineFor, WriteInterval, local, LocalLagBound + TimeSpan.FromSeconds(3), "baseline");
         var healthy = await FaultMeasure.WaitForEqualAsync(src, module, Mirror.SyncTimeout, daemon);
         Assert.True(healthy.Converged, $"before the outage: {healthy.Describe()}\n{daemon.Describe()}");
 
@@ -57,7 +57,7 @@ public sealed class RsyncDaemonOutageTests
         rsyncd.Kill();
         Assert.False(DaemonProcess.IsAlive(daemonPid), $"rsync daemon {daemonPid} survived SIGKILL");
         var outage = Stopwatch.StartNew();
-        var churn = await SourceChurn.RunAsync(src, Outage, WriteInterval, local, LocalLagBound + TimeSpan.FromSeconds(3));
+        var churn = await Workload.PacedAsync(src, Outage, WriteInterval, local, LocalLagBound + TimeSpan.FromSeconds(3));
         var localAtEnd = await FaultMeasure.WaitForEqualAsync(src, local, TimeSpan.FromSeconds(10), daemon);
         Assert.False(daemon.HasExited, "sersyncd exited during the outage\n" + daemon.Describe());
         Assert.False(Directory.Exists(Path.Combine(module, "live")), "changes made during the outage reached a killed daemon's module");

@@ -28,23 +28,18 @@ public sealed class TornJournalFaultTests
         }
 
         var config = new ConfigBuilder(source, state).AddLocalTarget(target).Write(Path.Combine(tmp.Path, "confxml.xml"));
-        var files = new FileChurn(source, random);
+        var files = new Workload(source, damage.Length * 7_001, WorkloadProfile.FilesOnly);
 
         await using (var first = DaemonProcess.Start("-r", "-o", config))
         {
             await first.WaitForReadyAsync(TimeSpan.FromSeconds(60));
-            var churning = Stopwatch.StartNew();
-            while (churning.Elapsed < TimeSpan.FromMilliseconds(1_200))
-            {
-                files.Step(20);
-                await Task.Delay(2, TestContext.Current.CancellationToken);
-            }
+            await files.RunForAsync(TimeSpan.FromMilliseconds(1_200), TestContext.Current.CancellationToken);
 
             DaemonProcess.SendSignal(first.Pid, SIGKILL);
             await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }
 
-        files.Step(300); // while nobody watches
+        files.Run(300); // while nobody watches
         var journal = StateFiles.JournalPath(state);
         var before = new FileInfo(journal).Length;
         Assert.True(before > 64, $"the journal holds {before} bytes after {files.Operations} changes: nothing to damage");
@@ -63,7 +58,9 @@ public sealed class TornJournalFaultTests
             stream.SetLength(before - 3);
         }
 
-        TargetConvergence.Log($"{damage}: journal {before} -> {new FileInfo(journal).Length} bytes; {files.Operations} file changes in all");
+        var readable = StateFiles.ReadRecords(state, out var torn);
+        Assert.True(torn, $"{damage}: the journal's reader does not see the damage ({readable.Count} records readable)");
+        FaultMeasure.Report($"{damage}: journal {before} -> {new FileInfo(journal).Length} bytes, {readable.Count} records readable; {files.Operations} file changes in all");
         var faultEnded = Stopwatch.StartNew();
         await using var second = DaemonProcess.Start("-o", config);
         await second.WaitForReadyAsync(TimeSpan.FromSeconds(60));
@@ -76,53 +73,5 @@ public sealed class TornJournalFaultTests
         File.WriteAllText(Path.Combine(source, "d0", "after-recovery.txt"), "live");
         await TargetConvergence.AssertConvergesAsync($"live change after the torn journal ({damage})", source, [target], live, TimeSpan.FromSeconds(30), second);
         await second.StopAsync();
-    }
-
-    /// <summary>File-only changes in fixed directories: create, append, rename, delete.</summary>
-    private sealed class FileChurn(string root, Random random)
-    {
-        private readonly List<string> _files = [];
-        private int _names;
-
-        public int Operations { get; private set; }
-
-        public void Step(int count)
-        {
-            for (var i = 0; i < count; i++, Operations++)
-            {
-                var roll = random.Next(100);
-                if (roll < 40 || _files.Count < 10)
-                {
-                    var path = Path.Combine(root, $"d{random.Next(4)}", $"f{++_names}");
-                    File.WriteAllBytes(path, Bytes(random.Next(0, 3_000)));
-                    _files.Add(path);
-                }
-                else if (roll < 70)
-                {
-                    using var s = new FileStream(_files[random.Next(_files.Count)], FileMode.Append);
-                    s.Write(Bytes(random.Next(1, 500)));
-                }
-                else if (roll < 85)
-                {
-                    var k = random.Next(_files.Count);
-                    var to = Path.Combine(root, $"d{random.Next(4)}", $"r{++_names}");
-                    File.Move(_files[k], to);
-                    _files[k] = to;
-                }
-                else
-                {
-                    var k = random.Next(_files.Count);
-                    File.Delete(_files[k]);
-                    _files.RemoveAt(k);
-                }
-            }
-        }
-
-        private byte[] Bytes(int n)
-        {
-            var b = new byte[n];
-            random.NextBytes(b);
-            return b;
-        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using SerSync.Paths;
 using SerSync.Testing;
 

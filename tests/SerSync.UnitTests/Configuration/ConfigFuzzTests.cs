@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using SerSync.Configuration;
 using SerSync.Testing;
 

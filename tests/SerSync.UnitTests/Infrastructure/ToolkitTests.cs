@@ -111,6 +111,12 @@ public sealed class ToolkitTests
         var e = await Assert.ThrowsAnyAsync<Exception>(() => Eventually.TrueAsync(() => false, TimeSpan.FromMilliseconds(200), "the moon is cheese", Ct));
         Assert.Contains("the moon is cheese", e.Message, StringComparison.Ordinal);
         Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
+
+        // An abandon condition (the daemon exited) ends the wait at once and says so; a wanted value still wins.
+        var abandoned = await Eventually.PollAsync(() => 1, v => v == 2, TimeSpan.FromSeconds(30), abandon: () => true, cancellationToken: Ct);
+        Assert.True(abandoned is { Abandoned: true, Reached: false, Value: 1 }, abandoned.ToString());
+        Assert.True(abandoned.Elapsed < TimeSpan.FromSeconds(5), abandoned.ToString());
+        Assert.True((await Eventually.PollAsync(() => 2, v => v == 2, TimeSpan.FromSeconds(30), abandon: () => true, cancellationToken: Ct)).Reached);
     }
 
     private static byte[] RandomBytes(int count)

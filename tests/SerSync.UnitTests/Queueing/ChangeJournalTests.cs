@@ -32,6 +32,14 @@ public sealed class ChangeJournalTests : IDisposable
             j.Acknowledge("b", 3);
         }
 
+        // What the read-only reader (used by the tests of the running daemon) finds in the same files.
+        var dir = JournalStateReader.RootDirectory(_temp.Path, Root);
+        Assert.Equal(2, JournalStateReader.ReadAck(dir, "a"));
+        Assert.Equal(3, JournalStateReader.ReadAck(dir, "b"));
+        Assert.Null(JournalStateReader.ReadAck(dir, "c"));
+        Assert.Equal([1L, 2, 3], JournalStateReader.ReadRecords(dir, out var torn).Select(r => r.Sequence));
+        Assert.False(torn);
+
         using var reopened = Open("a", "b");
         var pendingA = reopened.PendingFor("a").ToList();
         Assert.Single(pendingA);
@@ -44,10 +52,11 @@ public sealed class ChangeJournalTests : IDisposable
     [Fact]
     public void A_torn_tail_is_cut_and_the_catch_up_starts_at_the_last_good_record()
     {
+        var mark = DateTimeOffset.UtcNow.AddMinutes(10);
         using (var j = Open("a"))
         {
             j.Append([Up("good"u8.ToArray())]);
-            j.MarkSeen(DateTimeOffset.UtcNow.AddMinutes(10)); // a later mark: the torn tail must win
+            j.MarkSeen(mark); // a later mark: the torn tail must win
             j.Append([Up("torn"u8.ToArray())]);
         }
 
@@ -56,6 +65,13 @@ public sealed class ChangeJournalTests : IDisposable
         {
             f.SetLength(length - 3); // a crash in the middle of a write
         }
+
+        // The read-only reader sees the damage and leaves it for the next start to cut.
+        var dir = JournalStateReader.RootDirectory(_temp.Path, Root);
+        Assert.Equal(["good"], JournalStateReader.ReadRecords(dir, out var torn).Select(r => r.Change.Path.ToString()));
+        Assert.True(torn);
+        Assert.Equal(length - 3, new FileInfo(JournalFile).Length);
+        Assert.Equal(mark.ToUnixTimeMilliseconds(), JournalStateReader.ReadSeen(dir)?.ToUnixTimeMilliseconds());
 
         using var reopened = Open("a");
         Assert.True(reopened.TornTail);
@@ -110,10 +126,6 @@ public sealed class ChangeJournalTests : IDisposable
     private static void SpinUntilPast(DateTimeOffset when)
     {
         // ctime comes from the kernel's clock; wait (bounded) until it has passed 'when'.
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (DateTimeOffset.UtcNow <= when.AddMilliseconds(20) && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(5);
-        }
+        Eventually.True(() => DateTimeOffset.UtcNow > when.AddMilliseconds(20), TimeSpan.FromSeconds(5), $"the clock passes {when:O}");
     }
 }

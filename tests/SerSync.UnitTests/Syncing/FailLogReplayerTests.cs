@@ -3,9 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SerSync.Configuration;
 using SerSync.FailLog;
-using SerSync.Paths;
 using SerSync.Processes;
-using SerSync.Rsync;
 using SerSync.Testing;
 
 namespace SerSync.UnitTests.Syncing;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using SerSync.Configuration;
 using SerSync.Filtering;
 using SerSync.Paths;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 using SerSync.Configuration;
@@ -96,18 +95,8 @@ internal sealed class WatcherHarness : IDisposable
     /// <summary>Runs python3 with argv only (no shell): used to make names .NET strings cannot express.</summary>
     public static void Python(string code, params string[] args)
     {
-        var psi = new ProcessStartInfo("python3") { RedirectStandardError = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(code);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"python3 failed: {err}");
+        var result = ChildProcess.Run("python3", ["-c", code, .. args], timeout: Deadline);
+        Assert.True(result.ExitCode == 0, $"python3 failed: {result}");
     }
 
     public static string Hex(string root, byte[] relative) =>
