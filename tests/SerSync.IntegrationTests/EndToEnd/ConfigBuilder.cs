@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Xml.Linq;
+using SerSync.Testing;
+
+namespace SerSync.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// Writes a sersync confxml.xml for one watched directory and any number of targets: local directories
+/// (<c>&lt;remote path&gt;</c>), rsync daemon modules (with auth and port) and ssh directories. sersync keeps auth,
+/// port and ssh in the one <c>&lt;rsync&gt;</c> element, so one config cannot mix rsync daemon and ssh targets.
+/// </summary>
+public sealed class ConfigBuilder
+{
+    private readonly List<XElement> _remotes = [];
+    private (string User, string PasswordFile)? _auth;
+    private int? _port;
+    private string? _sshCommand;
+    private bool _hasDaemonTarget;
+
+    public ConfigBuilder(string watch, string stateDirectory)
+    {
+        Watch = watch;
+        StateDirectory = stateDirectory;
+    }
+
+    public string Watch { get; }
+
+    public string StateDirectory { get; }
+
+    /// <summary>rsync options (<c>&lt;commonParams&gt;</c>).</summary>
+    public string CommonParams { get; set; } = "-az";
+
+    /// <summary>Mirror attribute changes (chmod) on their own too (<c>&lt;attrib start="true"&gt;</c>).</summary>
+    public bool Attrib { get; set; }
+
+    /// <summary>Mirror file creation on its own (<c>&lt;createFile start="true"&gt;</c>): symlinks need it.</summary>
+    public bool CreateFile { get; set; }
+
+    /// <summary>rsync's I/O timeout in seconds (<c>&lt;timeout start="true" time="N"/&gt;</c>).</summary>
+    public int TimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Full path of a sersync fail log, or null for none.</summary>
+    public string? FailLog { get; set; }
+
+    public ConfigBuilder AddLocalTarget(string path)
+    {
+        _remotes.Add(new XElement("remote", new XAttribute("path", path)));
+        return this;
+    }
+
+    /// <summary>A module on <paramref name="daemon"/>; with <paramref name="user"/>, authenticates with the password
+    /// in <paramref name="passwordFile"/> (mode 0600).</summary>
+    public ConfigBuilder AddRsyncDaemonTarget(RsyncDaemon daemon, string module, string? user = null, string? passwordFile = null)
+    {
+        ArgumentNullException.ThrowIfNull(daemon);
+        if (_sshCommand is not null)
+        {
+            throw new InvalidOperationException("sersync's <rsync> is shared: rsync daemon and ssh targets cannot be in one config");
+        }
+
+        if (_port is not null && _port != daemon.Port)
+        {
+            throw new InvalidOperationException("sersync's <userDefinedPort> is shared: every daemon target must be on one port");
+        }
+
+        if (user is not null)
+        {
+            _auth = (user, passwordFile ?? throw new ArgumentNullException(nameof(passwordFile)));
+        }
+
+        return AddRsyncDaemonTarget("127.0.0.1", daemon.Port, module);
+    }
+
+    /// <summary>A module on an rsync daemon at <paramref name="ip"/>:<paramref name="port"/> without auth (a daemon the
+    /// test started itself, e.g. inside a network namespace).</summary>
+    public ConfigBuilder AddRsyncDaemonTarget(string ip, int port, string module)
+    {
+        if (_sshCommand is not null)
+        {
+            throw new InvalidOperationException("sersync's <rsync> is shared: rsync daemon and ssh targets cannot be in one config");
+        }
+
+        if (_port is not null && _port != port)
+        {
+            throw new InvalidOperationException("sersync's <userDefinedPort> is shared: every daemon target must be on one port");
+        }
+
+        _port = port;
+        _hasDaemonTarget = true;
+        _remotes.Add(new XElement("remote", new XAttribute("ip", ip), new XAttribute("name", module)));
+        return this;
+    }
+
+    /// <summary>A directory on <paramref name="ssh"/>'s host, reached with its key.</summary>
+    public ConfigBuilder AddSshTarget(SshServer ssh, string remoteDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(ssh);
+        if (_hasDaemonTarget)
+        {
+            throw new InvalidOperationException("sersync's <rsync> is shared: rsync daemon and ssh targets cannot be in one config");
+        }
+
+        _sshCommand = ssh.SshCommand;
+        _remotes.Add(new XElement("remote", new XAttribute("ip", "127.0.0.1"), new XAttribute("name", remoteDirectory)));
+        return this;
+    }
+
+    public XDocument Build()
+    {
+        static XElement Flag(string name, bool on) => new(name, new XAttribute("start", on ? "true" : "false"));
+        var rsync = new XElement("rsync", new XElement("commonParams", new XAttribute("params", CommonParams)));
+        if (_auth is { } auth)
+        {
+            rsync.Add(new XElement("auth", new XAttribute("start", "true"), new XAttribute("users", auth.User), new XAttribute("passwordfile", auth.PasswordFile)));
+        }
+
+        if (_port is { } port)
+        {
+            rsync.Add(new XElement("userDefinedPort", new XAttribute("start", "true"), new XAttribute("port", port.ToString(CultureInfo.InvariantCulture))));
+        }
+
+        rsync.Add(new XElement("timeout", new XAttribute("start", "true"), new XAttribute("time", TimeoutSeconds.ToString(CultureInfo.InvariantCulture))));
+        if (_sshCommand is not null)
+        {
+            rsync.Add(new XElement("ssh", new XAttribute("start", "true"), new XAttribute("command", _sshCommand)));
+        }
+
+        var sersync = new XElement(
+            "sersync",
+            new XElement("localpath", new XAttribute("watch", Watch), _remotes),
+            rsync);
+        if (FailLog is not null)
+        {
+            sersync.Add(new XElement("failLog", new XAttribute("path", FailLog), new XAttribute("timeToExecute", "60")));
+        }
+
+        sersync.Add(new XElement("state", new XAttribute("dir", StateDirectory)));
+        return new XDocument(
+            new XDeclaration("1.0", "UTF-8", null),
+            new XElement(
+                "head",
+                new XAttribute("version", "2.5"),
+                Flag("debug", false),
+                new XElement(
+                    "inotify",
+                    Flag("delete", true),
+                    Flag("createFolder", true),
+                    Flag("createFile", CreateFile),
+                    Flag("closeWrite", true),
+                    Flag("moveFrom", true),
+                    Flag("moveTo", true),
+                    Flag("attrib", Attrib),
+                    Flag("modify", false)),
+                sersync));
+    }
+
+    /// <summary>Writes the config to <paramref name="path"/> and returns the path.</summary>
+    public string Write(string path)
+    {
+        File.WriteAllText(path, Build().Declaration + "\n" + Build().Root);
+        return path;
+    }
+}

@@ -1,0 +1,131 @@
+using SerSync.Filtering;
+using SerSync.Journal;
+using SerSync.Paths;
+using SerSync.Testing;
+
+namespace SerSync.UnitTests.Queueing;
+
+public sealed class ChangeJournalTests : IDisposable
+{
+    private const string Root = "/www";
+    private readonly TempDirectory _temp = new("sersync-journal-");
+
+    public void Dispose() => _temp.Dispose();
+
+    private ChangeJournal Open(params string[] targets) =>
+        ChangeJournal.Open(_temp.Path, Root, targets, TimeProvider.System, TimeSpan.FromSeconds(5));
+
+    private string JournalFile => Path.Combine(_temp.Path, StableId.Of(Root), "journal");
+
+    private static FileChange Up(byte[] path) => new(ChangeKind.Upsert, new RelativePath(path), false);
+
+    [Fact]
+    public void Unacknowledged_changes_survive_a_reopen_per_target()
+    {
+        byte[] odd = [(byte)'n', (byte)'\n', 0xff];
+        using (var j = Open("a", "b"))
+        {
+            Assert.Null(j.CatchUpSince); // a fresh state directory has nothing to catch up
+            var seqs = j.Append([Up("one"u8.ToArray()), Up(odd), new FileChange(ChangeKind.Delete, RelativePath.FromString("d"), true)]);
+            Assert.Equal([1L, 2, 3], seqs);
+            j.Acknowledge("a", 2);
+            j.Acknowledge("b", 3);
+        }
+
+        // What the read-only reader (used by the tests of the running daemon) finds in the same files.
+        var dir = JournalStateReader.RootDirectory(_temp.Path, Root);
+        Assert.Equal(2, JournalStateReader.ReadAck(dir, "a"));
+        Assert.Equal(3, JournalStateReader.ReadAck(dir, "b"));
+        Assert.Null(JournalStateReader.ReadAck(dir, "c"));
+        Assert.Equal([1L, 2, 3], JournalStateReader.ReadRecords(dir, out var torn).Select(r => r.Sequence));
+        Assert.False(torn);
+
+        using var reopened = Open("a", "b");
+        var pendingA = reopened.PendingFor("a").ToList();
+        Assert.Single(pendingA);
+        Assert.Equal(new FileChange(ChangeKind.Delete, RelativePath.FromString("d"), true), pendingA[0].Change);
+        Assert.Empty(reopened.PendingFor("b"));
+        Assert.NotNull(reopened.CatchUpSince);
+        Assert.Equal(4, reopened.Append([Up(odd)])[0]); // sequences continue
+    }
+
+    [Fact]
+    public void A_torn_tail_is_cut_and_the_catch_up_starts_at_the_last_good_record()
+    {
+        var mark = DateTimeOffset.UtcNow.AddMinutes(10);
+        using (var j = Open("a"))
+        {
+            j.Append([Up("good"u8.ToArray())]);
+            j.MarkSeen(mark); // a later mark: the torn tail must win
+            j.Append([Up("torn"u8.ToArray())]);
+        }
+
+        var length = new FileInfo(JournalFile).Length;
+        using (var f = new FileStream(JournalFile, FileMode.Open))
+        {
+            f.SetLength(length - 3); // a crash in the middle of a write
+        }
+
+        // The read-only reader sees the damage and leaves it for the next start to cut.
+        var dir = JournalStateReader.RootDirectory(_temp.Path, Root);
+        Assert.Equal(["good"], JournalStateReader.ReadRecords(dir, out var torn).Select(r => r.Change.Path.ToString()));
+        Assert.True(torn);
+        Assert.Equal(length - 3, new FileInfo(JournalFile).Length);
+        Assert.Equal(mark.ToUnixTimeMilliseconds(), JournalStateReader.ReadSeen(dir)?.ToUnixTimeMilliseconds());
+
+        using var reopened = Open("a");
+        Assert.True(reopened.TornTail);
+        Assert.Equal(["good"], reopened.PendingFor("a").Select(r => r.Change.Path.ToString()));
+        Assert.True(reopened.CatchUpSince < DateTimeOffset.UtcNow);
+        Assert.Equal(2, reopened.Append([Up("next"u8.ToArray())])[0]);
+    }
+
+    [Fact]
+    public void A_corrupted_record_ends_the_readable_journal()
+    {
+        using (var j = Open("a"))
+        {
+            j.Append([Up("first"u8.ToArray()), Up("second"u8.ToArray()), Up("third"u8.ToArray())]);
+        }
+
+        var bytes = File.ReadAllBytes(JournalFile);
+        bytes[(bytes.Length / 2) + 2] ^= 0x5a; // inside the second record
+        File.WriteAllBytes(JournalFile, bytes);
+
+        using var reopened = Open("a");
+        Assert.True(reopened.TornTail);
+        Assert.Equal(["first"], reopened.PendingFor("a").Select(r => r.Change.Path.ToString()));
+    }
+
+    [Fact]
+    public void Catch_up_scan_finds_files_and_directories_changed_since_a_time()
+    {
+        var root = _temp.Sub("tree");
+        Directory.CreateDirectory(Path.Combine(root, "old", "deep"));
+        File.WriteAllText(Path.Combine(root, "old", "deep", "f"), "old");
+        Directory.CreateDirectory(Path.Combine(root, "skip"));
+        var since = DateTimeOffset.UtcNow.AddSeconds(1);
+        // Everything so far predates 'since'; now change some of it, as if the daemon were down.
+        var before = FileSystemBytes.Stat(FileSystemBytes.Combine(root, RelativePath.FromString("old/deep/f")))!.Value.ChangeTime;
+        Assert.True(before < since);
+        SpinUntilPast(since);
+        File.WriteAllText(Path.Combine(root, "old", "new.txt"), "new");
+        File.WriteAllText(Path.Combine(root, "skip", "x.gz"), "excluded");
+
+        var filter = new PathFilter(new SerSync.Configuration.FilterConfig(true, [new("(.*)\\.gz", new System.Text.RegularExpressions.Regex("^(?:(.*)\\.gz)$"), 1)]));
+        var found = CatchUpScan.Find(root, since, filter).Select(c => (c.Kind, c.Path.ToString())).ToList();
+
+        Assert.Contains((ChangeKind.Upsert, "old/new.txt"), found);
+        Assert.Contains((ChangeKind.UpsertContents, "old"), found); // an entry was added to it
+        Assert.Contains((ChangeKind.UpsertContents, "skip"), found);
+        Assert.DoesNotContain((ChangeKind.Upsert, "skip/x.gz"), found);
+        Assert.DoesNotContain((ChangeKind.Upsert, "old/deep/f"), found);
+        Assert.DoesNotContain((ChangeKind.UpsertContents, "old/deep"), found);
+    }
+
+    private static void SpinUntilPast(DateTimeOffset when)
+    {
+        // ctime comes from the kernel's clock; wait (bounded) until it has passed 'when'.
+        Eventually.True(() => DateTimeOffset.UtcNow > when.AddMilliseconds(20), TimeSpan.FromSeconds(5), $"the clock passes {when:O}");
+    }
+}
