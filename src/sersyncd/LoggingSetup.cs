@@ -11,11 +11,17 @@ namespace SerSync.Daemon;
 /// </summary>
 public static class LoggingSetup
 {
+    /// <summary>The minimum level, switched by <c>&lt;debug start&gt;</c> at start and on every reload.</summary>
+    public static LoggingLevelSwitch Level { get; } = new();
+
+    public static void SetDebug(bool debug) => Level.MinimumLevel = debug ? LogEventLevel.Debug : LogEventLevel.Information;
+
     public static Logger Create(bool debug, bool console, string? logFile)
     {
+        SetDebug(debug);
         var journal = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
         var config = new LoggerConfiguration()
-            .MinimumLevel.Is(debug ? LogEventLevel.Debug : LogEventLevel.Information)
+            .MinimumLevel.ControlledBy(Level)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .Enrich.With<SyslogPriorityEnricher>();
         if (console)

@@ -139,6 +139,7 @@ public sealed partial class MirrorService(
         try
         {
             _config = ConfigLoader.Load(_config.SourceFile);
+            LoggingSetup.SetDebug(_config.Debug);
             Reloading(_config.SourceFile);
             notifier.Send("RELOADING=1\nSTATUS=reloading configuration");
             return true;

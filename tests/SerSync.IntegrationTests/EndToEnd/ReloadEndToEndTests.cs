@@ -6,6 +6,37 @@ namespace SerSync.IntegrationTests.EndToEnd;
 public sealed class ReloadEndToEndTests
 {
     private const int SIGHUP = 1;
+    private const int SIGTERM = 15;
+
+    /// <summary>SIGHUP used to cancel a token source that a finished reload had already disposed (the handler read
+    /// it without a lock): a SIGHUP during a reload or at stop threw ObjectDisposedException on the signal thread.
+    /// Now the handler only writes to a channel the service owns for its life.</summary>
+    [Fact]
+    public async Task A_storm_of_sighups_ending_in_sigterm_loses_nothing_and_exits_0()
+    {
+        await using var m = await Mirror.StartAsync();
+        var pid = m.Daemon.Pid;
+        for (var i = 0; i < 40; i++)
+        {
+            File.WriteAllText(m.Src($"storm-{i:D2}"), $"written between SIGHUPs {i}");
+            DaemonProcess.SendSignal(pid, SIGHUP);
+        }
+
+        await Eventually.TrueAsync(
+            () => m.Daemon.MessageLines.Count(l => l == "RELOADING=1") >= 2,
+            TimeSpan.FromSeconds(30),
+            "the daemon to reload more than once",
+            TestContext.Current.CancellationToken);
+        DaemonProcess.SendSignal(pid, SIGHUP);
+        DaemonProcess.SendSignal(pid, SIGTERM);
+        DaemonProcess.SendSignal(pid, SIGHUP);
+        var code = await m.Daemon.WaitForExitAsync(DaemonProcess.DefaultStopTimeout);
+        var output = m.Daemon.StandardOutput + m.Daemon.StandardError;
+        Assert.True(code == 0, $"exit {code}: {m.Daemon.Describe()}");
+        Assert.DoesNotContain("ObjectDisposedException", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        TreeComparer.AssertEqual(m.Source, m.Target);
+    }
 
     [Fact]
     public async Task Sighup_adds_a_target_and_a_bad_config_keeps_the_running_one()
