@@ -91,25 +91,36 @@ public sealed partial class MirrorService(
         Ready(pipeline.StatusLine());
 
         var reload = false;
-        var stop = Task.Delay(Timeout.Infinite, stoppingToken);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var stop = Task.Delay(Timeout.Infinite, ended.Token);
+        // One waiter at a time on the reload channel: a new one per status tick would pile up for the daemon's life.
+        var hup = _reloads.Reader.WaitToReadAsync(ended.Token).AsTask();
+        var tick = Task.Delay(StatusInterval, time, ended.Token);
         while (true)
         {
-            var hup = _reloads.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
-            var tick = Task.Delay(StatusInterval, time, CancellationToken.None);
             var woke = await Task.WhenAny(stop, _fault.Task, hup, tick);
-            if (woke == stop || woke == _fault.Task)
+            if (woke == stop || woke == _fault.Task || stoppingToken.IsCancellationRequested)
             {
                 break;
             }
 
-            if (woke == hup && _reloads.Reader.TryRead(out _) && TryLoadConfig())
+            if (woke == hup)
             {
-                reload = true;
-                break;
+                if (_reloads.Reader.TryRead(out _) && TryLoadConfig())
+                {
+                    reload = true;
+                    break;
+                }
+
+                hup = _reloads.Reader.WaitToReadAsync(ended.Token).AsTask();
+                continue;
             }
 
             notifier.Status(pipeline.StatusLine());
+            tick = Task.Delay(StatusInterval, time, ended.Token);
         }
+
+        await ended.CancelAsync();
 
         if (_fault.Task.IsCompleted)
         {
