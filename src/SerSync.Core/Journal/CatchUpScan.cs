@@ -15,12 +15,13 @@ public static class CatchUpScan
     public static List<FileChange> Find(string root, DateTimeOffset since, PathFilter filter)
     {
         var changes = new List<FileChange>();
+        var rootBytes = FileSystemBytes.RootBytes(root); // encoded once, not per stat
         var pending = new Stack<RelativePath>();
         pending.Push(RelativePath.Root);
         while (pending.Count > 0)
         {
             var dir = pending.Pop();
-            var self = FileSystemBytes.Stat(FileSystemBytes.Combine(root, dir));
+            var self = FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, dir));
             if (self is not { Type: EntryType.Directory })
             {
                 continue;
@@ -31,7 +32,7 @@ public static class CatchUpScan
                 changes.Add(new FileChange(ChangeKind.UpsertContents, dir, true));
             }
 
-            foreach (var entry in FileSystemBytes.ListDirectory(FileSystemBytes.Combine(root, dir)) ?? [])
+            foreach (var entry in FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir)) ?? [])
             {
                 var path = dir.Append(entry.Name);
                 if (entry.Type == EntryType.Directory)
@@ -44,7 +45,7 @@ public static class CatchUpScan
                     continue;
                 }
 
-                var status = FileSystemBytes.Stat(FileSystemBytes.Combine(root, path));
+                var status = FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, path));
                 if (status is null)
                 {
                     continue; // vanished meanwhile: the watcher reports it

@@ -248,7 +248,9 @@ public sealed class ChangeJournal : IDisposable
     private static DateTimeOffset? ReadSeen(string path) =>
         ReadChecked(path) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 
-    private static long? ReadChecked(string path)
+    /// <summary>The 12-byte form of <c>ack-*</c> and <c>seen</c>: a little-endian Int64 and the CRC-32 of those 8
+    /// bytes; null when the file is missing or fails its check.</summary>
+    internal static long? ReadChecked(string path)
     {
         if (!File.Exists(path))
         {

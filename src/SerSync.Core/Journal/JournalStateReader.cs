@@ -47,24 +47,5 @@ public static class JournalStateReader
     public static DateTimeOffset? ReadSeen(string rootDirectory) =>
         ReadChecked(Path.Combine(rootDirectory, "seen")) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 
-    // The 12-byte form ChangeJournal writes: a little-endian Int64 and the CRC-32 of those 8 bytes.
-    private static long? ReadChecked(string path)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-
-        if (bytes.Length != 12 || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)) != Crc32.Compute(bytes.AsSpan(0, 8)))
-        {
-            return null;
-        }
-
-        return BinaryPrimitives.ReadInt64LittleEndian(bytes);
-    }
+    private static long? ReadChecked(string path) => ChangeJournal.ReadChecked(path);
 }

@@ -40,13 +40,14 @@ public static class ExcludeList
     /// </summary>
     public static List<RelativePath> Collect(string root, Func<RelativePath, bool, bool> isExcluded)
     {
+        var rootBytes = FileSystemBytes.RootBytes(root); // encoded once, not per stat
         var result = new List<RelativePath>();
         var pending = new Stack<RelativePath>();
         pending.Push(RelativePath.Root);
         while (pending.Count > 0)
         {
             var dir = pending.Pop();
-            var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(root, dir));
+            var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir));
             if (entries is null)
             {
                 continue;
@@ -58,7 +59,7 @@ public static class ExcludeList
                 var type = entry.Type;
                 if (type == EntryType.Unknown)
                 {
-                    type = FileSystemBytes.Stat(FileSystemBytes.Combine(root, path))?.Type ?? EntryType.Other;
+                    type = FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, path))?.Type ?? EntryType.Other;
                 }
 
                 var isDir = type == EntryType.Directory;

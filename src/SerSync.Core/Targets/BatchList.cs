@@ -20,6 +20,7 @@ public static class BatchListBuilder
     public static BatchList Build(string root, Batch batch, PathFilter? filter)
     {
         using var paths = new MemoryStream();
+        var rootBytes = FileSystemBytes.RootBytes(root); // encoded once, not per stat
         var excluded = new List<RelativePath>();
         var count = 0;
         var useRules = filter is { HasRules: true };
@@ -49,11 +50,11 @@ public static class BatchListBuilder
         {
             Add(dir, contents: true);
             var subdirs = new List<RelativePath>();
-            var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(root, dir));
+            var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir));
             foreach (var entry in entries ?? [])
             {
                 var child = dir.Append(entry.Name);
-                var type = entry.Type == EntryType.Unknown ? FileSystemBytes.Stat(FileSystemBytes.Combine(root, child))?.Type ?? EntryType.Other : entry.Type;
+                var type = entry.Type == EntryType.Unknown ? FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, child))?.Type ?? EntryType.Other : entry.Type;
                 var isDir = type == EntryType.Directory;
                 if (useRules && filter!.IsExcluded(child, isDir))
                 {
@@ -71,13 +72,13 @@ public static class BatchListBuilder
         var gone = new HashSet<RelativePath>();
         foreach (var (path, reach) in batch.Entries)
         {
-            var status = FileSystemBytes.Stat(FileSystemBytes.Combine(root, path));
+            var status = FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, path));
             if (status is null)
             {
                 // Gone: list the highest ancestor that is gone too. rsync -R cannot delete a path whose parent is
                 // absent from the source (exit 24 on every try); deleting the gone ancestor covers it.
                 var top = path;
-                while (!top.Parent.IsRoot && FileSystemBytes.Stat(FileSystemBytes.Combine(root, top.Parent)) is null)
+                while (!top.Parent.IsRoot && FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, top.Parent)) is null)
                 {
                     top = top.Parent;
                 }

@@ -312,12 +312,14 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
 
         var decision = _retry.OnFailure(failure);
+        DateTimeOffset retryAt;
         lock (_gate)
         {
             var now = _time.GetUtcNow();
             _pending.Requeue(batch, now);
             _state = decision.State;
-            _retryAt = now + decision.Wait;
+            retryAt = now + decision.Wait;
+            _retryAt = retryAt;
         }
 
         var meaning = RsyncExitCodes.Describe(result.ExitCode);
@@ -332,7 +334,12 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
         try
         {
-            await Task.Delay(decision.Wait, _time, token);
+            // Until a moment, not for a span: time that passed since the decision (logging, a busy machine) counts.
+            var left = retryAt - _time.GetUtcNow();
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left, _time, token);
+            }
         }
         catch (OperationCanceledException)
         {

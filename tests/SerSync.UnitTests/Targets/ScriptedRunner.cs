@@ -54,6 +54,20 @@ internal sealed class ScriptedRunner(TimeProvider time) : IProcessRunner
         }
     }
 
+    /// <summary>The next run if one starts within <paramref name="window"/> of real time, else null.</summary>
+    public async Task<Call?> NextOrNullAsync(TimeSpan window)
+    {
+        using var cts = new CancellationTokenSource(window);
+        try
+        {
+            return await _calls.Reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>True when a run started within <paramref name="window"/> of real time (for "nothing runs" checks,
     /// which can only ever miss a defect on a very slow machine, never fail a correct worker).</summary>
     public async Task<bool> AnyWithinAsync(TimeSpan window)

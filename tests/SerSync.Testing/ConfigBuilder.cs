@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Xml.Linq;
-using SerSync.Testing;
 
-namespace SerSync.IntegrationTests.EndToEnd;
+namespace SerSync.Testing;
 
 /// <summary>
 /// Writes a sersync confxml.xml for one watched directory and any number of targets: local directories
@@ -41,6 +40,9 @@ public sealed class ConfigBuilder
 
     /// <summary>Full path of a sersync fail log, or null for none.</summary>
     public string? FailLog { get; set; }
+
+    /// <summary>When set, <c>&lt;crontab start="true" schedule="N"&gt;</c>: a full push every N minutes.</summary>
+    public int? CrontabMinutes { get; set; }
 
     public ConfigBuilder AddLocalTarget(string path)
     {
@@ -132,6 +134,15 @@ public sealed class ConfigBuilder
         if (FailLog is not null)
         {
             sersync.Add(new XElement("failLog", new XAttribute("path", FailLog), new XAttribute("timeToExecute", "60")));
+        }
+
+        if (CrontabMinutes is { } minutes)
+        {
+            sersync.Add(new XElement(
+                "crontab",
+                new XAttribute("start", "true"),
+                new XAttribute("schedule", minutes.ToString(CultureInfo.InvariantCulture)),
+                new XElement("crontabfilter", new XAttribute("start", "false"))));
         }
 
         sersync.Add(new XElement("state", new XAttribute("dir", StateDirectory)));

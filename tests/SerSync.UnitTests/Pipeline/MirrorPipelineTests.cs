@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using SerSync.Configuration;
+using SerSync.Pipeline;
+using SerSync.Targets;
+using SerSync.Testing;
+using SerSync.UnitTests.Targets;
+
+namespace SerSync.UnitTests.Pipeline;
+
+/// <summary>
+/// One pipeline, composed for real (inotify on a temp dir, dispatcher, worker, crontab) with a scripted runner in
+/// place of rsync and a fake clock: how its parts take turns on one target.
+/// </summary>
+public sealed class MirrorPipelineTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    private readonly TempDirectory _temp = new("sersync-pipeline-");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task A_crontab_push_holds_the_live_batches_of_its_target_until_it_ends()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var src = _temp.Sub("src");
+        Directory.CreateDirectory(src);
+        var builder = new ConfigBuilder(src, _temp.Sub("state")) { CrontabMinutes = 1 }.AddLocalTarget(_temp.Sub("dst"));
+        var config = ConfigLoader.Load(builder.Write(Path.Combine(_temp.Path, "confxml.xml")));
+        var runner = new ScriptedRunner(_time);
+        using var pipeline = new MirrorPipeline(config, new MirrorOptions(4, false, TimeSpan.FromSeconds(5)), _time, NullLoggerFactory.Instance, runner);
+        pipeline.Start(previousTargets: null);
+        pipeline.StartWorkers();
+        var worker = Assert.Single(pipeline.Workers);
+
+        // The crontab arms its first run a period after its loop starts, on its own task: advance until it fires.
+        ScriptedRunner.Call? push = null;
+        for (var minutes = 0; push is null && minutes < 20; minutes++)
+        {
+            _time.Advance(TimeSpan.FromMinutes(1));
+            push = await runner.NextOrNullAsync(TimeSpan.FromMilliseconds(500));
+        }
+
+        Assert.NotNull(push);
+        Assert.Null(push.Invocation.Stdin); // the full push: the whole root, no list
+        Assert.Equal("./", push.Invocation.Arguments[^2]);
+
+        await File.WriteAllTextAsync(Path.Combine(src, "live.txt"), "changed while the crontab pushes", ct);
+        await Eventually.TrueAsync(() => worker.PendingCount == 1, Deadline, "the change to reach the worker", ct);
+        _time.Advance(TimeSpan.FromSeconds(2)); // past the quiet period and the cap: the batch is due
+        await Eventually.TrueAsync(() => worker.State == TargetState.Syncing, Deadline, "the worker to take the batch", ct);
+        Assert.False(await runner.AnyWithinAsync(TimeSpan.FromMilliseconds(300)), "a live batch ran while the crontab push held the target");
+
+        push.Complete(0);
+        var live = await runner.NextAsync(Deadline);
+        Assert.Equal("./live.txt|", live.List);
+        Assert.Equal(1, runner.MaxConcurrent);
+        live.Complete(0);
+        await Eventually.TrueAsync(() => worker.State == TargetState.InSync && worker.PendingCount == 0, Deadline, "the target to be in sync", ct);
+        await pipeline.StopAsync(TimeSpan.FromSeconds(5));
+    }
+}
