@@ -71,6 +71,8 @@ public sealed partial class MirrorPipeline : IDisposable
     private readonly FailLogWriter? _failLog;
     private readonly IProcessRunner _runner;
     private readonly List<Root> _roots = [];
+    private readonly List<TargetWorker> _workers;
+    private readonly FullPush _fullPush;
     private readonly CancellationTokenSource _schedulesStop = new();
     private readonly List<Task> _schedules = [];
     private readonly CancellationTokenSource _workersStop = new();
@@ -96,15 +98,18 @@ public sealed partial class MirrorPipeline : IDisposable
                 .ToList();
             _roots.Add(new Root(watch, workers));
         }
+
+        _workers = [.. _roots.SelectMany(r => r.Workers)];
+        _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>());
     }
 
     /// <summary>Raised (on a watcher's thread) when a root is lost or a watcher fails.</summary>
     public event EventHandler<PipelineFaultedEventArgs>? Faulted;
 
-    public IReadOnlyList<TargetWorker> Workers => [.. _roots.SelectMany(r => r.Workers)];
+    public IReadOnlyList<TargetWorker> Workers => _workers;
 
     /// <summary>The ids of every target, for the next pipeline to tell which targets a reload added.</summary>
-    public IReadOnlySet<string> TargetIds => _roots.SelectMany(r => r.Workers).Select(w => w.Id).ToHashSet();
+    public IReadOnlySet<string> TargetIds => _workers.Select(w => w.Id).ToHashSet();
 
     public int WatchCount => _roots.Sum(r => r.Watcher?.WatchCount ?? 0);
 
@@ -159,8 +164,7 @@ public sealed partial class MirrorPipeline : IDisposable
     /// from its own worker, with retries.</summary>
     public async Task FullPushAsync(CancellationToken cancellationToken)
     {
-        var push = new FullPush(_runner, _slots, _failLog, _time, _loggers.CreateLogger<FullPush>());
-        var results = await push.RunAsync([.. Workers.Select(w => w.Target)], _filter.RulesOrNull, [], cancellationToken);
+        var results = await _fullPush.RunAsync([.. _workers.Select(w => w.Target)], _filter.RulesOrNull, [], cancellationToken);
         foreach (var failed in results.Where(r => !r.Result.Succeeded))
         {
             RequestFullSync(failed.Target);
@@ -170,7 +174,7 @@ public sealed partial class MirrorPipeline : IDisposable
     /// <summary>Starts the workers and the schedules (crontab, fail-log replay).</summary>
     public void StartWorkers()
     {
-        foreach (var worker in Workers)
+        foreach (var worker in _workers)
         {
             _workerTasks.Add(worker.RunAsync(_workersStop.Token));
         }
@@ -212,7 +216,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
     public string StatusLine()
     {
-        var workers = Workers;
+        var workers = _workers;
         var pending = workers.Sum(w => w.PendingCount);
         var failed = workers.Where(w => w.State is TargetState.Failed or TargetState.Retrying).Select(w => w.Target.Label).ToList();
         var line = $"watching {WatchCount} directories; {pending} change(s) queued";
@@ -225,8 +229,9 @@ public sealed partial class MirrorPipeline : IDisposable
         {
             root.Watcher?.Dispose();
             root.Journal?.Dispose();
-            root.Workers.ForEach(w => w.Dispose());
         }
+
+        _workers.ForEach(w => w.Dispose());
 
         _schedulesStop.Dispose();
         _workersStop.Dispose();
@@ -346,15 +351,14 @@ public sealed partial class MirrorPipeline : IDisposable
         var token = _schedulesStop.Token;
         if (_config.Crontab.Enabled)
         {
-            var push = new FullPush(_runner, _slots, _failLog, _time, _loggers.CreateLogger<FullPush>());
             var cron = new CrontabScheduler(
                 _config.Crontab,
-                () => [.. Workers.Select(w => w.Target)],
+                () => [.. _workers.Select(w => w.Target)],
                 _filter.RulesOrNull,
                 async (targets, isExcluded, extra, ct) => await Task.WhenAll(targets.Select(async t =>
                 {
                     using var hold = await WorkerOf(t).HoldAsync(ct);
-                    return (await push.RunAsync([t], isExcluded, extra, ct))[0];
+                    return (await _fullPush.RunAsync([t], isExcluded, extra, ct))[0];
                 })),
                 behind => RequestFullSync(behind.Target),
                 _time,
@@ -370,7 +374,7 @@ public sealed partial class MirrorPipeline : IDisposable
         }
     }
 
-    private TargetWorker WorkerOf(SyncTarget target) => Workers.First(w => w.Target == target);
+    private TargetWorker WorkerOf(SyncTarget target) => _workers.First(w => w.Target == target);
 
     /// <summary>Holds every target's batches, taken in one fixed order so two holders cannot deadlock.</summary>
     private async Task<IDisposable> HoldAllAsync(CancellationToken cancellationToken)
@@ -378,7 +382,7 @@ public sealed partial class MirrorPipeline : IDisposable
         var holds = new List<IDisposable>();
         try
         {
-            foreach (var worker in Workers)
+            foreach (var worker in _workers)
             {
                 holds.Add(await worker.HoldAsync(cancellationToken));
             }
@@ -394,7 +398,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
     private async Task DrainAsync(TimeSpan timeout)
     {
-        var workers = Workers;
+        var workers = _workers;
         foreach (var worker in workers)
         {
             worker.Draining = true;

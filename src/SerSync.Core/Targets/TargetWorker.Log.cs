@@ -14,9 +14,7 @@ public sealed partial class TargetWorker
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "{Target}: back in sync after {Failures} failed attempt(s)")]
     private partial void BackInSync(string target, int failures);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}")]
-    private partial void BatchFailed(string target, int code, string meaning, FailureClass @class, int count, int attempt, double seconds, string output);
-
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}")]
-    private partial void BatchFailedFatally(string target, int code, string meaning, FailureClass @class, int count, int attempt, double seconds, string output);
+    /// <summary>A warning for transient failures, an error for fatal ones.</summary>
+    [LoggerMessage(EventId = 3004, Message = "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}")]
+    private partial void BatchFailed(LogLevel level, string target, int code, string meaning, FailureClass @class, int count, int attempt, double seconds, string output);
 }

@@ -322,15 +322,8 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             _retryAt = retryAt;
         }
 
-        var meaning = RsyncExitCodes.Describe(result.ExitCode);
-        if (failure == FailureClass.Fatal)
-        {
-            BatchFailedFatally(Target.Label, result.ExitCode, meaning, failure, batch.Count, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
-        }
-        else
-        {
-            BatchFailed(Target.Label, result.ExitCode, meaning, failure, batch.Count, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
-        }
+        var level = failure == FailureClass.Fatal ? LogLevel.Error : LogLevel.Warning;
+        BatchFailed(level, Target.Label, result.ExitCode, RsyncExitCodes.Describe(result.ExitCode), failure, batch.Count, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
 
         try
         {
