@@ -1,4 +1,6 @@
 using System.Text;
+using SerSync.Configuration;
+using SerSync.Rsync;
 
 namespace SerSync.Testing;
 
@@ -87,6 +89,22 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
         WritePrivateFile(path, password + "\n");
         return path;
     }
+
+    /// <summary>A sync target for <paramref name="module"/> on this daemon (127.0.0.1, its port), authenticated as
+    /// <paramref name="user"/> through a fresh client password file.</summary>
+    /// <param name="timeoutSeconds">rsync's I/O timeout; null keeps the stock (off, so the 300 s default applies).</param>
+    public SyncTarget TargetFor(string root, string module, string user, string password, string commonParams = "-az", int? timeoutSeconds = 30) =>
+        new(
+            root,
+            new RemoteConfig(RemoteKind.RsyncDaemon, "127.0.0.1", module, null, 1),
+            RsyncConfig.Stock with
+            {
+                CommonParams = [commonParams],
+                Auth = new AuthConfig(true, user, WriteClientPasswordFile(password)),
+                Port = new SwitchedNumber(true, Port),
+                Timeout = timeoutSeconds is { } t ? new SwitchedNumber(true, t) : RsyncConfig.Stock.Timeout,
+            },
+            Delete: true);
 
     /// <summary>Writes the config and starts the daemon; returns once the port accepts connections. Throws with the
     /// daemon's output and log when it exits or does not listen in time.</summary>

@@ -47,18 +47,7 @@ public sealed class FailLogReplayerRsyncTests : IDisposable
         var mod = _temp.Sub("module");
         NastyNames.CreateTree(src);
         using var daemon = new RsyncDaemon().AddModule("www", mod, "backup", "s3cret").Start();
-        var passwordFile = daemon.WriteClientPasswordFile("s3cret");
-        var target = new SyncTarget(
-            src,
-            new RemoteConfig(RemoteKind.RsyncDaemon, "127.0.0.1", "www", null, 1),
-            RsyncConfig.Stock with
-            {
-                CommonParams = ["-az"],
-                Auth = new AuthConfig(true, "backup", passwordFile),
-                Port = new SwitchedNumber(true, daemon.Port),
-                Timeout = new SwitchedNumber(true, 30),
-            },
-            Delete: true);
+        var target = daemon.TargetFor(src, "www", "backup", "s3cret", "-az");
         daemon.Kill();
         var push = new FullPush(new ProcessRunner(NullLogger.Instance), new SemaphoreSlim(2), new FailLogWriter(FailLogPath, RsyncExitCodes.Describe), TimeProvider.System, NullLogger.Instance);
         var pushed = await push.RunAsync([target], IsInnerFile, [], ct);

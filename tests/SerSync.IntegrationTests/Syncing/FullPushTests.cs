@@ -45,20 +45,9 @@ public sealed class FullPushTests : IDisposable
         var sshDest = _temp.Sub("sshdest");
         NastyNames.CreateTree(src);
         using var daemon = new RsyncDaemon().AddModule("www", mod, "backup", "s3cret").Start();
-        var passwordFile = daemon.WriteClientPasswordFile("s3cret");
         using var ssh = new SshServer();
 
-        var daemonTarget = new SyncTarget(
-            src,
-            new RemoteConfig(RemoteKind.RsyncDaemon, "127.0.0.1", "www", null, 1),
-            RsyncConfig.Stock with
-            {
-                CommonParams = ["-artuz"],
-                Auth = new AuthConfig(true, "backup", passwordFile),
-                Port = new SwitchedNumber(true, daemon.Port),
-                Timeout = new SwitchedNumber(true, 30),
-            },
-            Delete: true);
+        var daemonTarget = daemon.TargetFor(src, "www", "backup", "s3cret", "-artuz");
         var sshTarget = new SyncTarget(
             src,
             new RemoteConfig(RemoteKind.Ssh, "127.0.0.1", sshDest, null, 1),
@@ -148,17 +137,7 @@ public sealed class FullPushTests : IDisposable
         File.WriteAllText(Path.Combine(src, "skip.gz"), "excluded");
         var failLogPath = Path.Combine(_temp.Path, "rsync_fail_log.sh");
         using var daemon = new RsyncDaemon().AddModule("www", mod, "backup", "s3cret").Start();
-        var passwordFile = daemon.WriteClientPasswordFile("s3cret");
-        var target = new SyncTarget(
-            src,
-            new RemoteConfig(RemoteKind.RsyncDaemon, "127.0.0.1", "www", null, 1),
-            RsyncConfig.Stock with
-            {
-                CommonParams = ["-az"],
-                Auth = new AuthConfig(true, "backup", passwordFile),
-                Port = new SwitchedNumber(true, daemon.Port),
-            },
-            Delete: true);
+        var target = daemon.TargetFor(src, "www", "backup", "s3cret", "-az", timeoutSeconds: null);
         daemon.Kill(); // the target is down for the push
 
         var gz = Anchored("(.*)\\.gz");
