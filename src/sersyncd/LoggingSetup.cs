@@ -34,10 +34,56 @@ public static class LoggingSetup
 
         if (logFile is not null)
         {
-            config = config.WriteTo.File(logFile, outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
+            _file = new ReopenableFileSink(logFile);
+            config = config.WriteTo.Sink(_file);
         }
 
         return config.CreateLogger();
+    }
+
+    /// <summary>Closes the log file and opens it again at its path (logrotate moved it away: SIGUSR1, SIGHUP).</summary>
+    public static void ReopenLogFile() => _file?.Reopen();
+
+    private static ReopenableFileSink? _file;
+
+    /// <summary>
+    /// Serilog's file sink keeps its file open and does not write with O_APPEND, so neither a rename nor logrotate's
+    /// copytruncate works on it (the latter leaves a sparse file). This one swaps in a new file sink on request.
+    /// </summary>
+    private sealed class ReopenableFileSink(string path) : ILogEventSink, IDisposable
+    {
+        private const string Template = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}";
+        private readonly Lock _gate = new();
+        private Logger _inner = Open(path);
+
+        public void Emit(LogEvent logEvent)
+        {
+            lock (_gate)
+            {
+                _inner.Write(logEvent);
+            }
+        }
+
+        public void Reopen()
+        {
+            lock (_gate)
+            {
+                var old = _inner;
+                _inner = Open(path);
+                old.Dispose();
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _inner.Dispose();
+            }
+        }
+
+        private static Logger Open(string path) =>
+            new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.File(path, outputTemplate: Template).CreateLogger();
     }
 
     private sealed class SyslogPriorityEnricher : ILogEventEnricher

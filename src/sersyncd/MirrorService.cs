@@ -26,7 +26,11 @@ public sealed partial class MirrorService(
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
+    // Linux's number (x86-64 and arm64 alike); .NET names only the portable signals, a raw number is allowed.
+    private const PosixSignal SigUsr1 = (PosixSignal)10;
     private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan PushProgressInterval = TimeSpan.FromSeconds(5);
+
     private static readonly TimeSpan ReloadDrainTimeout = TimeSpan.FromSeconds(10);
     private readonly ILogger _logger = loggers.CreateLogger<MirrorService>();
     private readonly Channel<bool> _reloads = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -41,7 +45,13 @@ public sealed partial class MirrorService(
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true; // SIGHUP reloads; it must not end the process
+            LoggingSetup.ReopenLogFile();
             RequestReload();
+        });
+        using var usr1 = PosixSignalRegistration.Create(SigUsr1, context =>
+        {
+            context.Cancel = true; // SIGUSR1 only reopens the log file (logrotate's postrotate)
+            LoggingSetup.ReopenLogFile();
         });
         IReadOnlySet<string>? previousTargets = null;
         var fullPush = options.FullPushFirst;
@@ -78,12 +88,20 @@ public sealed partial class MirrorService(
     /// <summary>Runs one pipeline; true when it ended for a reload, false for a stop or a fault.</summary>
     private async Task<bool> RunAsync(MirrorPipeline pipeline, IReadOnlySet<string>? previousTargets, bool fullPush, CancellationToken stoppingToken)
     {
-        notifier.Status("placing watches");
-        pipeline.Start(previousTargets, notifier.Status);
+        notifier.Progress("placing watches");
+        pipeline.Start(previousTargets, notifier.Progress, fullPushFollows: fullPush);
         if (fullPush)
         {
-            notifier.Status($"watching {pipeline.WatchCount} directories; full push to {pipeline.Workers.Count} target(s)");
-            await pipeline.FullPushAsync(stoppingToken);
+            var status = $"watching {pipeline.WatchCount} directories; full push to {pipeline.Workers.Count} target(s)";
+            var push = pipeline.FullPushAsync(stoppingToken);
+            // The push may outlast TimeoutStartSec on a big tree: each tick tells systemd it is still running.
+            while (!push.IsCompleted && !stoppingToken.IsCancellationRequested)
+            {
+                notifier.Progress(status);
+                await Task.WhenAny(push, Task.Delay(PushProgressInterval, time, stoppingToken));
+            }
+
+            await push;
         }
 
         pipeline.StartWorkers();
@@ -133,6 +151,7 @@ public sealed partial class MirrorService(
         if (!reload)
         {
             notifier.Stopping("stopping: sending pending changes");
+            StoppingLog();
         }
 
         await pipeline.StopAsync(reload ? ReloadDrainTimeout : options.DrainTimeout);
@@ -173,6 +192,9 @@ public sealed partial class MirrorService(
 
     [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "sersyncd ready: {Status}")]
     private partial void Ready(string status);
+
+    [LoggerMessage(EventId = 9005, Level = LogLevel.Information, Message = "stopping: sending pending changes")]
+    private partial void StoppingLog();
 
     [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "SIGHUP: reloading {File}")]
     private partial void Reloading(string file);

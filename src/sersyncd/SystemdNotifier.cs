@@ -30,9 +30,29 @@ public sealed class SystemdNotifier : IDisposable
 
     public bool IsEnabled => _socket is not null;
 
-    public void Ready(string status) => Send($"READY=1\nSTATUS={OneLine(status)}");
+    /// <summary>How long systemd may wait for the next progress message during start, past TimeoutStartSec.</summary>
+    public static readonly TimeSpan ProgressGrace = TimeSpan.FromSeconds(30);
+
+    private volatile bool _ready;
+
+    public void Ready(string status)
+    {
+        _ready = true;
+        Send($"READY=1\nSTATUS={OneLine(status)}");
+    }
 
     public void Status(string status) => Send($"STATUS={OneLine(status)}");
+
+    /// <summary>
+    /// A status that also proves the start is moving (watches placed, a <c>-r</c> push running): before READY it
+    /// extends systemd's start timeout by <see cref="ProgressGrace"/>, so a big tree may take as long as it needs
+    /// while a hung start is still caught. After READY it is a plain status (the extension would stretch
+    /// RuntimeMaxSec instead).
+    /// </summary>
+    public void Progress(string status) =>
+        Send(_ready
+            ? $"STATUS={OneLine(status)}"
+            : $"STATUS={OneLine(status)}\nEXTEND_TIMEOUT_USEC={(long)ProgressGrace.TotalMicroseconds}");
 
     public void Stopping(string status) => Send($"STOPPING=1\nSTATUS={OneLine(status)}");
 

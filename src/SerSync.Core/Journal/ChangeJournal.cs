@@ -31,6 +31,7 @@ public sealed class ChangeJournal : IDisposable
     private readonly FileStream _file;
     private readonly Dictionary<string, long> _acks = [];
     private readonly List<JournalRecord> _recovered;
+    private readonly HashSet<string> _unknownTargets = [];
     private readonly TimeProvider _time;
     private long _sequence;
     private DateTimeOffset _lastSync;
@@ -54,6 +55,22 @@ public sealed class ChangeJournal : IDisposable
     /// </summary>
     public DateTimeOffset? CatchUpSince { get; private set; }
 
+    /// <summary>True when the root had no state at all (a first start, or the operator deleted it).</summary>
+    public bool Fresh { get; private set; }
+
+    /// <summary>Targets this journal has no acknowledgement of: what they hold is unknown, so each needs a full sync.
+    /// A target leaves the set when it first acknowledges.</summary>
+    public IReadOnlySet<string> UnknownTargets
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _unknownTargets.ToHashSet();
+            }
+        }
+    }
+
     /// <summary>Opens (creating it if needed) the journal of <paramref name="root"/> under <paramref name="stateDirectory"/>.</summary>
     public static ChangeJournal Open(string stateDirectory, string root, IEnumerable<string> targetIds, TimeProvider time, TimeSpan catchUpMargin)
     {
@@ -63,7 +80,7 @@ public sealed class ChangeJournal : IDisposable
         File.WriteAllText(Path.Combine(dir, "root"), root + "\n");
         var file = new FileStream(Path.Combine(dir, "journal"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         var records = ReadAll(file, out var goodLength);
-        var journal = new ChangeJournal(dir, file, records, time);
+        var journal = new ChangeJournal(dir, file, records, time) { Fresh = fresh };
         if (goodLength < file.Length)
         {
             journal.TornTail = true;
@@ -73,7 +90,17 @@ public sealed class ChangeJournal : IDisposable
         file.Seek(0, SeekOrigin.End);
         foreach (var id in targetIds)
         {
-            journal._acks[id] = ReadAck(Path.Combine(dir, "ack-" + id));
+            // No acknowledgement on record (a first start, a target new to this root, state deleted by the operator,
+            // a damaged file): nothing says what that target holds, so it needs a full sync.
+            if (ReadChecked(Path.Combine(dir, "ack-" + id)) is { } ack)
+            {
+                journal._acks[id] = ack;
+            }
+            else
+            {
+                journal._acks[id] = 0;
+                journal._unknownTargets.Add(id);
+            }
         }
 
         journal._sequence = Math.Max(records.Count > 0 ? records[^1].Sequence : 0, journal._acks.Values.DefaultIfEmpty(0).Max());
@@ -92,6 +119,18 @@ public sealed class ChangeJournal : IDisposable
         }
 
         return journal;
+    }
+
+    /// <summary>The sequence of the last record appended.</summary>
+    public long LastSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sequence;
+            }
+        }
     }
 
     /// <summary>The journaled changes <paramref name="targetId"/> has not acknowledged.</summary>
@@ -141,7 +180,9 @@ public sealed class ChangeJournal : IDisposable
     {
         lock (_gate)
         {
-            if (sequence <= _acks.GetValueOrDefault(targetId))
+            // The first acknowledgement of an unknown target is written even at sequence 0 (its full sync ran
+            // before anything was journaled): from then on the target is known.
+            if (sequence <= _acks.GetValueOrDefault(targetId) && !_unknownTargets.Remove(targetId))
             {
                 return;
             }

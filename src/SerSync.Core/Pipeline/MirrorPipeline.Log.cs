@@ -7,6 +7,12 @@ public sealed partial class MirrorPipeline
     [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "{Target}: new in the reloaded configuration; a full sync is queued")]
     private partial void TargetAdded(string target);
 
+    [LoggerMessage(EventId = 8007, Level = LogLevel.Information, Message = "{Root}: no state in {StateDirectory} (a first start, or the state was deleted): a full push to {Targets} target(s) is queued")]
+    private partial void FirstStart(string root, string stateDirectory, int targets);
+
+    [LoggerMessage(EventId = 8008, Level = LogLevel.Information, Message = "{Target}: no record in the state of {Root} of what it holds; a full push is queued")]
+    private partial void TargetUnknown(string target, string root);
+
     [LoggerMessage(EventId = 8002, Level = LogLevel.Warning, Message = "{Message}")]
     private partial void WatchLimitRaised(string message);
 

@@ -116,12 +116,13 @@ public sealed partial class MirrorPipeline : IDisposable
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
     /// puts back what the previous run left unsynced and what the catch-up scan finds, queues one full sync for every
-    /// target that <paramref name="previousTargets"/> does not know, and starts the dispatchers. Workers are not
-    /// running yet, so a <c>-r</c> push can go first.
+    /// target that <paramref name="previousTargets"/> does not know or that the state has no record of (a first
+    /// start, state deleted), and starts the dispatchers. Workers are not running yet, so a <c>-r</c> push can go
+    /// first; with <paramref name="fullPushFollows"/> the targets without a record wait for that push instead.
     /// </summary>
     /// <exception cref="WatchLimitException">Out of watches or inotify instances.</exception>
     /// <exception cref="DirectoryNotFoundException">A watched root is missing.</exception>
-    public void Start(IReadOnlySet<string>? previousTargets, Action<string>? status = null)
+    public void Start(IReadOnlySet<string>? previousTargets, Action<string>? status = null, bool fullPushFollows = false)
     {
         var placed = 0;
         foreach (var root in _roots)
@@ -142,14 +143,19 @@ public sealed partial class MirrorPipeline : IDisposable
             root.Watcher = StartWatcher(() => NewWatcher(root, progress));
             placed += root.Watcher.WatchCount;
             root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Workers, root.Journal, _time);
+            var fullSyncQueued = new HashSet<string>(StringComparer.Ordinal);
             if (root.Journal is not null)
             {
                 Recover(root);
+                if (!fullPushFollows)
+                {
+                    QueueFullSyncForUnknownTargets(root, fullSyncQueued);
+                }
             }
 
             if (previousTargets is not null)
             {
-                foreach (var added in root.Workers.Where(w => !previousTargets.Contains(w.Id)))
+                foreach (var added in root.Workers.Where(w => !previousTargets.Contains(w.Id) && !fullSyncQueued.Contains(w.Id)))
                 {
                     TargetAdded(added.Target.Label);
                     root.Dispatcher.RequestFullSync(added);
@@ -164,10 +170,25 @@ public sealed partial class MirrorPipeline : IDisposable
     /// from its own worker, with retries.</summary>
     public async Task FullPushAsync(CancellationToken cancellationToken)
     {
+        // What was journaled before the push began is on a target the push reached; a target without a record
+        // becomes known at that point, so the next start does not push it in full again.
+        var before = _roots.ToDictionary(r => r, r => r.Journal?.LastSequence ?? 0);
         var results = await _fullPush.RunAsync([.. _workers.Select(w => w.Target)], _filter.RulesOrNull, [], cancellationToken);
-        foreach (var failed in results.Where(r => !r.Result.Succeeded))
+        foreach (var result in results)
         {
-            RequestFullSync(failed.Target);
+            if (!result.Result.Succeeded)
+            {
+                RequestFullSync(result.Target);
+                continue;
+            }
+
+            foreach (var root in _roots)
+            {
+                if (root.Journal is { } journal && root.Workers.FirstOrDefault(w => w.Target == result.Target) is { } worker)
+                {
+                    journal.Acknowledge(worker.Id, before[root]);
+                }
+            }
         }
     }
 
@@ -330,6 +351,35 @@ public sealed partial class MirrorPipeline : IDisposable
         if (recovered > 0 || found > 0)
         {
             Recovered(root.Watch.Path, recovered, found, journal.CatchUpSince);
+        }
+    }
+
+    /// <summary>A target the state has no acknowledgement of may hold anything: it gets a journaled full sync, so a
+    /// crash before it finishes queues it again.</summary>
+    private void QueueFullSyncForUnknownTargets(Root root, HashSet<string> queued)
+    {
+        var journal = root.Journal!;
+        var unknown = journal.UnknownTargets;
+        var workers = root.Workers.Where(w => unknown.Contains(w.Id)).ToList();
+        if (workers.Count == 0)
+        {
+            return;
+        }
+
+        if (journal.Fresh)
+        {
+            FirstStart(root.Watch.Path, journal.Directory, workers.Count);
+        }
+
+        foreach (var worker in workers)
+        {
+            if (!journal.Fresh)
+            {
+                TargetUnknown(worker.Target.Label, root.Watch.Path);
+            }
+
+            root.Dispatcher!.RequestFullSync(worker);
+            queued.Add(worker.Id);
         }
     }
 

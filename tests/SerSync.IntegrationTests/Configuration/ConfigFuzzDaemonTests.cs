@@ -39,7 +39,7 @@ public sealed class ConfigFuzzDaemonTests : IDisposable
             }
         }
 
-        var daemon = Path.Combine(AppContext.BaseDirectory, "sersyncd.dll");
+        var (daemon, prefix) = EndToEnd.DaemonProcess.Locate();
         var failures = new List<string>();
         using var gate = new SemaphoreSlim(Math.Max(2, Environment.ProcessorCount));
         var runs = picked.Select(async p =>
@@ -50,7 +50,7 @@ public sealed class ConfigFuzzDaemonTests : IDisposable
                 var file = Path.Combine(_temp.Path, $"daemon-{p.Seed}.xml");
                 File.WriteAllBytes(file, p.Mutant.Bytes);
                 var r = await ChildProcess.RunAsync(
-                    "dotnet", [daemon, "-t", "-o", file],
+                    daemon, [.. prefix, "-t", "-o", file],
                     timeout: TimeSpan.FromSeconds(60),
                     cancellationToken: TestContext.Current.CancellationToken);
                 var problem = DaemonProblem(r);

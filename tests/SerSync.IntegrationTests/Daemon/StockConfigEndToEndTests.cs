@@ -13,12 +13,11 @@ public sealed class StockConfigEndToEndTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    internal static Task<ChildProcessResult> RunSersyncdAsync(params string[] args) =>
-        ChildProcess.RunAsync(
-            "dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "sersyncd.dll"), .. args],
-            timeout: TimeSpan.FromSeconds(60),
-            cancellationToken: TestContext.Current.CancellationToken);
+    internal static Task<ChildProcessResult> RunSersyncdAsync(params string[] args)
+    {
+        var (daemon, prefix) = EndToEnd.DaemonProcess.Locate();
+        return ChildProcess.RunAsync(daemon, [.. prefix, .. args], timeout: TimeSpan.FromSeconds(60), cancellationToken: TestContext.Current.CancellationToken);
+    }
 
     [Fact]
     public async Task Stock_file_pointed_at_a_real_module_checks_and_pushes()

@@ -121,11 +121,19 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
         $"stdout:\n{StandardOutput}\nstderr:\n{StandardError}";
 
     /// <summary>
-    /// Where the built daemon is: the test project references the sersyncd project, so its output sits next to the
-    /// tests. The apphost when present, else <c>dotnet sersyncd.dll</c>.
+    /// Where the daemon under test is: <c>SERSYNCD_BINARY</c> when set (CI points it at the NativeAOT
+    /// <c>dist/sersyncd</c>, the binary that ships); else the JIT build, which sits next to the tests because the test
+    /// project references the sersyncd project: the apphost when present, else <c>dotnet sersyncd.dll</c>.
     /// </summary>
     public static (string FileName, IReadOnlyList<string> Prefix) Locate()
     {
+        if (Environment.GetEnvironmentVariable("SERSYNCD_BINARY") is { Length: > 0 } binary)
+        {
+            return File.Exists(binary)
+                ? (Path.GetFullPath(binary), [])
+                : throw new FileNotFoundException($"SERSYNCD_BINARY={binary}: no such file");
+        }
+
         var dir = AppContext.BaseDirectory;
         var apphost = Path.Combine(dir, "sersyncd");
         var dll = Path.Combine(dir, "sersyncd.dll");

@@ -25,10 +25,42 @@ public sealed class LifecycleEndToEndTests
 
         await m.Daemon.StopAsync();
         TreeComparer.AssertEqual(m.Source, m.Target);
-        var lines = m.Daemon.MessageLines;
-        Assert.True(
-            lines.ToList().IndexOf("READY=1") < lines.ToList().IndexOf("STOPPING=1"),
-            "READY=1 comes before STOPPING=1\n" + m.Daemon.Describe());
+        var lines = m.Daemon.MessageLines.ToList();
+        var ready = lines.IndexOf("READY=1");
+        Assert.True(ready < lines.IndexOf("STOPPING=1"), "READY=1 comes before STOPPING=1\n" + m.Daemon.Describe());
+
+        // While starting, progress extends systemd's start timeout; once ready it must not (it would stretch
+        // RuntimeMaxSec instead).
+        Assert.Contains(lines.Take(ready), l => l.StartsWith("EXTEND_TIMEOUT_USEC=", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines.Skip(ready), l => l.StartsWith("EXTEND_TIMEOUT_USEC=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_first_start_without_r_pushes_in_full_and_a_restart_catches_up_without_one()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var tmp = new TempDirectory("sersync-e2e-first-");
+        var src = tmp.Sub("src");
+        var dst = tmp.Sub("dst");
+        NastyNames.CreateTree(src);
+        File.WriteAllText(Path.Combine(src, "before.txt"), "there before the first start");
+        var config = new ConfigBuilder(src, Path.Combine(tmp.Path, "state")).AddLocalTarget(dst).Write(Path.Combine(tmp.Path, "first.xml"));
+
+        await using var first = DaemonProcess.Start("-o", config);
+        await first.WaitForReadyAsync(Mirror.ReadyTimeout);
+        // No -r, but the state directory was empty: the tree that was there before the start arrives.
+        await TreeConvergence.AssertConvergesAsync(src, dst, Mirror.SyncTimeout, null, () => first.HasExited, first.Describe);
+        await first.StopAsync();
+
+        File.WriteAllText(Path.Combine(src, "while-down.txt"), "written while the daemon was stopped");
+
+        await using var second = DaemonProcess.Start("-o", config);
+        await second.WaitForReadyAsync(Mirror.ReadyTimeout);
+        await Eventually.TrueAsync(() => File.Exists(Path.Combine(dst, "while-down.txt")), Mirror.SyncTimeout, "the change made while down arrives\n" + second.Describe(), ct);
+        // The state knows the target now: the restart catches up without pushing the whole tree.
+        Assert.Contains("a full push to 1 target(s) is queued", first.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("full push", second.StandardOutput, StringComparison.Ordinal);
+        await second.StopAsync();
     }
 
     [Fact]
@@ -97,10 +129,19 @@ public sealed class LifecycleEndToEndTests
             await TreeConvergence.AssertConvergesAsync(src, dst, Mirror.SyncTimeout);
             Assert.True(new FileInfo(logFile).Length > 0, $"{logFile} has the daemon's log");
 
+            // logrotate: the file is moved away, SIGUSR1 makes the daemon open a new one at the same path.
+            var rotated = logFile + ".1";
+            File.Move(logFile, rotated);
+            DaemonProcess.SendSignal(daemonPid.Value, 10);
+            await Eventually.TrueAsync(() => File.Exists(logFile), TimeSpan.FromSeconds(10), $"SIGUSR1 reopens {logFile}", TestContext.Current.CancellationToken);
+            var rotatedLength = new FileInfo(rotated).Length;
+
             DaemonProcess.SendSignal(daemonPid.Value);
             await Eventually.TrueAsync(() => !DaemonProcess.IsAlive(daemonPid.Value), TimeSpan.FromSeconds(60), $"PID {daemonPid} exits after SIGTERM", TestContext.Current.CancellationToken);
             daemonPid = null;
             Assert.False(File.Exists(pidFile), "the pid file is removed on a clean stop");
+            Assert.True(new FileInfo(logFile).Length > 0, "the stop is logged in the reopened file");
+            Assert.Equal(rotatedLength, new FileInfo(rotated).Length); // and nothing more in the rotated one
         }
         finally
         {

@@ -60,4 +60,49 @@ public sealed class MirrorPipelineTests : IDisposable
         await Eventually.TrueAsync(() => worker.State == TargetState.InSync && worker.PendingCount == 0, Deadline, "the target to be in sync", ct);
         await pipeline.StopAsync(TimeSpan.FromSeconds(5));
     }
+    [Fact]
+    public async Task A_root_without_state_gets_one_journaled_full_push_and_a_restart_does_not_push_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var src = _temp.Sub("src");
+        Directory.CreateDirectory(src);
+        var state = _temp.Sub("state");
+        var config = ConfigLoader.Load(new ConfigBuilder(src, state).AddLocalTarget(_temp.Sub("dst")).Write(Path.Combine(_temp.Path, "confxml.xml")));
+        var options = new MirrorOptions(4, false, TimeSpan.FromSeconds(5), state);
+
+        // Runs one pipeline until its target is idle; returns the full push it ran, if any (the restart's catch-up
+        // scan may send a short list too: the stop barrier's cookie touched the root).
+        async Task<ScriptedRunner.Call?> RunOnceAsync(bool fullPushFollows)
+        {
+            var runner = new ScriptedRunner(_time);
+            using var pipeline = new MirrorPipeline(config, options, _time, NullLoggerFactory.Instance, runner);
+            pipeline.Start(previousTargets: null, fullPushFollows: fullPushFollows);
+            pipeline.StartWorkers();
+            var worker = Assert.Single(pipeline.Workers);
+            ScriptedRunner.Call? fullPush = null;
+            for (var i = 0; i < 6; i++)
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+                if (await runner.NextOrNullAsync(TimeSpan.FromMilliseconds(200)) is { } call)
+                {
+                    fullPush ??= call.Invocation.Stdin is null ? call : null;
+                    call.Complete(0);
+                    await Eventually.TrueAsync(() => worker.State == TargetState.InSync, Deadline, "the batch to be acknowledged", ct);
+                }
+            }
+
+            await pipeline.StopAsync(TimeSpan.FromSeconds(5));
+            return fullPush;
+        }
+
+        var push = await RunOnceAsync(fullPushFollows: false);
+        Assert.NotNull(push);
+        Assert.Equal("./", push.Invocation.Arguments[^2]); // the whole root
+
+        Assert.Null(await RunOnceAsync(fullPushFollows: false)); // the state knows the target now: nothing to push
+
+        Directory.Delete(state, recursive: true); // the operator deletes the state
+        Assert.Null(await RunOnceAsync(fullPushFollows: true)); // -r pushes by itself; nothing is queued twice
+        Assert.NotNull(await RunOnceAsync(fullPushFollows: false));
+    }
 }

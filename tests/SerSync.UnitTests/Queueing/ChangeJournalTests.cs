@@ -50,6 +50,44 @@ public sealed class ChangeJournalTests : IDisposable
     }
 
     [Fact]
+    public void Targets_without_an_acknowledgement_are_unknown_until_they_first_acknowledge()
+    {
+        using (var j = Open("a", "b"))
+        {
+            Assert.True(j.Fresh);
+            Assert.Equal(["a", "b"], j.UnknownTargets.Order());
+            j.Acknowledge("a", 0); // a full sync that ran before anything was journaled still makes it known
+            Assert.Equal(["b"], j.UnknownTargets);
+        }
+
+        using (var j = Open("a", "b", "c"))
+        {
+            Assert.False(j.Fresh);
+            Assert.Equal(["b", "c"], j.UnknownTargets.Order()); // b never acknowledged; c is new to this root
+        }
+
+        // The operator deletes the state: everything is unknown again.
+        Directory.Delete(Path.Combine(_temp.Path, StableId.Of(Root)), recursive: true);
+        using var again = Open("a");
+        Assert.True(again.Fresh);
+        Assert.Equal(["a"], again.UnknownTargets);
+    }
+
+    [Fact]
+    public void A_damaged_acknowledgement_makes_its_target_unknown()
+    {
+        using (var j = Open("a"))
+        {
+            j.Append([Up("x"u8.ToArray())]);
+            j.Acknowledge("a", 1);
+        }
+
+        File.WriteAllBytes(Path.Combine(_temp.Path, StableId.Of(Root), "ack-a"), [1, 2, 3]);
+        using var reopened = Open("a");
+        Assert.Equal(["a"], reopened.UnknownTargets);
+    }
+
+    [Fact]
     public void A_torn_tail_is_cut_and_the_catch_up_starts_at_the_last_good_record()
     {
         var mark = DateTimeOffset.UtcNow.AddMinutes(10);
