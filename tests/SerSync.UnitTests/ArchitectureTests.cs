@@ -77,6 +77,22 @@ public sealed partial class ArchitectureTests
     }
 
     [Fact]
+    public void No_log_method_has_a_verbatim_parameter_name()
+    {
+        // [LoggerMessage] keys a state entry by the parameter's name: "@class" does not fill "{Class}", and Serilog
+        // then prints the placeholder itself ("rsync exit 127 (unknown exit code, {Class})").
+        var src = Path.GetDirectoryName(CoreDirectory)!;
+        var violations = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories).Where(IsSource)
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (f, line, i)))
+            .Where(x => x.line.Contains("partial void ", StringComparison.Ordinal)
+                && System.Text.RegularExpressions.Regex.IsMatch(x.line, @"[(,]\s*[\w<>?\[\]]+\s+@\w+"))
+            .Select(x => $"{Path.GetRelativePath(src, x.f)}:{x.i + 1}: {x.line.Trim()}")
+            .ToList();
+        Assert.True(violations.Count == 0, string.Join('\n', violations));
+        Assert.Matches(@"[(,]\s*[\w<>?\[\]]+\s+@\w+", "partial void X(ILogger logger, FailureClass @class);"); // the check sees one
+    }
+
+    [Fact]
     public void Core_references_neither_hosting_nor_serilog()
     {
         var project = File.ReadAllText(Path.Combine(CoreDirectory, "SerSync.Core.csproj"));

@@ -15,6 +15,6 @@ public sealed partial class TargetWorker
     private partial void BackInSync(string target, int failures);
 
     /// <summary>A warning for transient failures, an error for fatal ones.</summary>
-    [LoggerMessage(EventId = 3004, Message = "{Target}: rsync exit {Code} ({Meaning}, {Class}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}")]
-    private partial void BatchFailed(LogLevel level, string target, int code, string meaning, FailureClass @class, int count, int attempt, double seconds, string output);
+    [LoggerMessage(EventId = 3004, Message = "{Target}: rsync exit {Code} ({Meaning}, {FailureClass}); {Count} path(s) kept, retry {Attempt} in {Seconds:F1} s: {Output}")]
+    private partial void BatchFailed(LogLevel level, string target, int code, string meaning, FailureClass failureClass, int count, int attempt, double seconds, string output);
 }

@@ -11,8 +11,8 @@ public sealed partial class InotifyWatcher
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "inotify reader for {Root} failed; changes are no longer seen")]
     private static partial void ReaderFailed(ILogger logger, Exception exception, string root);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Trace, Message = "inotify {Event}")]
-    private static partial void RawEvent(ILogger logger, RawInotifyEvent @event);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Trace, Message = "inotify {RawEvent}")]
+    private static partial void RawEvent(ILogger logger, RawInotifyEvent rawEvent);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
         Message = "inotify event queue overflowed for {Root} ({File}): events were lost; re-scanning and requesting a full sync")]
