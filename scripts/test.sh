@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine with the .NET 10 SDK: installs what the tests start for real
 # (rsync, sshd, lsyncd is not needed here), builds, runs the unit tests and then the integration tests, and prints
-# one closing line "N passed, N failed" for both.
+# one closing line "N passed, N failed" for all of them.
+#
+#   scripts/test.sh            the integration tests run the JIT build
+#   scripts/test.sh --package  builds the product first (scripts/package.sh: the NativeAOT dist/sersyncd and the
+#                              .deb), runs the integration tests against dist/sersyncd, then installs the .deb on
+#                              this machine, checks it and removes it (scripts/test-package.sh). What CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+package=0
+for arg in "$@"; do
+  case "$arg" in
+    --package) package=1 ;;
+    *) echo "test.sh: unknown option $arg" >&2; exit 64 ;;
+  esac
+done
 
 need=()
 for cmd in rsync:rsync sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 python3:python3; do
@@ -25,11 +38,17 @@ failed=0
 set +e
 dotnet build SerSync.sln -c Release 2>&1 | tee "$logs/build"
 built=${PIPESTATUS[0]}
+if [ "$built" -eq 0 ] && [ "$package" -eq 1 ]; then
+  scripts/package.sh 2>&1 | tee "$logs/package"
+  built=${PIPESTATUS[0]}
+  export SERSYNCD_BINARY=$PWD/dist/sersyncd
+fi
 if [ "$built" -ne 0 ]; then
   failed=1 # a build error is a broken run: never reported as green
 else
   # Unit tests first (seconds, in-process); then the integration tests (rsync, sshd, netns, the spawned daemon).
   for project in SerSync.UnitTests SerSync.IntegrationTests; do
+    echo "test.sh: $project${SERSYNCD_BINARY:+ (daemon: $SERSYNCD_BINARY)}"
     dotnet test --project "tests/$project/$project.csproj" -c Release --no-build 2>&1 | tee "$logs/$project"
     status=${PIPESTATUS[0]}
     p=$(awk '/^  succeeded:/ {s+=$2} END {print s+0}' "$logs/$project")
@@ -40,6 +59,19 @@ else
     passed=$((passed + p))
     failed=$((failed + f))
   done
+  if [ "$package" -eq 1 ]; then
+    scripts/test-package.sh 2>&1 | tee "$logs/install"
+    status=${PIPESTATUS[0]}
+    p=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1}' "$logs/install" | tail -n 1)
+    f=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $3}' "$logs/install" | tail -n 1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+      f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+  fi
 fi
 set -e
 echo "$passed passed, $failed failed"
