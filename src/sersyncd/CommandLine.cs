@@ -10,7 +10,7 @@ public sealed record CommandLine
         usage: sersyncd [-r] [-d] [-n N] [-o FILE] [-m PLUGIN] [-t] [--once]
                [--log-file FILE] [--pid-file FILE] [--state-dir DIR]
 
-          -r               push every watched root in full to every target before watching
+          -r               push every watched root in full to every target first (watches placed before it)
           -d               run as a daemon (detaches unless started by systemd)
           -n N             rsync processes running at once, across targets (default 10)
           -o FILE          configuration file, sersync 2.5 confxml.xml format (default ./confxml.xml)
@@ -116,6 +116,12 @@ public sealed record CommandLine
                     _ => throw new UsageException($"unknown option -{flag}"),
                 };
             }
+        }
+
+        if (result.Once && result.Daemon)
+        {
+            // --once is a foreground run that ends: detached, nobody would see how it ended.
+            throw new UsageException("--once runs in the foreground and exits; it cannot be combined with -d");
         }
 
         return result;

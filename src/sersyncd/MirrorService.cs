@@ -81,7 +81,8 @@ public sealed partial class MirrorService(
         }
         catch (Exception ex)
         {
-            Stop(ex is WatchLimitException or RootLostException ? ExitCodes.OsError : ExitCodes.Software, ex.Message, ex);
+            // A root that vanished between loading the config and placing its watches is a lost root too.
+            Stop(ex is WatchLimitException or RootLostException or DirectoryNotFoundException ? ExitCodes.OsError : ExitCodes.Software, ex.Message, ex);
         }
     }
 

@@ -45,6 +45,7 @@ public class CommandLineTests
     [InlineData("unknown option --bogus", "--bogus")]
     [InlineData("unexpected argument 'stray'", "stray")]
     [InlineData("takes no value", "--once=yes")]
+    [InlineData("cannot be combined with -d", "-d", "--once")]
     public void Bad_usage_names_the_problem(string expected, params string[] args)
     {
         var ex = Assert.Throws<UsageException>(() => CommandLine.Parse(args));
