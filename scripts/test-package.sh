@@ -28,6 +28,7 @@ need=()
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v logrotate >/dev/null 2>&1 || need+=(logrotate)
+command -v objdump >/dev/null 2>&1 || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
