@@ -25,6 +25,7 @@ internal sealed class WatchTree
 
     private const int FreeWd = int.MinValue;
     private const int InitialCapacity = 16;
+    private const int MaxChain = 2; // nodes per bucket, on average, before the buckets double
     private const int MinGarbageToCompact = 64 * 1024;
 
     private Node[] _nodes = new Node[InitialCapacity];
@@ -305,7 +306,7 @@ internal sealed class WatchTree
         for (var n = _childBuckets[hash & (_childBuckets.Length - 1)]; n != None; n = _nodes[n].ChildNext)
         {
             ref var nd = ref _nodes[n];
-            if (nd.Parent == parent && nd.NameHash == hash && _names.AsSpan(nd.NameOffset, nd.NameLength).SequenceEqual(name))
+            if (nd.Parent == parent && _names.AsSpan(nd.NameOffset, nd.NameLength).SequenceEqual(name))
             {
                 return n;
             }
@@ -326,7 +327,8 @@ internal sealed class WatchTree
         {
             if (_highWater == _nodes.Length)
             {
-                Grow();
+                // By half, not double: at a million directories every slot is 36 bytes of resident memory.
+                Array.Resize(ref _nodes, _nodes.Length + (_nodes.Length / 2));
             }
 
             id = _highWater++;
@@ -350,6 +352,11 @@ internal sealed class WatchTree
         if (parent != None)
         {
             Attach(id, parent, hash);
+        }
+
+        if (Count > MaxChain * _wdBuckets.Length)
+        {
+            GrowBuckets(); // after linking: the hash given is for the buckets as they were
         }
 
         return id;
@@ -394,7 +401,6 @@ internal sealed class WatchTree
     {
         ref var nd = ref _nodes[n];
         nd.Parent = parent;
-        nd.NameHash = hash;
         nd.PrevSibling = None;
         nd.NextSibling = _nodes[parent].FirstChild;
         if (nd.NextSibling != None)
@@ -440,7 +446,7 @@ internal sealed class WatchTree
 
     private void UnlinkChildHash(int n)
     {
-        ref var head = ref _childBuckets[_nodes[n].NameHash & (_childBuckets.Length - 1)];
+        ref var head = ref _childBuckets[ChildHash(_nodes[n].Parent, NameOf(n)) & (_childBuckets.Length - 1)];
         if (head == n)
         {
             head = _nodes[n].ChildNext;
@@ -533,13 +539,13 @@ internal sealed class WatchTree
         _namesGarbage = 0;
     }
 
-    /// <summary>Doubles the node array and both bucket arrays and re-threads the hash chains.</summary>
-    private void Grow()
+    /// <summary>Doubles both bucket arrays and re-threads the hash chains (names are hashed again: keeping each
+    /// node's hash would cost 4 bytes a directory for a step that happens a few times in the tree's life).</summary>
+    private void GrowBuckets()
     {
-        var capacity = _nodes.Length * 2;
-        Array.Resize(ref _nodes, capacity);
-        _wdBuckets = NewBuckets(capacity);
-        _childBuckets = NewBuckets(capacity);
+        var size = _wdBuckets.Length * 2;
+        _wdBuckets = NewBuckets(size);
+        _childBuckets = NewBuckets(size);
         for (var i = 0; i < _highWater; i++)
         {
             ref var nd = ref _nodes[i];
@@ -548,12 +554,12 @@ internal sealed class WatchTree
                 continue;
             }
 
-            var wb = WdBucket(nd.Wd, capacity);
+            var wb = WdBucket(nd.Wd, size);
             nd.WdNext = _wdBuckets[wb];
             _wdBuckets[wb] = i;
             if (nd.Parent != None)
             {
-                ref var cb = ref _childBuckets[nd.NameHash & (capacity - 1)];
+                ref var cb = ref _childBuckets[ChildHash(nd.Parent, NameOf(i)) & (size - 1)];
                 nd.ChildNext = cb;
                 cb = i;
             }
@@ -579,7 +585,7 @@ internal sealed class WatchTree
         return hash.ToHashCode();
     }
 
-    /// <summary>One directory: 40 bytes, no object.</summary>
+    /// <summary>One directory: 36 bytes, no object.</summary>
     [StructLayout(LayoutKind.Sequential)]
     private struct Node
     {
@@ -590,7 +596,6 @@ internal sealed class WatchTree
         public int PrevSibling;
         public int NameOffset;
         public int NameLength;
-        public int NameHash; // ChildHash(Parent, name): kept so that growing re-threads without re-hashing
         public int ChildNext; // chain of the (parent, name) bucket
         public int WdNext; // chain of the wd bucket
     }
