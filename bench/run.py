@@ -6,6 +6,9 @@ Every contestant mirrors a source directory to a LOCAL target directory; all fil
 
     python3 bench/run.py            # full run (about 15-20 minutes on 2 cores)
     python3 bench/run.py --quick    # smoke run with small sizes (about 2 minutes)
+    python3 bench/run.py --phases scale,scale1m --contestants sersyncd,lsyncd   # memory and start at 50k and 1M dirs
+
+sersyncd is the NativeAOT binary (what ships): published to bench/.aot/ unless --binary is given.
 """
 
 from __future__ import annotations
@@ -25,9 +28,14 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERSYNCD_BIN = os.path.join(REPO, "src/sersyncd/bin/Release/net10.0/sersyncd")
+AOT_DIR = os.path.join(REPO, "bench", ".aot")
+SERSYNCD_BIN = os.path.join(AOT_DIR, "sersyncd")  # replaced by --binary
 MAX_USER_WATCHES = "/proc/sys/fs/inotify/max_user_watches"
 WANT_WATCHES = 200_000
+# scale1m: 1,001,001 watches for one contestant at a time; twice that, since the kernel frees a closed instance's
+# watches asynchronously and the next contestant starts right after.
+WANT_WATCHES_1M = 2_100_000
+PHASES = ("latency", "storm", "scale", "scale1m")
 
 # The classic loop, fixed text. $1/$2 are the benchmark's own temp dirs (never user file names); the event's file
 # name is read into $f and not used, exactly like the recipes of sersync's era.
@@ -316,6 +324,8 @@ class Bench:
         res: dict = {}
         if r.name == "sersyncd":
             assert r.notify_sock is not None
+            # the longest silence on the socket before READY=1 (STATUS= lines while placing watches)
+            last_msg, gap = r.start, 0.0
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -326,8 +336,13 @@ class Bench:
                 except socket.timeout:
                     r.check_alive("starting")
                     continue
+                now = time.monotonic()
+                if any(line.startswith("STATUS=") for line in msg.split("\n")):
+                    gap = max(gap, now - last_msg)
+                    last_msg = now
                 if "READY=1" in msg.split("\n"):
-                    res["ready"] = time.monotonic() - r.start
+                    res["ready"] = now - r.start
+                    res["status_gap"] = max(gap, now - last_msg)
                     return res
         if r.name == "lsyncd":
             needle = b"Startup of "
@@ -458,18 +473,18 @@ class Bench:
                 shutil.rmtree(run_dir, ignore_errors=True)
         return results
 
-    def phase_scale(self, name: str, src: str, ndirs: int) -> list[dict]:
+    def phase_scale(self, name: str, src: str, ndirs: int, runs: int, timeout: float = 600) -> list[dict]:
         results = []
-        for rep in range(self.args.scale_runs):
+        for rep in range(runs):
             run_dir = self.new_run_dir(f"scale-{name}")
             dst = os.path.join(run_dir, "dst")
             os.makedirs(dst)
             r = self.start(name, src, dst, run_dir)
             try:
-                res = self.wait_ready(r, ndirs, timeout=600)
+                res = self.wait_ready(r, ndirs, timeout=timeout)
                 res["rss_kb"] = r.rss_kb()
                 res["watches"] = inotify_watch_count(r.watcher_pid())
-                log(f"  scale {name} #{rep + 1}: " + ", ".join(
+                log(f"  scale {name} #{rep + 1} ({ndirs} dirs): " + ", ".join(
                     f"{k} {v:.2f} s" if isinstance(v, float) else f"{k} {v}" for k, v in res.items()))
                 if res["watches"] is not None and res["watches"] < ndirs:
                     self.problems.append(f"{name}: only {res['watches']} inotify watches at ready, "
@@ -547,13 +562,23 @@ def build_storm_tree(root: str, tops: int, subs: int, files: int) -> int:
     return total
 
 
-def build_scale_tree(root: str, tops: int, subs: int) -> int:
+def build_scale_tree(root: str, tops: int, subs: int, file_each: bool = False) -> int:
+    """tops x subs leaf directories (with one small file each if file_each); relative calls (chdir, then plain
+    names) keep the path lookups short, so a million directories take well under a minute."""
     os.makedirs(root)
-    for t in range(tops):
-        base = os.path.join(root, f"d{t:03d}")
-        os.mkdir(base)
-        for s in range(subs):
-            os.mkdir(os.path.join(base, f"{s:04d}"))
+    cwd = os.getcwd()
+    try:
+        for t in range(tops):
+            base = os.path.join(root, f"d{t:03d}")
+            os.mkdir(base)
+            os.chdir(base)
+            for s in range(subs):
+                leaf = f"{s:04d}"
+                os.mkdir(leaf)
+                if file_each:
+                    os.close(os.open(f"{leaf}/f", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    finally:
+        os.chdir(cwd)
     return 1 + tops + tops * subs  # the root, the top dirs, the leaves
 
 
@@ -638,34 +663,45 @@ def ensure_tools(args) -> None:
         subprocess.run(["apt-get", "install", "-y", "lsyncd", "inotify-tools"], check=True)
     if shutil.which("rsync") is None:
         raise BenchError("rsync not found")
-    if not args.no_build:
-        log("building sersyncd (dotnet build src/sersyncd -c Release)")
-        r = subprocess.run(["dotnet", "build", "src/sersyncd", "-c", "Release", "-nologo", "-v", "q"], cwd=REPO,
-                           capture_output=True, text=True)
+    if args.binary is None and not args.no_build:
+        argv = ["dotnet", "publish", "src/sersyncd/sersyncd.csproj", "-c", "Release", "-r", "linux-x64", "-o", AOT_DIR,
+                "-nologo", "-v", "q"]
+        log("publishing sersyncd with NativeAOT (" + " ".join(argv) + ")")
+        r = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
         if r.returncode != 0:
-            raise BenchError("dotnet build failed:\n" + r.stdout[-3000:] + r.stderr[-3000:])
+            raise BenchError("dotnet publish failed:\n" + r.stdout[-3000:] + r.stderr[-3000:])
     if not os.access(SERSYNCD_BIN, os.X_OK):
-        raise BenchError(f"{SERSYNCD_BIN} not found; build it or drop --no-build")
+        raise BenchError(f"{SERSYNCD_BIN} not found; publish it (drop --no-build) or give --binary")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    ap.add_argument("--no-build", action="store_true", help="use the existing Release build of sersyncd")
+    ap.add_argument("--no-build", action="store_true",
+                    help="use the NativeAOT binary already published to bench/.aot/ (no dotnet publish)")
+    ap.add_argument("--binary", metavar="PATH", help="run this sersyncd binary (nothing is built)")
+    ap.add_argument("--scale1m-runs", type=int, default=1, help="runs per contestant of the scale1m phase")
     ap.add_argument("--contestants", default=",".join(CONTESTANTS),
                     help="comma-separated subset of " + ",".join(CONTESTANTS))
-    ap.add_argument("--phases", default="latency,storm,scale", help="comma-separated subset of latency,storm,scale")
+    ap.add_argument("--phases", default="latency,storm,scale",
+                    help="comma-separated subset of " + ",".join(PHASES) + " (scale1m, a million directories with "
+                         "one file each, only when named)")
     args = ap.parse_args()
+    global SERSYNCD_BIN
+    if args.binary:
+        SERSYNCD_BIN = os.path.abspath(args.binary)
 
     args.write_interval = 0.5
     if args.quick:
         args.writes, args.latency_runs = 10, 1
         args.storm_shape, args.storm_runs = (20, 10, 10), 1  # 2,000 files in 200 leaf directories
         args.scale_shape, args.scale_runs = (5, 1000), 1  # 5,000 directories
+        args.scale1m_shape = (20, 1000)  # 20,000 directories with a file each
     else:
         args.writes, args.latency_runs = 30, 3
         args.storm_shape, args.storm_runs = (200, 10, 10), 3  # 20,000 files in 2,000 leaf directories
         args.scale_shape, args.scale_runs = (50, 1000), 3  # 50,000 directories
+        args.scale1m_shape = (1000, 1000)  # 1,000,000 directories with a file each
     args.storm_deadline = 120.0
     contestants = [c.strip() for c in args.contestants.split(",") if c.strip()]
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
@@ -673,7 +709,7 @@ def main() -> int:
         if c not in CONTESTANTS:
             ap.error(f"unknown contestant {c}")
     for p in phases:
-        if p not in ("latency", "storm", "scale"):
+        if p not in PHASES:
             ap.error(f"unknown phase {p}")
 
     t_begin = time.monotonic()
@@ -681,13 +717,14 @@ def main() -> int:
     work = None
     try:
         ensure_tools(args)
+        want = WANT_WATCHES_1M if "scale1m" in phases else WANT_WATCHES
         with open(MAX_USER_WATCHES) as f:
             old_watches = f.read().strip()
-        if int(old_watches) < WANT_WATCHES:
+        if int(old_watches) < want:
             try:
                 with open(MAX_USER_WATCHES, "w") as f:
-                    f.write(str(WANT_WATCHES))
-                log(f"raised {MAX_USER_WATCHES} from {old_watches} to {WANT_WATCHES} (restored at the end)")
+                    f.write(str(want))
+                log(f"raised {MAX_USER_WATCHES} from {old_watches} to {want} (restored at the end)")
             except OSError as e:
                 old_watches = None
                 log(f"cannot raise {MAX_USER_WATCHES} ({e}); the scale phase may fail")
@@ -713,11 +750,22 @@ def main() -> int:
             log(f"building the scale tree: {tops} x {subs} directories")
             ndirs = build_scale_tree(scale_src, tops, subs)
             snapshot(scale_src)  # warm the dentry cache alike for everyone
+        scale1m_src = None
+        ndirs1m = 0
+        if "scale1m" in phases:
+            tops, subs = args.scale1m_shape
+            scale1m_src = os.path.join(work, "fixtures", "scale1m")
+            log(f"building the scale1m tree: {tops} x {subs} directories, one file each")
+            t0 = time.monotonic()
+            ndirs1m = build_scale_tree(scale1m_src, tops, subs, file_each=True)
+            snapshot(scale1m_src)
+            log(f"  built and walked in {time.monotonic() - t0:.0f} s")
 
         floor_before = rsync_floor(work, bench.real_rsync)
         lat: dict = {}
         storm: dict = {}
         scale: dict = {}
+        scale1m: dict = {}
         for c in contestants:
             if "latency" in phases:
                 log(f"latency: {c} ({args.latency_runs} x {args.writes} writes)")
@@ -732,7 +780,11 @@ def main() -> int:
         for c in contestants:
             if "scale" in phases:
                 log(f"scale: {c} ({args.scale_runs} runs, {ndirs} directories)")
-                scale[c] = bench.phase_scale(c, scale_src, ndirs)
+                scale[c] = bench.phase_scale(c, scale_src, ndirs, args.scale_runs)
+        for c in contestants:
+            if "scale1m" in phases:
+                log(f"scale1m: {c} ({args.scale1m_runs} runs, {ndirs1m} directories)")
+                scale1m[c] = bench.phase_scale(c, scale1m_src, ndirs1m, args.scale1m_runs, timeout=3600)
 
         # ------------------------------------------------------------------------------------------------------
         rows: list[tuple[str, list[str]]] = []
@@ -769,6 +821,23 @@ def main() -> int:
                          [f"{med([r['rss_kb'] for r in scale[c]]) / 1024:.1f} MB" for c in contestants]))
             rows.append(("scale: inotify watches at ready",
                          [str(scale[c][-1]['watches']) for c in contestants]))
+            rows.append(("scale: longest gap between STATUS= lines before READY",
+                         [fmt_s(max(r['status_gap'] for r in scale[c])) if 'status_gap' in scale[c][0] else "-"
+                          for c in contestants]))
+        if scale1m:
+            n = args.scale1m_runs
+            rows.append((f"scale1m: start → ready, {ndirs1m:,} dirs + a file each, median of {n}",
+                         [fmt_s(med([r['ready'] for r in scale1m[c]])) + runs_str([r['ready'] for r in scale1m[c]])
+                          for c in contestants]))
+            rows.append(("scale1m: start → all watches placed",
+                         [fmt_s(med([r.get('watching', r['ready']) for r in scale1m[c]])) for c in contestants]))
+            rows.append(("scale1m: RSS once ready, median",
+                         [f"{med([r['rss_kb'] for r in scale1m[c]]) / 1024:.1f} MB" for c in contestants]))
+            rows.append(("scale1m: inotify watches at ready",
+                         [str(scale1m[c][-1]['watches']) for c in contestants]))
+            rows.append(("scale1m: longest gap between STATUS= lines before READY",
+                         [fmt_s(max(r['status_gap'] for r in scale1m[c])) if 'status_gap' in scale1m[c][0] else "-"
+                          for c in contestants]))
 
         floor_after = rsync_floor(work, bench.real_rsync)
         info.append(f"rsync floor: one bare local rsync of one 4 KB file, median of 10: "

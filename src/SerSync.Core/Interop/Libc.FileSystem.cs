@@ -21,7 +21,9 @@ internal static partial class Libc
     internal const int O_WRONLY = 1;
     internal const int O_CREAT = 0x40;
     internal const int O_EXCL = 0x80;
-    internal const int O_NOFOLLOW = 0x20000;
+    // O_DIRECTORY and O_NOFOLLOW are the two open flags whose values differ between x86-64 and arm64 (asm-generic).
+    internal static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x8000 : 0x20000;
+    internal static readonly int O_DIRECTORY = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
     internal const int O_CLOEXEC = 0x80000;
 
     internal const byte DT_UNKNOWN = 0;
@@ -37,6 +39,11 @@ internal static partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int closedir(nint dir);
+
+    /// <summary>Raw directory records (struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8,
+    /// d_name NUL-terminated) into a caller's buffer: no DIR allocation per directory listed.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial nint getdents64(int fd, byte* dirp, nuint count);
 
     [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int unlink(byte* path);

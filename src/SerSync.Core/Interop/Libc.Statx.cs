@@ -8,6 +8,8 @@ namespace SerSync.Interop;
 
 internal static partial class Libc
 {
+    internal const uint STATX_TYPE = 0x1;
+
     /// <summary>STATX_BASIC_STATS: type, mode, nlink, uid, gid, times, ino, size, blocks.</summary>
     internal const uint STATX_BASIC_STATS = 0x7ff;
 

@@ -87,16 +87,17 @@ public sealed partial class InotifyWatcher
     }
 
     /// <summary>A name in the root that belongs to a cookie (ours or another sersyncd's): never reported.</summary>
-    private bool IsCookie(WatchNode? node, byte[] name) =>
-        node is not null && ReferenceEquals(node, _tree.Root) && name.AsSpan().StartsWith(CookiePrefixBytes);
+    private bool IsCookie(int node, ReadOnlySpan<byte> name) =>
+        node != WatchTree.None && node == _tree.Root && name.StartsWith(CookiePrefixBytes);
 
     /// <summary>Reader: the cookie's IN_CREATE was reached, so everything queued before it is in the channel.</summary>
-    private void ReleaseCookie(byte[] name)
+    private void ReleaseCookie(ReadOnlySpan<byte> name)
     {
         Cookie? cookie;
+        var key = name.ToArray(); // a cookie's event is rare: no need for a span lookup
         lock (_cookieLock)
         {
-            _cookies.TryGetValue(name, out cookie);
+            _cookies.TryGetValue(key, out cookie);
         }
 
         cookie?.Passed.TrySetResult(true);

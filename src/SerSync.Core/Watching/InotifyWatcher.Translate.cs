@@ -21,21 +21,23 @@ public sealed partial class InotifyWatcher
     internal bool ProcessBatch(List<RawInotifyEvent> events)
     {
         var overflow = false;
-        Dictionary<uint, int>? movedTo = null;
-        HashSet<int>? paired = null;
+        // Reused from batch to batch: the common batch (no rename) touches neither.
+        var movedTo = _movedTo;
+        var paired = _paired;
+        movedTo.Clear();
+        paired.Clear();
         for (var i = 0; i < events.Count; i++)
         {
             // A cookie never pairs: a rename to a cookie name is a move out of the tree, one from it a move in.
-            if (events[i].Has(InotifyMask.MovedTo) && !IsCookie(_tree.Get(events[i].Wd), events[i].Name))
+            if (events[i].Has(InotifyMask.MovedTo) && !IsCookie(_tree.Get(events[i].Wd), events[i].Name.Span))
             {
-                movedTo ??= [];
                 movedTo.TryAdd(events[i].Cookie, i);
             }
         }
 
         for (var i = 0; i < events.Count && !_stopping; i++)
         {
-            if (paired is not null && paired.Contains(i))
+            if (paired.Count > 0 && paired.Contains(i))
             {
                 continue;
             }
@@ -50,23 +52,23 @@ public sealed partial class InotifyWatcher
             }
 
             var node = _tree.Get(e.Wd);
-            if (node is null)
+            if (node == WatchTree.None)
             {
                 continue;
             }
 
-            if (IsCookie(node, e.Name))
+            if (IsCookie(node, e.Name.Span))
             {
                 // Whatever the filter says: a cookie is the watcher's own, never a change.
                 if (e.Has(InotifyMask.Create))
                 {
-                    ReleaseCookie(e.Name);
+                    ReleaseCookie(e.Name.Span);
                 }
 
                 continue;
             }
 
-            if (ReferenceEquals(node, _tree.Root) && e.Name.Length == 0)
+            if (node == _tree.Root && e.Name.Length == 0)
             {
                 RootLostReason? lost = e.Mask switch
                 {
@@ -88,7 +90,7 @@ public sealed partial class InotifyWatcher
                 // The kernel dropped this watch (directory deleted, or unmounted): forget it and anything left below.
                 _displaced.Clear();
                 _tree.RemoveSubtree(node, _displaced);
-                _displaced.Remove(node.Wd);
+                _displaced.Remove(e.Wd);
                 RemoveWatches(_displaced);
                 continue;
             }
@@ -96,11 +98,11 @@ public sealed partial class InotifyWatcher
             if (e.Has(InotifyMask.Unmount))
             {
                 // A file system mounted below the root went away: the mount point shows what was under it.
-                var mountPoint = WatchTree.GetPath(node);
-                var parent = node.Parent;
-                var name = node.Name;
+                var mountPoint = _tree.GetPath(node);
+                var parent = _tree.ParentOf(node);
+                var name = _tree.NameOf(node).ToArray(); // the arena may be compacted by what follows
                 ForgetSubtree(node);
-                if (parent is not null && PlaceTree(parent, name, mountPoint) is not null)
+                if (parent != WatchTree.None && PlaceTree(parent, name) != WatchTree.None)
                 {
                     Emit(ChangeKind.UpsertTree, mountPoint, true);
                 }
@@ -110,7 +112,7 @@ public sealed partial class InotifyWatcher
 
             if (e.Name.Length == 0)
             {
-                if (e.Has(InotifyMask.Attrib) && Config.Attrib && ReferenceEquals(node, _tree.Root))
+                if (e.Has(InotifyMask.Attrib) && Config.Attrib && node == _tree.Root)
                 {
                     Emit(ChangeKind.Upsert, RelativePath.Root, true);
                 }
@@ -120,9 +122,9 @@ public sealed partial class InotifyWatcher
 
             if (e.Has(InotifyMask.MovedFrom))
             {
-                if (movedTo is not null && movedTo.TryGetValue(e.Cookie, out var j) && j > i)
+                if (movedTo.Count > 0 && movedTo.TryGetValue(e.Cookie, out var j) && j > i)
                 {
-                    (paired ??= []).Add(j);
+                    paired.Add(j);
                     OnMove(node, e, events[j]);
                 }
                 else
@@ -147,7 +149,7 @@ public sealed partial class InotifyWatcher
                 || (e.Has(InotifyMask.Attrib) && Config.Attrib))
             {
                 // sersync treated IN_ATTRIB as a delete and unwatched directories; here it is a plain upsert.
-                EmitUnlessExcluded(ChangeKind.Upsert, WatchTree.GetPath(node).Append(e.Name), e.IsDirectory);
+                EmitUnlessExcluded(ChangeKind.Upsert, _tree.GetPath(node, e.Name.Span), e.IsDirectory);
             }
         }
 
@@ -159,9 +161,10 @@ public sealed partial class InotifyWatcher
         return true;
     }
 
-    private void OnCreate(WatchNode parent, RawInotifyEvent e)
+    private void OnCreate(int parent, RawInotifyEvent e)
     {
-        var path = WatchTree.GetPath(parent).Append(e.Name);
+        var name = e.Name.Span;
+        var path = _tree.GetPath(parent, name);
         if (Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
             return;
@@ -170,7 +173,7 @@ public sealed partial class InotifyWatcher
         if (e.IsDirectory)
         {
             // Watched whatever createFolder says: otherwise nothing below it would ever be seen.
-            PlaceTree(parent, e.Name, path);
+            PlaceTree(parent, name);
             if (Config.CreateFolder)
             {
                 Emit(ChangeKind.UpsertTree, path, true);
@@ -179,7 +182,7 @@ public sealed partial class InotifyWatcher
             return;
         }
 
-        if (Config.CreateFile || IsCreatedWhole(path))
+        if (Config.CreateFile || IsCreatedWhole(parent, name))
         {
             Emit(ChangeKind.Upsert, path, false);
         }
@@ -189,50 +192,51 @@ public sealed partial class InotifyWatcher
     /// A created non-directory that will never be followed by IN_CLOSE_WRITE: a symlink, a device, fifo or socket
     /// (lstat), or a hard link (a regular file that already has more than one link: open(O_CREAT) gives one).
     /// </summary>
-    private bool IsCreatedWhole(RelativePath path)
+    private unsafe bool IsCreatedWhole(int parent, ReadOnlySpan<byte> name)
     {
-        FileStatus? status;
-        try
+        BuildFullPath(parent, name);
+        Libc.Statx st;
+        fixed (byte* p = _pathBuffer)
         {
-            status = FileSystemBytes.Stat(FullPath(path));
-        }
-        catch (IOException)
-        {
-            return false;
+            // Gone already, or not stat-able: not reported here (its other events, if any, follow).
+            if (Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &st) != 0)
+            {
+                return false;
+            }
         }
 
-        return status is { } st && (st.Type != EntryType.File || st.LinkCount > 1);
+        return (st.Mode & Libc.S_IFMT) != Libc.S_IFREG || st.Nlink > 1;
     }
 
-    private void OnDelete(WatchNode parent, RawInotifyEvent e)
+    private void OnDelete(int parent, RawInotifyEvent e)
     {
-        if (e.IsDirectory && WatchTree.FindChild(parent, e.Name) is { } child)
+        if (e.IsDirectory && _tree.FindChild(parent, e.Name.Span) is var child && child != WatchTree.None)
         {
             ForgetSubtree(child);
         }
 
         if (Config.Delete)
         {
-            EmitUnlessExcluded(ChangeKind.Delete, WatchTree.GetPath(parent).Append(e.Name), e.IsDirectory);
+            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory);
         }
     }
 
-    private void OnMovedOut(WatchNode parent, RawInotifyEvent e)
+    private void OnMovedOut(int parent, RawInotifyEvent e)
     {
-        if (e.IsDirectory && WatchTree.FindChild(parent, e.Name) is { } child)
+        if (e.IsDirectory && _tree.FindChild(parent, e.Name.Span) is var child && child != WatchTree.None)
         {
             ForgetSubtree(child);
         }
 
         if (Config.MoveFrom)
         {
-            EmitUnlessExcluded(ChangeKind.Delete, WatchTree.GetPath(parent).Append(e.Name), e.IsDirectory);
+            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory);
         }
     }
 
-    private void OnMovedIn(WatchNode parent, RawInotifyEvent e)
+    private void OnMovedIn(int parent, RawInotifyEvent e)
     {
-        var path = WatchTree.GetPath(parent).Append(e.Name);
+        var path = _tree.GetPath(parent, e.Name.Span);
         if (Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
             return;
@@ -240,7 +244,7 @@ public sealed partial class InotifyWatcher
 
         if (e.IsDirectory)
         {
-            PlaceTree(parent, e.Name, path);
+            PlaceTree(parent, e.Name.Span);
         }
 
         if (Config.MoveTo)
@@ -249,44 +253,45 @@ public sealed partial class InotifyWatcher
         }
     }
 
-    private void OnMove(WatchNode fromParent, RawInotifyEvent from, RawInotifyEvent to)
+    private void OnMove(int fromParent, RawInotifyEvent from, RawInotifyEvent to)
     {
-        if (_tree.Get(to.Wd) is not { } toParent)
+        var toParent = _tree.Get(to.Wd);
+        if (toParent == WatchTree.None)
         {
             OnMovedOut(fromParent, from);
             return;
         }
 
         var isDir = from.IsDirectory;
-        var oldPath = WatchTree.GetPath(fromParent).Append(from.Name);
-        var newPath = WatchTree.GetPath(toParent).Append(to.Name);
+        var oldPath = _tree.GetPath(fromParent, from.Name.Span);
+        var newPath = _tree.GetPath(toParent, to.Name.Span);
         var newExcluded = Filter.IsExcludedBelowIncluded(newPath, isDir);
         if (isDir)
         {
-            var moved = WatchTree.FindChild(fromParent, from.Name);
+            var moved = _tree.FindChild(fromParent, from.Name.Span);
             if (newExcluded)
             {
-                if (moved is not null)
+                if (moved != WatchTree.None)
                 {
                     ForgetSubtree(moved);
                 }
             }
-            else if (moved is not null)
+            else if (moved != WatchTree.None)
             {
                 // The watches follow the inode: re-link the node and every path below it follows.
                 _displaced.Clear();
-                _tree.Move(moved, toParent, to.Name, _displaced);
+                _tree.Move(moved, toParent, to.Name.Span, _displaced);
                 RemoveWatches(_displaced);
                 if (Filter.HasRules)
                 {
                     // Regexes see whole paths, so what is excluded below may differ at the new place.
                     PruneExcluded(moved);
-                    PlaceTree(toParent, to.Name, newPath, relist: true);
+                    PlaceTree(toParent, to.Name.Span, relist: true);
                 }
             }
             else
             {
-                PlaceTree(toParent, to.Name, newPath);
+                PlaceTree(toParent, to.Name.Span);
             }
         }
 
@@ -301,25 +306,31 @@ public sealed partial class InotifyWatcher
         }
     }
 
-    private void PruneExcluded(WatchNode top)
+    private void PruneExcluded(int top)
     {
-        var stack = new Stack<WatchNode>(top.ChildNodes);
-        var drop = new List<WatchNode>();
+        var stack = new Stack<int>();
+        for (var c = _tree.FirstChildOf(top); c != WatchTree.None; c = _tree.NextSiblingOf(c))
+        {
+            stack.Push(c);
+        }
+
+        var drop = new List<int>();
         while (stack.Count > 0)
         {
             var n = stack.Pop();
-            if (Filter.IsExcludedBelowIncluded(WatchTree.GetPath(n), true))
+            if (Filter.IsExcludedBelowIncluded(_tree.GetPath(n), true))
             {
                 drop.Add(n);
                 continue;
             }
 
-            foreach (var c in n.ChildNodes)
+            for (var c = _tree.FirstChildOf(n); c != WatchTree.None; c = _tree.NextSiblingOf(c))
             {
                 stack.Push(c);
             }
         }
 
+        // None of them lies below another (the walk stopped at each), so every id is still live here.
         foreach (var n in drop)
         {
             ForgetSubtree(n);
@@ -330,13 +341,13 @@ public sealed partial class InotifyWatcher
     private bool Rescan()
     {
         QueueOverflowed(_logger, Root, InotifyLimits.MaxQueuedEventsFile);
-        var before = new HashSet<int>(_tree.Wds);
+        var before = new HashSet<int>(_tree.CopyWds());
         _tree.Clear();
         Volatile.Write(ref _watchCount, 0);
-        var root = PlaceTree(null, [], RelativePath.Root);
-        before.ExceptWith(_tree.Wds);
+        var root = PlaceTree(WatchTree.None, []);
+        before.ExceptWith(_tree.CopyWds());
         RemoveWatches([.. before]);
-        if (root is null)
+        if (root == WatchTree.None)
         {
             LoseRoot(RootLostReason.WatchLost);
             return false;
@@ -363,7 +374,7 @@ public sealed partial class InotifyWatcher
         }
     }
 
-    private void ForgetSubtree(WatchNode node)
+    private void ForgetSubtree(int node)
     {
         _displaced.Clear();
         _tree.RemoveSubtree(node, _displaced);
@@ -382,69 +393,182 @@ public sealed partial class InotifyWatcher
     }
 
     /// <summary>
-    /// Watches the directory <paramref name="name"/> under <paramref name="parent"/> (null: the root) and every
-    /// directory below it that is not excluded. Returns its node, or null when it vanished or cannot be watched.
-    /// A directory already watched at this very place was listed after its watch existed, so (unless
-    /// <paramref name="relist"/>) it is not listed again: `cp -r` queues an IN_CREATE per level that the first scan
-    /// of the top directory already covered.
+    /// Watches the directory <paramref name="name"/> under <paramref name="parent"/> (<see cref="WatchTree.None"/>:
+    /// the root) and every directory below it that is not excluded. Returns its node, or None when it vanished or
+    /// cannot be watched. A directory already watched at this very place was listed after its watch existed, so
+    /// (unless <paramref name="relist"/>) it is not listed again: `cp -r` queues an IN_CREATE per level that the first
+    /// scan of the top directory already covered.
     /// </summary>
-    private WatchNode? PlaceTree(WatchNode? parent, byte[] name, RelativePath path, bool relist = false)
+    private int PlaceTree(int parent, ReadOnlySpan<byte> name, bool relist = false)
     {
-        var known = parent is null ? null : WatchTree.FindChild(parent, name);
-        var top = AddWatch(parent, name, path);
-        if (top is null || (!relist && ReferenceEquals(known, top)))
+        var known = parent == WatchTree.None ? WatchTree.None : _tree.FindChild(parent, name);
+        var top = AddWatch(parent, name);
+        if (top == WatchTree.None || (!relist && known == top))
         {
             return top;
         }
 
-        var stack = new Stack<(WatchNode Node, RelativePath Path)>();
-        stack.Push((top, path));
-        while (stack.Count > 0 && !_stopping)
+        // Each directory is watched before it is listed, so nothing created in it in between is missed. Pending
+        // entries carry their wd: a node dropped meanwhile (its id possibly reused) is skipped.
+        var pending = _pendingDirectories;
+        pending.Clear();
+        pending.Push((top, _tree.WdOf(top)));
+        while (pending.Count > 0 && !_stopping)
         {
-            var (node, dir) = stack.Pop();
-            List<DirectoryEntry>? entries;
-            try
+            var (node, wd) = pending.Pop();
+            if (_tree.IsLive(node, wd))
             {
-                entries = FileSystemBytes.ListDirectory(FullPath(dir));
+                WatchChildren(node, wd, pending);
             }
-            catch (IOException ex)
-            {
-                CannotList(_logger, ex, dir, Root, ex.Message);
-                continue;
-            }
+        }
 
-            if (entries is null)
-            {
-                continue;
-            }
-
-            foreach (var entry in entries)
-            {
-                var child = dir.Append(entry.Name);
-                var isDir = entry.Type == EntryType.Directory
-                    || (entry.Type == EntryType.Unknown && FileSystemBytes.Stat(FullPath(child))?.Type == EntryType.Directory);
-                if (!isDir || Filter.IsExcludedBelowIncluded(child, true))
-                {
-                    continue;
-                }
-
-                if (AddWatch(node, entry.Name, child) is { } childNode)
-                {
-                    stack.Push((childNode, child));
-                }
-            }
+        pending.Clear();
+        if (_pendingPeak > 4096)
+        {
+            pending.TrimExcess(); // a wide walk: give its stack back (a small one keeps it, for the next new directory)
+            _pendingPeak = 0;
         }
 
         return top;
     }
 
-    private unsafe WatchNode? AddWatch(WatchNode? parent, byte[] name, RelativePath path)
+    /// <summary>Lists <paramref name="node"/> with getdents64 into a reused buffer and watches every subdirectory
+    /// that is not excluded; the new nodes go to <paramref name="pending"/> to be listed in turn.</summary>
+    private unsafe void WatchChildren(int node, int wd, Stack<(int Node, int Wd)> pending)
     {
-        var cpath = Libc.ToCString(FullPath(path));
-        int wd;
-        fixed (byte* p = cpath)
+        BuildFullPath(node, []);
+        int fd;
+        fixed (byte* p = _pathBuffer)
         {
-            wd = Libc.inotify_add_watch(_inotify!, p, parent is null ? _rootMask : _directoryMask);
+            // The root may be a symlink to a directory; below it a name that turned into a symlink is not entered.
+            var follow = node == _tree.Root ? 0 : Libc.O_NOFOLLOW;
+            fd = Libc.open(p, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC | follow, 0);
+        }
+
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is not (Libc.ENOENT or Libc.ENOTDIR or Libc.ELOOP))
+            {
+                ListingFailed(node, errno);
+            }
+
+            return;
+        }
+
+        try
+        {
+            while (!_stopping)
+            {
+                nint n;
+                fixed (byte* d = _direntBuffer)
+                {
+                    n = Libc.getdents64(fd, d, (nuint)_direntBuffer.Length);
+                }
+
+                if (n <= 0)
+                {
+                    if (n < 0 && Marshal.GetLastPInvokeError() is var errno && errno != Libc.ENOENT)
+                    {
+                        ListingFailed(node, errno);
+                    }
+
+                    return;
+                }
+
+                for (var off = 0; off < n;)
+                {
+                    var rec = _direntBuffer.AsSpan(off);
+                    var reclen = MemoryMarshal.Read<ushort>(rec[16..]);
+                    var type = rec[18];
+                    var entry = rec[19..reclen];
+                    var entryName = entry[..entry.IndexOf((byte)0)];
+                    off += reclen;
+                    if ((type != Libc.DT_DIR && type != Libc.DT_UNKNOWN)
+                        || entryName.SequenceEqual("."u8) || entryName.SequenceEqual(".."u8)
+                        || (type == Libc.DT_UNKNOWN && !IsDirectoryAt(fd, entry)))
+                    {
+                        continue;
+                    }
+
+                    if (Filter.HasRules && Filter.IsExcludedBelowIncluded(_tree.GetPath(node, entryName), true))
+                    {
+                        continue;
+                    }
+
+                    var child = AddWatch(node, entryName);
+                    if (child != WatchTree.None)
+                    {
+                        pending.Push((child, _tree.WdOf(child)));
+                        _pendingPeak = Math.Max(_pendingPeak, pending.Count);
+                    }
+
+                    if (!_tree.IsLive(node, wd))
+                    {
+                        return; // placing that watch dropped the directory being listed (it moved below itself)
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _ = Libc.close(fd);
+        }
+    }
+
+    /// <summary>d_type was DT_UNKNOWN (some file systems): ask statx relative to the listed directory.</summary>
+    private static unsafe bool IsDirectoryAt(int dirFd, ReadOnlySpan<byte> nulTerminatedName)
+    {
+        Libc.Statx st;
+        fixed (byte* p = nulTerminatedName)
+        {
+            return Libc.statx(dirFd, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_TYPE, &st) == 0
+                && (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
+        }
+    }
+
+    private void ListingFailed(int node, int errno)
+    {
+        var message = Marshal.GetPInvokeErrorMessage(errno);
+        var path = _tree.GetPath(node);
+        CannotList(_logger, new IOException($"cannot list {path}: {message}"), path, Root, message);
+    }
+
+    /// <summary>Writes the absolute path of <paramref name="child"/> under <paramref name="node"/> (empty: the node
+    /// itself; <see cref="WatchTree.None"/>: the root), NUL-terminated, to the reused <see cref="_pathBuffer"/>.</summary>
+    private int BuildFullPath(int node, ReadOnlySpan<byte> child)
+    {
+        var relative = node == WatchTree.None ? 0 : _tree.PathLength(node);
+        var needed = _rootBytes.Length + 1 + relative + 1 + child.Length + 1;
+        if (_pathBuffer.Length < needed)
+        {
+            _pathBuffer = new byte[Math.Max(needed, _pathBuffer.Length * 2)];
+        }
+
+        var buffer = _pathBuffer.AsSpan();
+        _rootBytes.CopyTo(buffer);
+        var length = _rootBytes.Length;
+        if (node != WatchTree.None && (relative > 0 || child.Length > 0))
+        {
+            buffer[length++] = (byte)'/';
+            length += _tree.WritePath(node, buffer[length..], child);
+        }
+        else if (length == 0)
+        {
+            buffer[length++] = (byte)'/'; // the root is "/"
+        }
+
+        buffer[length] = 0;
+        return length;
+    }
+
+    private unsafe int AddWatch(int parent, ReadOnlySpan<byte> name)
+    {
+        BuildFullPath(parent, name);
+        int wd;
+        fixed (byte* p = _pathBuffer)
+        {
+            wd = Libc.inotify_add_watch(_inotify!, p, parent == WatchTree.None ? _rootMask : _directoryMask);
         }
 
         if (wd < 0)
@@ -453,22 +577,22 @@ public sealed partial class InotifyWatcher
             switch (errno)
             {
                 case Libc.ENOENT or Libc.ENOTDIR or Libc.ELOOP:
-                    return null;
+                    return WatchTree.None;
                 case Libc.ENOSPC:
                     var current = InotifyLimits.Read(InotifyLimits.MaxUserWatchesFile);
                     var needed = InotifyLimits.CountDirectories(Root, Filter);
                     throw new WatchLimitException(InotifyLimits.WatchesExhaustedMessage(Root, current, needed), InotifyLimits.MaxUserWatchesFile, current, needed);
                 default:
-                    CannotWatch(_logger, path, Root, Marshal.GetPInvokeErrorMessage(errno));
-                    return null;
+                    CannotWatch(_logger, PathOf(parent, name), Root, Marshal.GetPInvokeErrorMessage(errno));
+                    return WatchTree.None;
             }
         }
 
-        if (parent is not null && _tree.Get(wd) is { } known && IsAncestorOrSelf(known, parent))
+        if (parent != WatchTree.None && _tree.Get(wd) is var known && known != WatchTree.None && _tree.IsAncestorOrSelf(known, parent))
         {
             // The same directory seen again below itself: a bind mount loop. Do not descend forever.
-            WatchLoop(_logger, path, Root);
-            return null;
+            WatchLoop(_logger, PathOf(parent, name), Root);
+            return WatchTree.None;
         }
 
         _displaced.Clear();
@@ -478,27 +602,28 @@ public sealed partial class InotifyWatcher
             RemoveWatches(_displaced);
         }
 
-        var count = _tree.Count;
-        Volatile.Write(ref _watchCount, count);
-        if (_progress is not null && count - _lastProgress >= ProgressEvery)
-        {
-            _lastProgress = count;
-            _progress.Report(count);
-        }
-
+        Volatile.Write(ref _watchCount, _tree.Count);
+        ReportProgressIfDue();
         return node;
     }
 
-    private static bool IsAncestorOrSelf(WatchNode candidate, WatchNode node)
+    private RelativePath PathOf(int parent, ReadOnlySpan<byte> name) =>
+        parent == WatchTree.None ? RelativePath.Root : _tree.GetPath(parent, name);
+
+    /// <summary>While the initial watches are placed: the count so far, once <see cref="ProgressInterval"/> has
+    /// passed since the last report (by the clock, not by count, so a slow tree still reports steadily).</summary>
+    private void ReportProgressIfDue()
     {
-        for (var n = node; n is not null; n = n.Parent)
+        if (_progress is null || _watching)
         {
-            if (ReferenceEquals(n, candidate))
-            {
-                return true;
-            }
+            return;
         }
 
-        return false;
+        var now = _time.GetTimestamp();
+        if (_time.GetElapsedTime(_lastProgress, now) >= ProgressInterval)
+        {
+            _lastProgress = now;
+            _progress.Report(_tree.Count);
+        }
     }
 }

@@ -72,14 +72,17 @@ public sealed partial class InotifyWatcher : IDisposable
 {
     private const int ReadBufferSize = 64 * 1024;
     private const int MaxReadsPerBatch = 64;
+    private const int MinReadRoom = 4096; // well above one record (16 + NAME_MAX + 1): read() fails with EINVAL below it
     private const int MovePairWaitMilliseconds = 10;
-    private const int ProgressEvery = 1000;
     private const int CookieMode = 0x180; // 0600
 
     /// <summary>The prefix of cookie files (see <see cref="SyncAsync"/>): ".#" is editor noise to every rsync run.</summary>
     internal const string CookiePrefix = ".#sersyncd-cookie-";
 
     private static readonly byte[] CookiePrefixBytes = Encoding.ASCII.GetBytes(CookiePrefix);
+
+    /// <summary>How often the count of watches placed is reported while starting (systemd's STATUS= line).</summary>
+    internal static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
     private static long _cookieCounter;
 
     private const InotifyMask AlwaysWatched = InotifyMask.Create | InotifyMask.Delete | InotifyMask.MovedFrom
@@ -94,6 +97,14 @@ public sealed partial class InotifyWatcher : IDisposable
     private readonly byte[] _rootBytes;
     private readonly WatchTree _tree = new();
     private readonly List<int> _displaced = [];
+    private readonly Dictionary<uint, int> _movedTo = [];
+    private readonly HashSet<int> _paired = [];
+    private readonly Stack<(int Node, int Wd)> _pendingDirectories = new();
+    private readonly byte[] _direntBuffer = new byte[32 * 1024];
+    private byte[] _pathBuffer = new byte[1024];
+    private byte[] _readBuffer = new byte[ReadBufferSize];
+    private int _readUsed;
+    private int _pendingPeak;
     private readonly Lock _cookieLock = new();
     private readonly Dictionary<byte[], Cookie> _cookies = new(ByteArrayComparer.Instance);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -105,7 +116,7 @@ public sealed partial class InotifyWatcher : IDisposable
     private int _started;
     private int _disposed;
     private int _watchCount;
-    private int _lastProgress;
+    private long _lastProgress;
     private bool _cookiesClosed;
 
     /// <param name="root">The directory to watch (absolute). It may be a symlink to a directory.</param>
@@ -114,8 +125,10 @@ public sealed partial class InotifyWatcher : IDisposable
     /// <param name="changes">Where changes go: an unbounded channel (the reader never waits for room; once the
     /// channel is completed the watcher stops reading). Never completed by the watcher (several may share it).</param>
     /// <param name="logger">Optional.</param>
-    /// <param name="progress">Optional: the number of watches placed, every 1000 while starting and once at the end.</param>
-    /// <param name="timeProvider">Times <see cref="SyncAsync"/>'s timeout; the system clock by default.</param>
+    /// <param name="progress">Optional: the number of watches placed, every <see cref="ProgressInterval"/> while
+    /// starting and once at the end.</param>
+    /// <param name="timeProvider">Times <see cref="SyncAsync"/>'s timeout and the progress reports; the system clock
+    /// by default.</param>
     public InotifyWatcher(
         string root,
         InotifyConfig config,
@@ -198,6 +211,7 @@ public sealed partial class InotifyWatcher : IDisposable
             throw new InvalidOperationException("the watcher is already started");
         }
 
+        _lastProgress = _time.GetTimestamp();
         try
         {
             OpenAndPlace();
@@ -240,7 +254,7 @@ public sealed partial class InotifyWatcher : IDisposable
         _wakeup = new SafeInotifyHandle(efd);
         WakeupFd = efd;
 
-        if (PlaceTree(null, [], RelativePath.Root) is null)
+        if (PlaceTree(WatchTree.None, []) == WatchTree.None)
         {
             throw new DirectoryNotFoundException($"watched root {Root} does not exist or is not a directory");
         }
@@ -334,7 +348,6 @@ public sealed partial class InotifyWatcher : IDisposable
         {
             _inotify!.DangerousAddRef(ref inotifyAdded);
             _wakeup!.DangerousAddRef(ref wakeupAdded);
-            var buffer = new byte[ReadBufferSize];
             var events = new List<RawInotifyEvent>();
             while (!_stopping)
             {
@@ -344,7 +357,8 @@ public sealed partial class InotifyWatcher : IDisposable
                 }
 
                 events.Clear();
-                Drain(buffer, events);
+                _readUsed = 0;
+                Drain(events);
                 // A rename whose IN_MOVED_TO has not been read yet: give it a moment so it pairs.
                 for (var tries = 0; tries < 3 && events.Count > 0 && events[^1].Has(InotifyMask.MovedFrom) && !_stopping; tries++)
                 {
@@ -353,7 +367,7 @@ public sealed partial class InotifyWatcher : IDisposable
                         break;
                     }
 
-                    Drain(buffer, events);
+                    Drain(events);
                 }
 
                 if (_stopping)
@@ -421,15 +435,24 @@ public sealed partial class InotifyWatcher : IDisposable
         return rc > 0 && fds[0].Revents != 0;
     }
 
-    /// <summary>Reads until the fd is empty (or a batch is big enough) and parses what came.</summary>
-    private unsafe void Drain(byte[] buffer, List<RawInotifyEvent> events)
+    /// <summary>Reads until the fd is empty (or a batch is big enough) and parses what came. Events' names are
+    /// slices of <see cref="_readBuffer"/>, so a batch appends to it and never overwrites what it already read; a
+    /// full buffer is left to the events that point into it and reading goes on in a new one. A batch that fits
+    /// (the usual case) allocates nothing.</summary>
+    private unsafe void Drain(List<RawInotifyEvent> events)
     {
         for (var reads = 0; reads < MaxReadsPerBatch; reads++)
         {
-            nint n;
-            fixed (byte* b = buffer)
+            if (_readBuffer.Length - _readUsed < MinReadRoom)
             {
-                n = Libc.read(_inotify!.Fd, b, buffer.Length);
+                _readBuffer = new byte[ReadBufferSize];
+                _readUsed = 0;
+            }
+
+            nint n;
+            fixed (byte* b = _readBuffer)
+            {
+                n = Libc.read(_inotify!.Fd, b + _readUsed, _readBuffer.Length - _readUsed);
             }
 
             if (n < 0)
@@ -453,11 +476,10 @@ public sealed partial class InotifyWatcher : IDisposable
                 return;
             }
 
-            InotifyEventParser.Parse(buffer.AsSpan(0, (int)n), events);
+            InotifyEventParser.Parse(_readBuffer.AsMemory(_readUsed, (int)n), events);
+            _readUsed += (int)n;
         }
     }
-
-    private byte[] FullPath(RelativePath path) => FileSystemBytes.Combine(_rootBytes, path);
 
     private void Emit(ChangeKind kind, RelativePath path, bool isDirectory)
     {

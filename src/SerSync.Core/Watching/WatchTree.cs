@@ -3,191 +3,601 @@
 // watched returns the existing wd. So the map is keyed by wd, each node knows only its parent and its own name, and
 // a path is built on demand by walking up: moving a directory re-links one node and its whole subtree follows.
 // wds are allocated cyclically (idr_alloc_cyclic), so a stale wd is not reused soon after it dies.
-
+//
+// Storage. A tree of a million directories must cost tens of bytes per directory, not an object graph, so there is
+// no object per node: a node is an index into one struct array (Node), names are slices of one shared byte arena,
+// and the two lookups are hash chains threaded through the nodes themselves (buckets int[] + a next index per
+// node): wd → node, and (parent, name) → child. Children of a node form a doubly linked sibling list so a subtree
+// can be walked and one child unlinked in O(1). Removed nodes go to a free list and their ids are reused; a removed
+// or renamed node's name bytes become garbage in the arena, which is compacted once garbage outweighs live bytes.
+// A node id is only meaningful while its node lives: a caller that keeps one across tree changes checks it with
+// IsLive(id, wd).
+using System.Runtime.InteropServices;
 using SerSync.Paths;
 
 namespace SerSync.Watching;
 
-/// <summary>A watched directory.</summary>
-internal sealed class WatchNode
-{
-    internal WatchNode(int wd, WatchNode? parent, byte[] name)
-    {
-        Wd = wd;
-        Parent = parent;
-        Name = name;
-    }
-
-    public int Wd { get; }
-
-    public WatchNode? Parent { get; internal set; }
-
-    /// <summary>The directory's own name (empty for the root).</summary>
-    public byte[] Name { get; internal set; }
-
-    internal Dictionary<byte[], WatchNode> Children { get; } = new(ByteArrayComparer.Instance);
-
-    public IReadOnlyCollection<WatchNode> ChildNodes => Children.Values;
-}
-
-/// <summary>wd → directory map with parent links. Not thread-safe: only the watcher's thread touches it.</summary>
+/// <summary>wd → directory map with parent links. Not thread-safe: only the watcher's thread touches it. Nodes are
+/// ints (<see cref="None"/> for none).</summary>
 internal sealed class WatchTree
 {
-    private readonly Dictionary<int, WatchNode> _byWd = [];
+    public const int None = -1;
 
-    public WatchNode? Root { get; private set; }
+    private const int FreeWd = int.MinValue;
+    private const int InitialCapacity = 16;
+    private const int MaxChain = 2; // nodes per bucket, on average, before the buckets double
+    private const int MinGarbageToCompact = 64 * 1024;
 
-    public int Count => _byWd.Count;
+    private Node[] _nodes = new Node[InitialCapacity];
+    private int[] _wdBuckets = NewBuckets(InitialCapacity);
+    private int[] _childBuckets = NewBuckets(InitialCapacity);
+    private byte[] _names = new byte[256];
+    private int _namesUsed;
+    private int _namesGarbage;
+    private int _highWater; // nodes[0.._highWater) have been used at least once
+    private int _freeHead = None;
 
-    public IEnumerable<int> Wds => _byWd.Keys;
+    public int Root { get; private set; } = None;
 
-    public WatchNode? Get(int wd) => _byWd.GetValueOrDefault(wd);
+    /// <summary>Live nodes (= watches).</summary>
+    public int Count { get; private set; }
 
-    public static WatchNode? FindChild(WatchNode parent, byte[] name) => parent.Children.GetValueOrDefault(name);
+    /// <summary>For tests: bytes of the name arena in use (live names plus garbage not yet compacted).</summary>
+    internal int NameBytesUsed => _namesUsed;
+
+    /// <summary>For tests: bytes of removed or replaced names not yet compacted away.</summary>
+    internal int NameGarbage => _namesGarbage;
+
+    /// <summary>For tests: node slots ever used (live ones plus the free list).</summary>
+    internal int NodeSlots => _highWater;
+
+    /// <summary>The wds of every live node (allocates; for the rare full rescan).</summary>
+    public List<int> CopyWds()
+    {
+        var wds = new List<int>(Count);
+        for (var i = 0; i < _highWater; i++)
+        {
+            if (_nodes[i].Wd != FreeWd)
+            {
+                wds.Add(_nodes[i].Wd);
+            }
+        }
+
+        return wds;
+    }
+
+    public int Get(int wd)
+    {
+        for (var n = _wdBuckets[WdBucket(wd, _wdBuckets.Length)]; n != None; n = _nodes[n].WdNext)
+        {
+            if (_nodes[n].Wd == wd)
+            {
+                return n;
+            }
+        }
+
+        return None;
+    }
+
+    /// <summary>True when <paramref name="node"/> is still the live node of <paramref name="wd"/>.</summary>
+    public bool IsLive(int node, int wd) => node >= 0 && node < _highWater && _nodes[node].Wd == wd && wd != FreeWd;
+
+    public int WdOf(int node) => _nodes[node].Wd;
+
+    public int ParentOf(int node) => _nodes[node].Parent;
+
+    /// <summary>The directory's own name (empty for the root). Valid until the tree next changes.</summary>
+    public ReadOnlySpan<byte> NameOf(int node) => _names.AsSpan(_nodes[node].NameOffset, _nodes[node].NameLength);
+
+    public int FirstChildOf(int node) => _nodes[node].FirstChild;
+
+    public int NextSiblingOf(int node) => _nodes[node].NextSibling;
+
+    public int FindChild(int parent, ReadOnlySpan<byte> name) => FindChild(parent, name, ChildHash(parent, name));
+
+    /// <summary>True when <paramref name="candidate"/> is <paramref name="node"/> or one of its ancestors.</summary>
+    public bool IsAncestorOrSelf(int candidate, int node)
+    {
+        for (var n = node; n != None; n = _nodes[n].Parent)
+        {
+            if (n == candidate)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
-    /// Records that <paramref name="wd"/> watches <paramref name="name"/> under <paramref name="parent"/> (null: the
-    /// root). A wd already known elsewhere is moved here with its subtree (the kernel says it is the same inode). A
-    /// different node already at this place is stale: it is dropped with its subtree and its wds are added to
-    /// <paramref name="displaced"/> so the caller can remove those watches.
+    /// Records that <paramref name="wd"/> watches <paramref name="name"/> under <paramref name="parent"/>
+    /// (<see cref="None"/>: the root). A wd already known elsewhere is moved here with its subtree (the kernel says
+    /// it is the same inode). A different node already at this place is stale: it is dropped with its subtree and
+    /// its wds are added to <paramref name="displaced"/> so the caller can remove those watches.
     /// </summary>
-    public WatchNode AddOrUpdate(int wd, WatchNode? parent, byte[] name, List<int> displaced)
+    public int AddOrUpdate(int wd, int parent, ReadOnlySpan<byte> name, List<int> displaced)
     {
-        if (parent is null)
+        if (parent == None)
         {
-            if (Root is not null && Root.Wd != wd)
+            if (Root != None && _nodes[Root].Wd == wd)
+            {
+                return Root;
+            }
+
+            if (Root != None)
             {
                 RemoveSubtree(Root, displaced);
             }
 
-            var root = Get(wd) ?? new WatchNode(wd, null, []);
-            Detach(root);
-            root.Parent = null;
-            root.Name = [];
-            _byWd[wd] = root;
-            Root = root;
-            return root;
+            // Every live node hangs below the root, so none is left: the new root is a new node.
+            Root = NewNode(wd, None, [], 0);
+            return Root;
         }
 
         var existing = Get(wd);
-        if (existing is not null)
+        if (existing != None)
         {
             Move(existing, parent, name, displaced);
             return existing;
         }
 
-        if (parent.Children.TryGetValue(name, out var occupant))
+        var hash = ChildHash(parent, name);
+        var occupant = FindChild(parent, name, hash);
+        if (occupant != None)
         {
             RemoveSubtree(occupant, displaced);
         }
 
-        var node = new WatchNode(wd, parent, name);
-        parent.Children[name] = node;
-        _byWd[wd] = node;
-        return node;
+        return NewNode(wd, parent, name, hash);
     }
 
     /// <summary>Re-links <paramref name="node"/> (and so its whole subtree) as <paramref name="newName"/> under
     /// <paramref name="newParent"/>. A different node already there is dropped (a rename replaced it).</summary>
-    public void Move(WatchNode node, WatchNode newParent, byte[] newName, List<int> displaced)
+    public void Move(int node, int newParent, ReadOnlySpan<byte> newName, List<int> displaced)
     {
-        if (ReferenceEquals(node, Root))
+        if (node == Root)
         {
             throw new InvalidOperationException("the root cannot be moved inside its own tree");
         }
 
-        for (var a = newParent; a is not null; a = a.Parent)
+        if (IsAncestorOrSelf(node, newParent))
         {
-            if (ReferenceEquals(a, node))
-            {
-                throw new InvalidOperationException("a directory cannot be moved below itself");
-            }
+            throw new InvalidOperationException("a directory cannot be moved below itself");
         }
 
-        if (newParent.Children.TryGetValue(newName, out var occupant) && !ReferenceEquals(occupant, node))
+        var hash = ChildHash(newParent, newName);
+        var occupant = FindChild(newParent, newName, hash);
+        // Detached first: the node it replaces may be its own ancestor (it then survives it with its subtree).
+        Detach(node);
+        if (occupant != None && occupant != node)
         {
             RemoveSubtree(occupant, displaced);
         }
 
-        Detach(node);
-        node.Parent = newParent;
-        node.Name = newName;
-        newParent.Children[newName] = node;
+        if (!NameOf(node).SequenceEqual(newName))
+        {
+            SetName(node, newName);
+        }
+
+        Attach(node, newParent, hash);
     }
 
     /// <summary>Forgets <paramref name="node"/> and everything below it; their wds go to <paramref name="removed"/>.</summary>
-    public void RemoveSubtree(WatchNode node, List<int> removed)
+    public void RemoveSubtree(int node, List<int> removed)
     {
         Detach(node);
-        if (ReferenceEquals(node, Root))
+        if (node == Root)
         {
-            Root = null;
+            Root = None;
         }
 
-        var stack = new Stack<WatchNode>();
-        stack.Push(node);
-        while (stack.Count > 0)
+        // Depth-first through the sibling links, always into the first child and freeing on the way back: no stack,
+        // no allocation.
+        var n = node;
+        while (true)
         {
-            var n = stack.Pop();
-            if (_byWd.TryGetValue(n.Wd, out var mapped) && ReferenceEquals(mapped, n))
+            while (_nodes[n].FirstChild != None)
             {
-                _byWd.Remove(n.Wd);
-                removed.Add(n.Wd);
+                n = _nodes[n].FirstChild;
             }
 
-            foreach (var child in n.Children.Values)
+            removed.Add(_nodes[n].Wd);
+            if (n == node)
             {
-                stack.Push(child);
+                Free(n);
+                break;
             }
 
-            n.Children.Clear();
-            n.Parent = null;
+            var parent = _nodes[n].Parent;
+            var next = _nodes[n].NextSibling;
+            Free(n);
+            _nodes[parent].FirstChild = next;
+            n = next != None ? next : parent;
         }
+
+        CompactNamesIfWorthIt();
     }
 
     public void Clear()
     {
-        _byWd.Clear();
-        Root = null;
+        _nodes = new Node[InitialCapacity];
+        _wdBuckets = NewBuckets(InitialCapacity);
+        _childBuckets = NewBuckets(InitialCapacity);
+        _names = new byte[256];
+        _namesUsed = 0;
+        _namesGarbage = 0;
+        _highWater = 0;
+        _freeHead = None;
+        Root = None;
+        Count = 0;
     }
 
     /// <summary>The node's path relative to the root, built by walking the parent links.</summary>
-    public static RelativePath GetPath(WatchNode node)
+    public RelativePath GetPath(int node) => GetPath(node, []);
+
+    /// <summary>The path of <paramref name="child"/> under <paramref name="node"/> (empty: the node itself), in one
+    /// allocation.</summary>
+    public RelativePath GetPath(int node, ReadOnlySpan<byte> child)
     {
-        if (node.Parent is null)
+        var length = PathLength(node);
+        if (child.Length > 0)
+        {
+            length += length == 0 ? child.Length : child.Length + 1;
+        }
+
+        if (length == 0)
         {
             return RelativePath.Root;
         }
 
-        var parts = new List<byte[]>();
-        var length = -1;
-        for (var n = node; n.Parent is not null; n = n.Parent)
-        {
-            parts.Add(n.Name);
-            length += n.Name.Length + 1;
-        }
-
         var result = new byte[length];
-        var pos = 0;
-        for (var i = parts.Count - 1; i >= 0; i--)
-        {
-            parts[i].CopyTo(result, pos);
-            pos += parts[i].Length;
-            if (i > 0)
-            {
-                result[pos++] = (byte)'/';
-            }
-        }
-
+        WritePath(node, result, child);
         return new RelativePath(result);
     }
 
-    private static void Detach(WatchNode node)
+    /// <summary>Bytes of <paramref name="node"/>'s relative path (0 for the root).</summary>
+    public int PathLength(int node)
     {
-        if (node.Parent is { } p && p.Children.TryGetValue(node.Name, out var current) && ReferenceEquals(current, node))
+        var length = -1;
+        for (var n = node; _nodes[n].Parent != None; n = _nodes[n].Parent)
         {
-            p.Children.Remove(node.Name);
+            length += _nodes[n].NameLength + 1;
         }
+
+        return length < 0 ? 0 : length;
+    }
+
+    /// <summary>Writes <paramref name="node"/>'s relative path, then '/' and <paramref name="child"/> if any, to the
+    /// start of <paramref name="destination"/> (which must be large enough); returns the bytes written.</summary>
+    public int WritePath(int node, Span<byte> destination, ReadOnlySpan<byte> child)
+    {
+        var own = PathLength(node);
+        var total = own;
+        if (child.Length > 0)
+        {
+            if (own > 0)
+            {
+                destination[own] = (byte)'/';
+                total++;
+            }
+
+            child.CopyTo(destination[total..]);
+            total += child.Length;
+        }
+
+        // Filled from the end of the node's own path backwards while walking up.
+        var end = own;
+        for (var n = node; _nodes[n].Parent != None; n = _nodes[n].Parent)
+        {
+            ref var nd = ref _nodes[n];
+            end -= nd.NameLength;
+            _names.AsSpan(nd.NameOffset, nd.NameLength).CopyTo(destination[end..]);
+            if (end > 0)
+            {
+                destination[--end] = (byte)'/';
+            }
+        }
+
+        return total;
+    }
+
+    private int FindChild(int parent, ReadOnlySpan<byte> name, int hash)
+    {
+        for (var n = _childBuckets[hash & (_childBuckets.Length - 1)]; n != None; n = _nodes[n].ChildNext)
+        {
+            ref var nd = ref _nodes[n];
+            if (nd.Parent == parent && _names.AsSpan(nd.NameOffset, nd.NameLength).SequenceEqual(name))
+            {
+                return n;
+            }
+        }
+
+        return None;
+    }
+
+    private int NewNode(int wd, int parent, ReadOnlySpan<byte> name, int hash)
+    {
+        int id;
+        if (_freeHead != None)
+        {
+            id = _freeHead;
+            _freeHead = _nodes[id].NextSibling;
+        }
+        else
+        {
+            if (_highWater == _nodes.Length)
+            {
+                // By half, not double: at a million directories every slot is 36 bytes of resident memory.
+                Array.Resize(ref _nodes, _nodes.Length + (_nodes.Length / 2));
+            }
+
+            id = _highWater++;
+        }
+
+        _nodes[id] = new Node
+        {
+            Wd = wd,
+            Parent = None,
+            FirstChild = None,
+            NextSibling = None,
+            PrevSibling = None,
+            ChildNext = None,
+            WdNext = None,
+        };
+        SetName(id, name);
+        Count++;
+        var wb = WdBucket(wd, _wdBuckets.Length);
+        _nodes[id].WdNext = _wdBuckets[wb];
+        _wdBuckets[wb] = id;
+        if (parent != None)
+        {
+            Attach(id, parent, hash);
+        }
+
+        if (Count > MaxChain * _wdBuckets.Length)
+        {
+            GrowBuckets(); // after linking: the hash given is for the buckets as they were
+        }
+
+        return id;
+    }
+
+    private void Free(int n)
+    {
+        ref var nd = ref _nodes[n];
+        UnlinkWd(n, nd.Wd);
+        if (nd.Parent != None)
+        {
+            UnlinkChildHash(n);
+        }
+
+        _namesGarbage += nd.NameLength;
+        nd = new Node { Wd = FreeWd, Parent = None, FirstChild = None, NextSibling = _freeHead, PrevSibling = None, ChildNext = None, WdNext = None };
+        _freeHead = n;
+        Count--;
+    }
+
+    private void UnlinkWd(int n, int wd)
+    {
+        ref var head = ref _wdBuckets[WdBucket(wd, _wdBuckets.Length)];
+        if (head == n)
+        {
+            head = _nodes[n].WdNext;
+            return;
+        }
+
+        for (var p = head; p != None; p = _nodes[p].WdNext)
+        {
+            if (_nodes[p].WdNext == n)
+            {
+                _nodes[p].WdNext = _nodes[n].WdNext;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Links a node with no parent under <paramref name="parent"/>: sibling list and child hash.</summary>
+    private void Attach(int n, int parent, int hash)
+    {
+        ref var nd = ref _nodes[n];
+        nd.Parent = parent;
+        nd.PrevSibling = None;
+        nd.NextSibling = _nodes[parent].FirstChild;
+        if (nd.NextSibling != None)
+        {
+            _nodes[nd.NextSibling].PrevSibling = n;
+        }
+
+        _nodes[parent].FirstChild = n;
+        ref var bucket = ref _childBuckets[hash & (_childBuckets.Length - 1)];
+        nd.ChildNext = bucket;
+        bucket = n;
+    }
+
+    /// <summary>Unlinks a node from its parent (its subtree stays with it).</summary>
+    private void Detach(int n)
+    {
+        ref var nd = ref _nodes[n];
+        if (nd.Parent == None)
+        {
+            return;
+        }
+
+        if (nd.PrevSibling != None)
+        {
+            _nodes[nd.PrevSibling].NextSibling = nd.NextSibling;
+        }
+        else
+        {
+            _nodes[nd.Parent].FirstChild = nd.NextSibling;
+        }
+
+        if (nd.NextSibling != None)
+        {
+            _nodes[nd.NextSibling].PrevSibling = nd.PrevSibling;
+        }
+
+        UnlinkChildHash(n);
+        nd.Parent = None;
+        nd.NextSibling = None;
+        nd.PrevSibling = None;
+        nd.ChildNext = None;
+    }
+
+    private void UnlinkChildHash(int n)
+    {
+        ref var head = ref _childBuckets[ChildHash(_nodes[n].Parent, NameOf(n)) & (_childBuckets.Length - 1)];
+        if (head == n)
+        {
+            head = _nodes[n].ChildNext;
+            return;
+        }
+
+        for (var p = head; p != None; p = _nodes[p].ChildNext)
+        {
+            if (_nodes[p].ChildNext == n)
+            {
+                _nodes[p].ChildNext = _nodes[n].ChildNext;
+                return;
+            }
+        }
+    }
+
+    private void SetName(int n, ReadOnlySpan<byte> name)
+    {
+        ref var nd = ref _nodes[n];
+        _namesGarbage += nd.NameLength;
+        nd.NameLength = 0;
+        if (_namesUsed + name.Length > _names.Length)
+        {
+            // The name may be a slice of the arena (another node's name): copy it out before the arena moves.
+            var copy = name.Overlaps(_names) ? name.ToArray() : null;
+            MakeRoom(name.Length);
+            (copy is null ? name : copy).CopyTo(_names.AsSpan(_namesUsed));
+        }
+        else
+        {
+            name.CopyTo(_names.AsSpan(_namesUsed));
+        }
+
+        _nodes[n].NameOffset = _namesUsed;
+        _nodes[n].NameLength = name.Length;
+        _namesUsed += name.Length;
+    }
+
+    private void MakeRoom(int needed)
+    {
+        var live = _namesUsed - _namesGarbage;
+        if (_namesGarbage >= MinGarbageToCompact && _namesGarbage > live)
+        {
+            CompactNames(Math.Max(_names.Length, (live + needed) * 2));
+            if (_namesUsed + needed <= _names.Length)
+            {
+                return;
+            }
+        }
+
+        var size = _names.Length;
+        while (size < _namesUsed + needed)
+        {
+            size *= 2;
+        }
+
+        Array.Resize(ref _names, size);
+    }
+
+    private void CompactNamesIfWorthIt()
+    {
+        var live = _namesUsed - _namesGarbage;
+        if (_namesGarbage >= MinGarbageToCompact && _namesGarbage > live)
+        {
+            // Shrinks too: a tree that lost most of its directories gives the memory back.
+            CompactNames(Math.Max(256, live * 2));
+        }
+    }
+
+    /// <summary>Copies every live name into a fresh arena of <paramref name="size"/> bytes, in node order.</summary>
+    private void CompactNames(int size)
+    {
+        var fresh = new byte[size];
+        var used = 0;
+        for (var i = 0; i < _highWater; i++)
+        {
+            ref var nd = ref _nodes[i];
+            if (nd.Wd == FreeWd || nd.NameLength == 0)
+            {
+                continue;
+            }
+
+            _names.AsSpan(nd.NameOffset, nd.NameLength).CopyTo(fresh.AsSpan(used));
+            nd.NameOffset = used;
+            used += nd.NameLength;
+        }
+
+        _names = fresh;
+        _namesUsed = used;
+        _namesGarbage = 0;
+    }
+
+    /// <summary>Doubles both bucket arrays and re-threads the hash chains (names are hashed again: keeping each
+    /// node's hash would cost 4 bytes a directory for a step that happens a few times in the tree's life).</summary>
+    private void GrowBuckets()
+    {
+        var size = _wdBuckets.Length * 2;
+        _wdBuckets = NewBuckets(size);
+        _childBuckets = NewBuckets(size);
+        for (var i = 0; i < _highWater; i++)
+        {
+            ref var nd = ref _nodes[i];
+            if (nd.Wd == FreeWd)
+            {
+                continue;
+            }
+
+            var wb = WdBucket(nd.Wd, size);
+            nd.WdNext = _wdBuckets[wb];
+            _wdBuckets[wb] = i;
+            if (nd.Parent != None)
+            {
+                ref var cb = ref _childBuckets[ChildHash(nd.Parent, NameOf(i)) & (size - 1)];
+                nd.ChildNext = cb;
+                cb = i;
+            }
+        }
+    }
+
+    private static int[] NewBuckets(int capacity)
+    {
+        var buckets = new int[capacity];
+        buckets.AsSpan().Fill(None);
+        return buckets;
+    }
+
+    // wds are small consecutive integers, so the low bits spread them perfectly.
+    private static int WdBucket(int wd, int capacity) => wd & (capacity - 1);
+
+    // Seeded per process (HashCode), so names chosen to collide cannot be prepared in advance.
+    private static int ChildHash(int parent, ReadOnlySpan<byte> name)
+    {
+        var hash = new HashCode();
+        hash.Add(parent);
+        hash.AddBytes(name);
+        return hash.ToHashCode();
+    }
+
+    /// <summary>One directory: 36 bytes, no object.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Node
+    {
+        public int Wd; // FreeWd while on the free list
+        public int Parent;
+        public int FirstChild;
+        public int NextSibling; // the free list's link while free
+        public int PrevSibling;
+        public int NameOffset;
+        public int NameLength;
+        public int ChildNext; // chain of the (parent, name) bucket
+        public int WdNext; // chain of the wd bucket
     }
 }
 

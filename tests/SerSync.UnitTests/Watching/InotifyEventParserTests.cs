@@ -31,13 +31,13 @@ public sealed class InotifyEventParserTests
         ];
         var events = InotifyEventParser.Parse(buffer);
         Assert.Equal(4, events.Count);
-        Assert.Equal("a.txt"u8.ToArray(), events[0].Name);
+        Assert.Equal("a.txt"u8.ToArray(), events[0].Name.ToArray());
         Assert.Equal(InotifyMask.CloseWrite, events[1].Mask);
-        Assert.Equal("sixteen-bytes-xx"u8.ToArray(), events[2].Name);
+        Assert.Equal("sixteen-bytes-xx"u8.ToArray(), events[2].Name.ToArray());
         Assert.True(events[2].IsDirectory);
         Assert.Equal(77u, events[2].Cookie);
         Assert.Equal(3, events[3].Wd);
-        Assert.Equal("b"u8.ToArray(), events[3].Name);
+        Assert.Equal("b"u8.ToArray(), events[3].Name.ToArray());
     }
 
     [Fact]
@@ -55,10 +55,10 @@ public sealed class InotifyEventParserTests
         Assert.Equal(4, events.Count);
         Assert.Equal(-1, events[0].Wd);
         Assert.True(events[0].Has(InotifyMask.QueueOverflow));
-        Assert.Empty(events[0].Name);
-        Assert.Empty(events[1].Name);
-        Assert.Empty(events[2].Name);
-        Assert.Equal("x"u8.ToArray(), events[3].Name);
+        Assert.Empty(events[0].Name.ToArray());
+        Assert.Empty(events[1].Name.ToArray());
+        Assert.Empty(events[2].Name.ToArray());
+        Assert.Equal("x"u8.ToArray(), events[3].Name.ToArray());
     }
 
     [Fact]
@@ -66,27 +66,27 @@ public sealed class InotifyEventParserTests
     {
         byte[] name = [(byte)'-', (byte)'\n', 0xff, 0x80, (byte)' '];
         var events = InotifyEventParser.Parse(Record(9, InotifyMask.Create, 0, name));
-        Assert.Equal(name, events[0].Name);
+        Assert.Equal(name, events[0].Name.ToArray());
     }
 
     [Fact]
     public void A_name_filling_its_whole_length_without_nul_is_kept()
     {
         var events = InotifyEventParser.Parse(Record(9, InotifyMask.Create, 0, "abcd"u8.ToArray(), len: 4));
-        Assert.Equal("abcd"u8.ToArray(), events[0].Name);
+        Assert.Equal("abcd"u8.ToArray(), events[0].Name.ToArray());
     }
 
     [Fact]
     public void Empty_buffer_gives_no_events()
     {
-        Assert.Empty(InotifyEventParser.Parse([]));
+        Assert.Empty(InotifyEventParser.Parse(ReadOnlyMemory<byte>.Empty));
     }
 
     [Fact]
     public void Truncated_records_are_rejected()
     {
         var whole = Record(1, InotifyMask.Create, 0, "name"u8.ToArray());
-        Assert.Throws<InvalidDataException>(() => InotifyEventParser.Parse(whole.AsSpan(0, 10)));
-        Assert.Throws<InvalidDataException>(() => InotifyEventParser.Parse(whole.AsSpan(0, whole.Length - 1)));
+        Assert.Throws<InvalidDataException>(() => InotifyEventParser.Parse(whole.AsMemory(0, 10)));
+        Assert.Throws<InvalidDataException>(() => InotifyEventParser.Parse(whole.AsMemory(0, whole.Length - 1)));
     }
 }

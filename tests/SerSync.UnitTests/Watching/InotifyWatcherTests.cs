@@ -366,7 +366,7 @@ public sealed class InotifyWatcherTests
 public sealed class InotifyWatcherChurnTests
 {
     [Fact]
-    public void Progress_reports_the_watches_placed()
+    public void Progress_reports_the_watches_placed_by_the_clock_not_by_count()
     {
         using var temp = new SerSync.Testing.TempDirectory();
         for (var i = 0; i < 1500; i++)
@@ -374,13 +374,35 @@ public sealed class InotifyWatcherChurnTests
             Directory.CreateDirectory(Path.Combine(temp.Path, $"d{i % 30}", $"e{i}"));
         }
 
+        // A slow tree: every look at the clock finds 100 ms more passed, so a report is due every fifth watch.
         var reports = new List<int>();
-        var progress = new SyncProgress(reports);
+        var clock = new SteppingClock(TimeSpan.FromMilliseconds(100));
         using var w = new InotifyWatcher(temp.Path, InotifyConfig.Stock, new PathFilter(),
-            System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer, progress: progress);
+            System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer, progress: new SyncProgress(reports),
+            timeProvider: clock);
         w.Start();
         Assert.Equal(1531, w.WatchCount);
-        Assert.Equal([1000, 1531], reports);
+        Assert.Equal(1531, reports[^1]);
+        Assert.Equal(reports.Order(), reports);
+        Assert.InRange(reports.Count, 1531 / 5, (1531 / 5) + 2);
+        Assert.All(reports.Zip(reports.Skip(1)).SkipLast(1), p => Assert.Equal(5, p.Second - p.First));
+    }
+
+    [Fact]
+    public void A_fast_start_reports_progress_once()
+    {
+        using var temp = new SerSync.Testing.TempDirectory();
+        for (var i = 0; i < 50; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(temp.Path, $"d{i}"));
+        }
+
+        var reports = new List<int>();
+        using var w = new InotifyWatcher(temp.Path, InotifyConfig.Stock, new PathFilter(),
+            System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Writer, progress: new SyncProgress(reports),
+            timeProvider: new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+        w.Start();
+        Assert.Equal([51], reports);
     }
 
     [Fact]
@@ -445,6 +467,16 @@ public sealed class InotifyWatcherChurnTests
         }
 
         Assert.Equal(1 + 1 + 5 + 30 + 30, h.Watcher.WatchCount);
+    }
+
+    /// <summary>A clock that moves on by <paramref name="step"/> each time it is read.</summary>
+    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
     }
 
     private sealed class SyncProgress(List<int> reports) : IProgress<int>
