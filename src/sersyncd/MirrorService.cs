@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
+using SerSync.Interop;
 using SerSync.Pipeline;
 using SerSync.Watching;
 
@@ -110,6 +111,8 @@ public sealed partial class MirrorService(
         // objects behind as garbage; a mirror daemon then allocates little for a long time, so without this the
         // garbage would stay resident. One aggressive collection returns it to the OS (measured in bench/README.md).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        // Likewise the binary's pages that only the start ran or read (see StartupPages).
+        StartupPages.Release();
         notifier.Ready(pipeline.StatusLine());
         Ready(pipeline.StatusLine());
 
