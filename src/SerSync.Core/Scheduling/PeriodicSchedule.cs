@@ -66,12 +66,12 @@ public sealed partial class PeriodicSchedule
             while (true)
             {
                 var due = start + (Period * tick);
-                SetNextDue(due);
                 var wait = due - _time.GetUtcNow();
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, _time, cancellationToken);
-                }
+                var delay = wait > TimeSpan.Zero ? Task.Delay(wait, _time, cancellationToken) : Task.CompletedTask;
+                // Published once the timer exists: whoever sees NextDue and moves the clock to it (a test's fake
+                // clock) cannot slip between computing the wait and arming the timer, which would push it past due.
+                SetNextDue(due);
+                await delay;
 
                 SetNextDue(null);
                 cancellationToken.ThrowIfCancellationRequested();
