@@ -54,7 +54,6 @@ public sealed partial class MirrorService(
             context.Cancel = true; // SIGUSR1 only reopens the log file (logrotate's postrotate)
             LoggingSetup.ReopenLogFile();
         });
-        IReadOnlySet<string>? previousTargets = null;
         var fullPush = options.FullPushFirst;
         try
         {
@@ -62,18 +61,11 @@ public sealed partial class MirrorService(
             {
                 using var pipeline = new MirrorPipeline(_config, options, time, loggers);
                 pipeline.Faulted += (_, e) => _fault.TrySetResult(e);
-                try
+                var reload = await RunAsync(pipeline, fullPush, stoppingToken);
+                fullPush = false;
+                if (!reload)
                 {
-                    var reload = await RunAsync(pipeline, previousTargets, fullPush, stoppingToken);
-                    fullPush = false;
-                    if (!reload)
-                    {
-                        return;
-                    }
-                }
-                finally
-                {
-                    previousTargets = pipeline.TargetIds;
+                    return;
                 }
             }
         }
@@ -88,10 +80,10 @@ public sealed partial class MirrorService(
     }
 
     /// <summary>Runs one pipeline; true when it ended for a reload, false for a stop or a fault.</summary>
-    private async Task<bool> RunAsync(MirrorPipeline pipeline, IReadOnlySet<string>? previousTargets, bool fullPush, CancellationToken stoppingToken)
+    private async Task<bool> RunAsync(MirrorPipeline pipeline, bool fullPush, CancellationToken stoppingToken)
     {
         notifier.Progress("placing watches");
-        pipeline.Start(previousTargets, notifier.Progress, fullPushFollows: fullPush);
+        pipeline.Start(notifier.Progress, fullPushFollows: fullPush);
         if (fullPush)
         {
             var status = $"watching {pipeline.WatchCount} directories; full push to {pipeline.Workers.Count} target(s)";

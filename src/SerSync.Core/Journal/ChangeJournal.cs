@@ -88,7 +88,9 @@ public sealed class ChangeJournal : IDisposable
         }
 
         file.Seek(0, SeekOrigin.End);
-        foreach (var id in targetIds)
+        var configured = targetIds.ToHashSet(StringComparer.Ordinal);
+        ForgetUnconfiguredTargets(dir, configured);
+        foreach (var id in configured)
         {
             // No acknowledgement on record (a first start, a target new to this root, state deleted by the operator,
             // a damaged file): nothing says what that target holds, so it needs a full sync.
@@ -284,7 +286,21 @@ public sealed class ChangeJournal : IDisposable
         }
     }
 
-    private static long ReadAck(string path) => ReadChecked(path) ?? 0;
+    /// <summary>
+    /// Deletes the acknowledgements of targets no longer in the configuration. The journal compacts once every
+    /// configured target has caught up, dropping records such a target never received; were its old acknowledgement
+    /// kept, its return (a reload, a restart) would trust it. Without one it returns unknown and gets a full sync.
+    /// </summary>
+    private static void ForgetUnconfiguredTargets(string dir, HashSet<string> configured)
+    {
+        foreach (var file in System.IO.Directory.EnumerateFiles(dir, "ack-*"))
+        {
+            if (!configured.Contains(Path.GetFileName(file)["ack-".Length..]))
+            {
+                File.Delete(file);
+            }
+        }
+    }
 
     private static DateTimeOffset? ReadSeen(string path) =>
         ReadChecked(path) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;

@@ -4,9 +4,6 @@ namespace SerSync.Pipeline;
 
 public sealed partial class MirrorPipeline
 {
-    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "{Target}: new in the reloaded configuration; a full sync is queued")]
-    private partial void TargetAdded(string target);
-
     [LoggerMessage(EventId = 8007, Level = LogLevel.Information, Message = "{Root}: no state in {StateDirectory} (a first start, or the state was deleted): a full push to {Targets} target(s) is queued")]
     private partial void FirstStart(string root, string stateDirectory, int targets);
 

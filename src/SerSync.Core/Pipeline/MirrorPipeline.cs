@@ -108,21 +108,18 @@ public sealed partial class MirrorPipeline : IDisposable
 
     public IReadOnlyList<TargetWorker> Workers => _workers;
 
-    /// <summary>The ids of every target, for the next pipeline to tell which targets a reload added.</summary>
-    public IReadOnlySet<string> TargetIds => _workers.Select(w => w.Id).ToHashSet();
-
     public int WatchCount => _roots.Sum(r => r.Watcher?.WatchCount ?? 0);
 
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
     /// puts back what the previous run left unsynced and what the catch-up scan finds, queues one full sync for every
-    /// target that <paramref name="previousTargets"/> does not know or that the state has no record of (a first
-    /// start, state deleted), and starts the dispatchers. Workers are not running yet, so a <c>-r</c> push can go
+    /// target that the state has no record of (a first start, state deleted, a target new in the configuration or
+    /// back in it), and starts the dispatchers. Workers are not running yet, so a <c>-r</c> push can go
     /// first; with <paramref name="fullPushFollows"/> the targets without a record wait for that push instead.
     /// </summary>
     /// <exception cref="WatchLimitException">Out of watches or inotify instances.</exception>
     /// <exception cref="DirectoryNotFoundException">A watched root is missing.</exception>
-    public void Start(IReadOnlySet<string>? previousTargets, Action<string>? status = null, bool fullPushFollows = false)
+    public void Start(Action<string>? status = null, bool fullPushFollows = false)
     {
         var placed = 0;
         foreach (var root in _roots)
@@ -143,22 +140,12 @@ public sealed partial class MirrorPipeline : IDisposable
             root.Watcher = StartWatcher(() => NewWatcher(root, progress));
             placed += root.Watcher.WatchCount;
             root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Workers, root.Journal, _time);
-            var fullSyncQueued = new HashSet<string>(StringComparer.Ordinal);
             if (root.Journal is not null)
             {
                 Recover(root);
                 if (!fullPushFollows)
                 {
-                    QueueFullSyncForUnknownTargets(root, fullSyncQueued);
-                }
-            }
-
-            if (previousTargets is not null)
-            {
-                foreach (var added in root.Workers.Where(w => !previousTargets.Contains(w.Id) && !fullSyncQueued.Contains(w.Id)))
-                {
-                    TargetAdded(added.Target.Label);
-                    root.Dispatcher.RequestFullSync(added);
+                    QueueFullSyncForUnknownTargets(root);
                 }
             }
 
@@ -176,18 +163,14 @@ public sealed partial class MirrorPipeline : IDisposable
         var results = await _fullPush.RunAsync([.. _workers.Select(w => w.Target)], _filter.RulesOrNull, [], cancellationToken);
         foreach (var result in results)
         {
+            var (root, worker) = Find(result.Target);
             if (!result.Result.Succeeded)
             {
                 RequestFullSync(result.Target);
-                continue;
             }
-
-            foreach (var root in _roots)
+            else
             {
-                if (root.Journal is { } journal && root.Workers.FirstOrDefault(w => w.Target == result.Target) is { } worker)
-                {
-                    journal.Acknowledge(worker.Id, before[root]);
-                }
+                root.Journal?.Acknowledge(worker.Id, before[root]);
             }
         }
     }
@@ -356,7 +339,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
     /// <summary>A target the state has no acknowledgement of may hold anything: it gets a journaled full sync, so a
     /// crash before it finishes queues it again.</summary>
-    private void QueueFullSyncForUnknownTargets(Root root, HashSet<string> queued)
+    private void QueueFullSyncForUnknownTargets(Root root)
     {
         var journal = root.Journal!;
         var unknown = journal.UnknownTargets;
@@ -379,20 +362,27 @@ public sealed partial class MirrorPipeline : IDisposable
             }
 
             root.Dispatcher!.RequestFullSync(worker);
-            queued.Add(worker.Id);
         }
     }
 
     private void RequestFullSync(SyncTarget target)
     {
+        var (root, worker) = Find(target);
+        root.Dispatcher!.RequestFullSync(worker);
+    }
+
+    /// <summary>The root and worker of one of this pipeline's targets.</summary>
+    private (Root Root, TargetWorker Worker) Find(SyncTarget target)
+    {
         foreach (var root in _roots)
         {
             if (root.Workers.FirstOrDefault(w => w.Target == target) is { } worker)
             {
-                root.Dispatcher!.RequestFullSync(worker);
-                return;
+                return (root, worker);
             }
         }
+
+        throw new ArgumentException($"{target.Label} is not a target of this pipeline", nameof(target));
     }
 
     /// <summary>The crontab full push and the fail-log replay; both hold off the live batches of what they write.</summary>

@@ -103,6 +103,18 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
     }
 
+    /// <summary>For tests: a full sync is waiting in the pending set.</summary>
+    internal bool FullSyncPending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pending.IsFullSync;
+            }
+        }
+    }
+
     /// <summary>True while a drain should wait for this target: a batch is running, or changes are pending on a
     /// target that is not failing (a failing target's changes stay in the journal instead).</summary>
     public bool HasWorkToDrain

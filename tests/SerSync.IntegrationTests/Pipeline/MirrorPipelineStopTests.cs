@@ -32,7 +32,7 @@ public sealed class MirrorPipelineStopTests : IDisposable
         var config = ConfigLoader.Load(file);
         var options = new MirrorOptions(Workers: 4, FullPushFirst: false, DrainTimeout: TimeSpan.FromSeconds(60), StateDirectory: _temp.Sub($"state-{round}"));
         using var pipeline = new MirrorPipeline(config, options, TimeProvider.System, NullLoggerFactory.Instance);
-        pipeline.Start(previousTargets: null);
+        pipeline.Start();
         pipeline.StartWorkers();
 
         for (var i = 0; i < 50; i++)

@@ -30,7 +30,7 @@ public sealed class MirrorPipelineTests : IDisposable
         var config = ConfigLoader.Load(builder.Write(Path.Combine(_temp.Path, "confxml.xml")));
         var runner = new ScriptedRunner(_time);
         using var pipeline = new MirrorPipeline(config, new MirrorOptions(4, false, TimeSpan.FromSeconds(5)), _time, NullLoggerFactory.Instance, runner);
-        pipeline.Start(previousTargets: null);
+        pipeline.Start();
         pipeline.StartWorkers();
         var worker = Assert.Single(pipeline.Workers);
 
@@ -70,39 +70,46 @@ public sealed class MirrorPipelineTests : IDisposable
         var config = ConfigLoader.Load(new ConfigBuilder(src, state).AddLocalTarget(_temp.Sub("dst")).Write(Path.Combine(_temp.Path, "confxml.xml")));
         var options = new MirrorOptions(4, false, TimeSpan.FromSeconds(5), state);
 
-        // Runs one pipeline until its target is idle; returns the full push it ran, if any (the restart's catch-up
-        // scan may send a short list too: the stop barrier's cookie touched the root).
-        async Task<ScriptedRunner.Call?> RunOnceAsync(bool fullPushFollows)
+        // Starts a pipeline and says whether a full sync is queued: Start queues it before it returns, so no wait
+        // is needed to see one, nor its absence. Running it records the target as known.
+        async Task<bool> StartsWithFullSyncAsync(bool fullPushFollows)
         {
             var runner = new ScriptedRunner(_time);
             using var pipeline = new MirrorPipeline(config, options, _time, NullLoggerFactory.Instance, runner);
-            pipeline.Start(previousTargets: null, fullPushFollows: fullPushFollows);
-            pipeline.StartWorkers();
+            pipeline.Start(fullPushFollows: fullPushFollows);
             var worker = Assert.Single(pipeline.Workers);
-            ScriptedRunner.Call? fullPush = null;
-            for (var i = 0; i < 6; i++)
+            var queued = worker.FullSyncPending;
+            pipeline.StartWorkers();
+            // Runs what the start queued to completion, so the stop has nothing to drain (the scripted runner answers
+            // only when told to): the full push if any, and the catch-up scan's list (the previous stop's barrier
+            // cookie touched the root).
+            var pushes = 0;
+            for (var i = 0; worker.HasWorkToDrain && i < 40; i++)
             {
-                _time.Advance(TimeSpan.FromSeconds(1));
-                if (await runner.NextOrNullAsync(TimeSpan.FromMilliseconds(200)) is { } call)
+                _time.Advance(TimeSpan.FromSeconds(1)); // the worker's quiet period runs on the fake clock
+                if (await runner.NextOrNullAsync(TimeSpan.FromMilliseconds(250)) is { } call)
                 {
-                    fullPush ??= call.Invocation.Stdin is null ? call : null;
+                    if (call.Invocation.Stdin is null)
+                    {
+                        Assert.Equal("./", call.Invocation.Arguments[^2]); // a full push: the whole root
+                        pushes++;
+                    }
+
                     call.Complete(0);
-                    await Eventually.TrueAsync(() => worker.State == TargetState.InSync, Deadline, "the batch to be acknowledged", ct);
                 }
             }
 
+            await Eventually.TrueAsync(() => !worker.HasWorkToDrain, Deadline, "the queued work to be done", ct);
+            Assert.Equal(queued ? 1 : 0, pushes);
             await pipeline.StopAsync(TimeSpan.FromSeconds(5));
-            return fullPush;
+            return queued;
         }
 
-        var push = await RunOnceAsync(fullPushFollows: false);
-        Assert.NotNull(push);
-        Assert.Equal("./", push.Invocation.Arguments[^2]); // the whole root
-
-        Assert.Null(await RunOnceAsync(fullPushFollows: false)); // the state knows the target now: nothing to push
+        Assert.True(await StartsWithFullSyncAsync(fullPushFollows: false)); // no state: pushed in full
+        Assert.False(await StartsWithFullSyncAsync(fullPushFollows: false)); // the state knows the target now
 
         Directory.Delete(state, recursive: true); // the operator deletes the state
-        Assert.Null(await RunOnceAsync(fullPushFollows: true)); // -r pushes by itself; nothing is queued twice
-        Assert.NotNull(await RunOnceAsync(fullPushFollows: false));
+        Assert.False(await StartsWithFullSyncAsync(fullPushFollows: true)); // -r pushes by itself; nothing is queued twice
+        Assert.True(await StartsWithFullSyncAsync(fullPushFollows: false));
     }
 }

@@ -74,6 +74,27 @@ public sealed class ChangeJournalTests : IDisposable
     }
 
     [Fact]
+    public void A_target_dropped_from_the_configuration_is_unknown_when_it_returns()
+    {
+        using (var j = Open("a", "b"))
+        {
+            j.Append([Up("x"u8.ToArray())]);
+            j.Acknowledge("a", 1);
+            j.Acknowledge("b", 1);
+        }
+
+        // b leaves the configuration; while it is away the journal may compact without it.
+        using (var j = Open("a"))
+        {
+            Assert.Empty(j.UnknownTargets);
+        }
+
+        using var back = Open("a", "b");
+        Assert.Equal(["b"], back.UnknownTargets);
+        Assert.Empty(back.PendingFor("a"));
+    }
+
+    [Fact]
     public void A_damaged_acknowledgement_makes_its_target_unknown()
     {
         using (var j = Open("a"))
