@@ -12,7 +12,7 @@ public sealed partial class ArchitectureTests
     /// <summary>Top to bottom: each may use those below it, never one above.</summary>
     public static readonly string[] Layers =
     [
-        "Pipeline", "Watching", "Journal", "Targets", "Scheduling", "Rsync", "FailLog", "Plugins", "Filtering",
+        "Pipeline", "Watching", "Journal", "Hooks", "Targets", "Scheduling", "Rsync", "Plugins", "FailLog", "Filtering",
         "Configuration", "Processes", "Paths", "Interop",
     ];
 

@@ -19,5 +19,49 @@ public enum ChangeKind
     Rescan,
 }
 
+/// <summary>What the file system said happened, kept for the plugins (targets need only <see cref="ChangeKind"/>).
+/// Numbered for the journal: the values are stored, never renumber them.</summary>
+public enum ChangeEvent : byte
+{
+    /// <summary>Not known: found by the catch-up scan, a lost-events rescan, or journaled by an older version.
+    /// Plugins report it as <c>modify</c>.</summary>
+    Unknown = 0,
+    Create = 1,
+    Modify = 2,
+    CloseWrite = 3,
+    Delete = 4,
+    MoveFrom = 5,
+    MoveTo = 6,
+    Attrib = 7,
+}
+
 /// <summary>One change under a watched root, as the watcher reports it after translating raw inotify events.</summary>
-public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, bool IsDirectory);
+public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, bool IsDirectory, ChangeEvent Event = ChangeEvent.Unknown);
+
+public static class ChangeEvents
+{
+    public const ChangeEvent Last = ChangeEvent.Attrib;
+
+    /// <summary>The name plugins see (<c>SERSYNC_EVENT</c>, socket frames, webhooks).</summary>
+    public static string Name(ChangeEvent e) => e switch
+    {
+        ChangeEvent.Create => "create",
+        ChangeEvent.Delete => "delete",
+        ChangeEvent.MoveFrom => "move_from",
+        ChangeEvent.MoveTo => "move_to",
+        ChangeEvent.Attrib => "attrib",
+        _ => "modify",
+    };
+
+    /// <summary>The inotify mask sersync's http plugin would have sent for this event (IN_ISDIR included).</summary>
+    public static uint InotifyMask(ChangeEvent e, bool isDirectory) => (e switch
+    {
+        ChangeEvent.Create => 0x100u,
+        ChangeEvent.Modify => 0x2u,
+        ChangeEvent.Delete => 0x200u,
+        ChangeEvent.MoveFrom => 0x40u,
+        ChangeEvent.MoveTo => 0x80u,
+        ChangeEvent.Attrib => 0x4u,
+        _ => 0x8u, // IN_CLOSE_WRITE: what a write that was not watched as it happened ends with
+    }) | (isDirectory ? 0x40000000u : 0u);
+}
