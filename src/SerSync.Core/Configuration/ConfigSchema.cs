@@ -8,7 +8,7 @@ internal sealed record ElementSpec(string Name, string[] Attributes, ElementSpec
 }
 
 /// <summary>sersync 2.5's confxml.xml shape plus sersyncd's additions (<c>remote@path</c>, <c>ssh@command</c>,
-/// <c>state</c>). The top-level <c>&lt;plugin&gt;</c> is special: its content depends on its name.</summary>
+/// <c>state</c>, several <c>&lt;sersync&gt;&lt;plugin&gt;</c> switches, the plugins' extra attributes). The top-level <c>&lt;plugin&gt;</c> is special: its content depends on its name.</summary>
 internal static class ConfigSchema
 {
     private static ElementSpec Switch(string name, params string[] extra) => new(name, ["start", .. extra], []);
@@ -29,34 +29,35 @@ internal static class ConfigSchema
         [
             new("crontabfilter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),
         ]),
-        Switch("plugin", "name"),
+        new("plugin", ["start", "name"], [], Repeated: true),
         new("state", ["dir"], []),
     ]);
 
     /// <summary>Top-level plugin sections by name; each spec's children describe the section's content.</summary>
     public static IReadOnlyDictionary<string, ElementSpec> PluginSections { get; } = new Dictionary<string, ElementSpec>(StringComparer.Ordinal)
     {
-        ["command"] = new("plugin", ["name"],
+        ["command"] = new("plugin", ["name", "maxDelay"],
         [
-            new("param", ["prefix", "suffix", "ignoreError"], []),
+            new("param", ["prefix", "suffix", "ignoreError", "batch", "timeout", "concurrency"], []),
             new("filter", ["start"], [new("include", ["expression"], [], Repeated: true)]),
         ]),
-        ["socket"] = new("plugin", ["name"],
+        ["socket"] = new("plugin", ["name", "maxDelay"],
         [
-            new("localpath", ["watch"], [new("deshost", ["ip", "port"], [])]),
+            new("localpath", ["watch"], [new("deshost", ["ip", "port", "format", "timeout"], [])]),
         ]),
-        ["refreshCDN"] = new("plugin", ["name"],
+        ["refreshCDN"] = new("plugin", ["name", "maxDelay"],
         [
-            new("localpath", ["watch"],
+            new("localpath", ["watch", "timeout"],
             [
                 new("cdninfo", ["domainname", "port", "username", "passwd"], []),
                 new("sendurl", ["base"], []),
                 new("regexurl", ["regex", "match"], []),
+                new("purge", ["method", "url", "body", "maxUrls"], [new("header", ["name", "value"], [], Repeated: true)]),
             ]),
         ]),
-        ["http"] = new("plugin", ["name"],
+        ["http"] = new("plugin", ["name", "maxDelay"],
         [
-            new("localpath", ["watch"], [new("deshost", ["url", "port"], [])]),
+            new("localpath", ["watch"], [new("deshost", ["url", "port", "format", "secret", "secretFile", "timeout"], [])]),
         ]),
     };
 

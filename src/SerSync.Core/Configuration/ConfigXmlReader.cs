@@ -53,6 +53,9 @@ internal sealed class ConfigXmlReader
         var rsync = _rsync.Read(sersync.Element("rsync"));
         var watches = _localPaths.Read(sersync, rsync.Ssh);
         var stateDir = ReadStateDirectory(sersync.Element("state"), watches);
+        var enabledPlugins = _plugins.ReadSwitches(sersync);
+        var plugins = _plugins.ReadSections(root);
+        _plugins.CheckEnabled(root, sersync, enabledPlugins, plugins, watches);
 
         return new SerSyncConfig
         {
@@ -68,8 +71,8 @@ internal sealed class ConfigXmlReader
             Rsync = rsync,
             FailLog = ReadFailLog(sersync.Element("failLog")),
             Crontab = ReadCrontab(sersync.Element("crontab")),
-            Plugin = _plugins.ReadSwitch(sersync.Element("plugin")),
-            Plugins = _plugins.ReadSections(root),
+            EnabledPlugins = enabledPlugins,
+            Plugins = plugins,
             StateDirectory = stateDir,
         };
     }

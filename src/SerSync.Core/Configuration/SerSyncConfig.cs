@@ -33,11 +33,12 @@ public sealed record SerSyncConfig
 
     public CrontabConfig Crontab { get; init; } = CrontabConfig.Disabled;
 
-    /// <summary><c>&lt;sersync&gt;&lt;plugin start name&gt;</c>.</summary>
-    public PluginSwitch Plugin { get; init; } = new(false, "command");
+    /// <summary>The plugins switched on by <c>&lt;sersync&gt;&lt;plugin start="true" name&gt;</c> (sersync had one
+    /// such element; sersyncd takes one per plugin), in file order.</summary>
+    public IReadOnlyList<string> EnabledPlugins { get; init; } = [];
 
-    /// <summary>The top-level <c>&lt;plugin name=...&gt;</c> sections, keyed by name.</summary>
-    public IReadOnlyDictionary<string, PluginSection> Plugins { get; init; } = new Dictionary<string, PluginSection>();
+    /// <summary>The top-level <c>&lt;plugin name=...&gt;</c> sections, read and checked whether or not enabled.</summary>
+    public PluginSettings Plugins { get; init; } = PluginSettings.None;
 
     /// <summary>Addition: <c>&lt;state dir="..."/&gt;</c> under <c>&lt;sersync&gt;</c>; null means the default.</summary>
     public string? StateDirectory { get; init; }
@@ -142,9 +143,20 @@ public sealed record CrontabConfig(bool Enabled, int ScheduleMinutes, bool Filte
     public static CrontabConfig Disabled { get; } = new(false, 600, false, []);
 }
 
-public sealed record PluginSwitch(bool Enabled, string Name);
+/// <summary>The plugin sections present in the file (null when absent).</summary>
+public sealed record PluginSettings(CommandPluginConfig? Command, SocketPluginConfig? Socket, CdnPluginConfig? RefreshCdn, HttpPluginConfig? Http)
+{
+    public static PluginSettings None { get; } = new(null, null, null, null);
 
-/// <summary>A top-level <c>&lt;plugin name&gt;</c> section. Its content is kept as attributes by element path
-/// (for example <c>param@prefix</c>, <c>localpath@watch</c>, <c>localpath/deshost@ip</c>, <c>filter@start</c>,
-/// and repeated <c>filter/include@expression</c> values in order).</summary>
-public sealed record PluginSection(string Name, IReadOnlyList<KeyValuePair<string, string>> Settings, int Line);
+    /// <summary>The section of plugin <paramref name="name"/> (sersync's spelling), or null.</summary>
+    public PluginConfig? Get(string name) => name switch
+    {
+        "command" => Command,
+        "socket" => Socket,
+        "refreshCDN" => RefreshCdn,
+        "http" => Http,
+        _ => null,
+    };
+
+    public IEnumerable<PluginConfig> All => new PluginConfig?[] { Command, Socket, RefreshCdn, Http }.OfType<PluginConfig>();
+}

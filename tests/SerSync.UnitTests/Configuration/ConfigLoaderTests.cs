@@ -39,7 +39,8 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(CrontabConfig.Disabled, c.Crontab);
         Assert.Equal(FilterConfig.Disabled, c.Filter);
         Assert.Equal(new HostConfig("localhost", 8008), c.Host);
-        Assert.Empty(c.Plugins);
+        Assert.Empty(c.Plugins.All);
+        Assert.Empty(c.EnabledPlugins);
         Assert.Equal(Path.GetFullPath(FileName), c.SourceFile);
     }
 
@@ -535,11 +536,6 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     // ---- plugins ----
-
-    [Fact]
-    public void Enabled_plugin_is_not_supported_yet() =>
-        AssertFails(Cfg(sersyncTail: "<plugin start=\"true\" name=\"socket\"/>"), "<plugin",
-            "plugin 'socket' is not supported by this version of sersyncd; set start=\"false\"");
 
     [Fact]
     public void Plugin_switch_with_unknown_name_is_an_error() =>

@@ -50,7 +50,7 @@ public sealed partial class PackagedExampleTests : IDisposable
         Assert.Equal(InotifyConfig.Stock, c.Inotify);
         Assert.Equal(FailLogConfig.Absent, c.FailLog);
         Assert.False(c.Crontab.Enabled);
-        Assert.False(c.Plugin.Enabled);
+        Assert.Empty(c.EnabledPlugins);
         Assert.Null(c.StateDirectory);
     }
 

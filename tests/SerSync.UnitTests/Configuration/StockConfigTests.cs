@@ -55,31 +55,29 @@ public sealed class StockConfigTests : IDisposable
         Assert.Equal(600, c.Crontab.ScheduleMinutes);
         Assert.False(c.Crontab.FilterEnabled);
         Assert.Equal(["*.php", "info/*"], c.Crontab.Excludes);
-        Assert.Equal(new PluginSwitch(false, "command"), c.Plugin);
+        Assert.Empty(c.EnabledPlugins);
         Assert.Null(c.StateDirectory);
 
-        Assert.Equal(["command", "refreshCDN", "socket"], c.Plugins.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(
-            [
-                new("param@prefix", "/bin/sh"), new("param@suffix", ""), new("param@ignoreError", "true"),
-                new("filter@start", "false"),
-                new("filter/include@expression", "(.*)\\.php"), new("filter/include@expression", "(.*)\\.sh"),
-            ],
-            c.Plugins["command"].Settings);
-        Assert.Equal(
-            [new("localpath@watch", "/opt/tongbu"), new("localpath/deshost@ip", "192.168.138.20"), new("localpath/deshost@port", "8009")],
-            c.Plugins["socket"].Settings);
-        Assert.Equal(
-            [
-                new("localpath@watch", "/data0/htdocs/cms.xoyo.com/site/"),
-                new("localpath/cdninfo@domainname", "ccms.chinacache.com"), new("localpath/cdninfo@port", "80"),
-                new("localpath/cdninfo@username", "xxxx"), new("localpath/cdninfo@passwd", "xxxx"),
-                new("localpath/sendurl@base", "http://pic.xoyo.com/cms"),
-                new("localpath/regexurl@regex", "false"),
-                new("localpath/regexurl@match", "cms.xoyo.com/site([/a-zA-Z0-9]*).xoyo.com/images"),
-            ],
-            c.Plugins["refreshCDN"].Settings);
-        Assert.Equal(53, c.Plugins["socket"].Line);
+        var command = c.Plugins.Command!;
+        Assert.Equal(["/bin/sh"], command.Prefix);
+        Assert.Empty(command.Suffix);
+        Assert.True(command.IgnoreError);
+        Assert.False(command.Batch);
+        Assert.Null(command.Includes); // filter start="false"
+        Assert.True(command.ExecutesChangedFile);
+        Assert.Equal(PluginConfig.DefaultMaxDelay, command.MaxDelay);
+
+        var socket = c.Plugins.Socket!;
+        Assert.Equal(("/opt/tongbu", "192.168.138.20", 8009, SocketFormat.Frames), (socket.Watch, socket.Host, socket.Port, socket.Format));
+        Assert.Equal(53, socket.Line);
+
+        var cdn = c.Plugins.RefreshCdn!;
+        Assert.Equal("/data0/htdocs/cms.xoyo.com/site", cdn.Watch);
+        Assert.Equal(new ChinaCacheConfig("ccms.chinacache.com", 80, "xxxx", "xxxx"), cdn.ChinaCache);
+        Assert.Equal("http://pic.xoyo.com/cms", cdn.Url.Base);
+        Assert.Null(cdn.Url.Match); // regex="false"
+        Assert.Null(cdn.Purge);
+        Assert.Null(c.Plugins.Http);
     }
 
     [Fact]
@@ -131,9 +129,10 @@ public sealed class StockConfigTests : IDisposable
         Assert.False(c.Rsync.Ssh);
         Assert.Equal("/var/lib/sersyncd/www", c.StateDirectory);
         Assert.Equal(4, c.Filter.Excludes.Count);
-        Assert.Equal(["command", "http", "refreshCDN", "socket"], c.Plugins.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(
-            [new("localpath@watch", "/data0/htdocs/cms.xoyo.com/site/"), new("localpath/deshost@url", "http://127.0.0.1/notify"), new("localpath/deshost@port", "80")],
-            c.Plugins["http"].Settings);
+        Assert.Equal(["command", "socket", "refreshCDN", "http"], c.Plugins.All.Select(p => p.Name));
+        var http = c.Plugins.Http!;
+        Assert.Equal("/data0/htdocs/cms.xoyo.com/site", http.Watch);
+        Assert.Equal(new Uri("http://127.0.0.1/notify"), http.Url);
+        Assert.Equal(HttpFormat.Json, http.Format);
     }
 }
