@@ -135,6 +135,37 @@ public sealed class ChangeJournal : IDisposable
         }
     }
 
+    /// <summary>The highest sequence <paramref name="id"/> has acknowledged (0 when unknown).</summary>
+    public long AcknowledgedOf(string id)
+    {
+        lock (_gate)
+        {
+            return _acks.GetValueOrDefault(id);
+        }
+    }
+
+    /// <summary>
+    /// For a consumer that needs no history (a plugin hook newly switched on, or whose acknowledgement was lost): if
+    /// the journal has no acknowledgement of it, it starts from the journal's end, as if it had seen everything.
+    /// Returns true when that happened.
+    /// </summary>
+    public bool StartFromEndIfUnknown(string id)
+    {
+        long tip;
+        lock (_gate)
+        {
+            if (!_unknownTargets.Contains(id))
+            {
+                return false;
+            }
+
+            tip = _sequence;
+        }
+
+        Acknowledge(id, tip);
+        return true;
+    }
+
     /// <summary>The journaled changes <paramref name="targetId"/> has not acknowledged.</summary>
     public IEnumerable<JournalRecord> PendingFor(string targetId)
     {
@@ -232,7 +263,8 @@ public sealed class ChangeJournal : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(body, record.Sequence);
         BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), record.Time.ToUnixTimeMilliseconds());
         body[16] = (byte)record.Change.Kind;
-        body[17] = record.Change.IsDirectory ? (byte)1 : (byte)0;
+        // Bit 0: a directory. Bits 1-4: the plugins' event (0, unknown, in records written before it was kept).
+        body[17] = (byte)((record.Change.IsDirectory ? 1 : 0) | ((int)record.Change.Event << 1));
         path.CopyTo(body.AsSpan(FixedBodyBytes));
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteInt32LittleEndian(header, body.Length);
@@ -268,7 +300,8 @@ public sealed class ChangeJournal : IDisposable
             if (input.ReadAtLeast(body, length, throwOnEndOfStream: false) < length
                 || input.ReadAtLeast(crc, 4, throwOnEndOfStream: false) < 4
                 || BinaryPrimitives.ReadUInt32LittleEndian(crc) != Crc32.Compute(body)
-                || body[16] > (byte)ChangeKind.Rescan)
+                || body[16] > (byte)ChangeKind.Rescan
+                || (body[17] >> 1) > (int)ChangeEvents.Last)
             {
                 return records;
             }
@@ -276,7 +309,7 @@ public sealed class ChangeJournal : IDisposable
             var kind = (ChangeKind)body[16];
             var pathBytes = body[FixedBodyBytes..];
             var rescan = kind == ChangeKind.Rescan;
-            var change = new FileChange(kind, rescan ? RelativePath.Root : new RelativePath(pathBytes), body[17] != 0);
+            var change = new FileChange(kind, rescan ? RelativePath.Root : new RelativePath(pathBytes), (body[17] & 1) != 0, (ChangeEvent)(body[17] >> 1));
             records.Add(new JournalRecord(
                 BinaryPrimitives.ReadInt64LittleEndian(body),
                 DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(8))),

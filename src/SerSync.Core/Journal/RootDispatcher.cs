@@ -19,6 +19,7 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
     // Serialises journal appends with the hand-over, so each queue sees sequences in increasing order.
     private readonly Lock _gate = new();
     private volatile bool _idle;
+    private long _memorySequence;
 
     public IReadOnlyList<IChangeSink> Queues => queues;
 
@@ -32,12 +33,12 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
 
         lock (_gate)
         {
-            var sequences = journal?.Append(changes);
+            var sequences = journal?.Append(changes) ?? Unjournaled(changes.Count);
             for (var i = 0; i < changes.Count; i++)
             {
                 foreach (var queue in queues)
                 {
-                    queue.Enqueue(changes[i], sequences?[i] ?? 0);
+                    queue.Enqueue(changes[i], sequences[i]);
                 }
             }
         }
@@ -53,9 +54,21 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
 
         lock (_gate)
         {
-            var sequence = journal?.AppendFullSync(queue.Id) ?? 0;
+            var sequence = journal?.AppendFullSync(queue.Id) ?? Unjournaled(1)[0];
             queue.Enqueue(new FileChange(ChangeKind.Rescan, RelativePath.Root, true), sequence);
         }
+    }
+
+    /// <summary>Sequences without a journal (in memory only), so hooks can still tell what the targets have.</summary>
+    private long[] Unjournaled(int count)
+    {
+        var result = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            result[i] = ++_memorySequence;
+        }
+
+        return result;
     }
 
     /// <summary>Runs until the channel is completed.</summary>

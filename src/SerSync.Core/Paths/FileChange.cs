@@ -35,8 +35,14 @@ public enum ChangeEvent : byte
     Attrib = 7,
 }
 
-/// <summary>One change under a watched root, as the watcher reports it after translating raw inotify events.</summary>
-public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, bool IsDirectory, ChangeEvent Event = ChangeEvent.Unknown);
+/// <summary>One change under a watched root, as the watcher reports it after translating raw inotify events.
+/// Equality is what the targets act on (kind, path, type); <see cref="Event"/> rides along for the plugins.</summary>
+public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, bool IsDirectory, ChangeEvent Event = ChangeEvent.Unknown)
+{
+    public bool Equals(FileChange other) => Kind == other.Kind && IsDirectory == other.IsDirectory && Path == other.Path;
+
+    public override int GetHashCode() => HashCode.Combine(Kind, Path, IsDirectory);
+}
 
 public static class ChangeEvents
 {

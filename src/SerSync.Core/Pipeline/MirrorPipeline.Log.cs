@@ -24,4 +24,13 @@ public sealed partial class MirrorPipeline
 
     [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "{Root}: the stop barrier (a cookie file in the root) did not come back within {Seconds:F0} s; events still in the kernel's queue may be missed and are left to the next start's catch-up scan")]
     private partial void BarrierMissed(string root, double seconds);
+
+    [LoggerMessage(EventId = 8009, Level = LogLevel.Information, Message = "{Plugin} is new to {Root} (or its acknowledgement was lost): it fires for changes from now on")]
+    private partial void HookStartsNow(string plugin, string root);
+
+    [LoggerMessage(EventId = 8010, Level = LogLevel.Warning, Message = "{Count} plugin change(s) not yet delivered; they stay in the journal for the next start")]
+    private partial void HooksNotAllDelivered(int count);
+
+    [LoggerMessage(EventId = 8011, Level = LogLevel.Warning, Message = "the command plugin's prefix \"{Prefix}\" (line {Line}) runs each changed file itself as a shell script: any file written under the watched directory gets executed; name a program that takes the path as an argument instead")]
+    private partial void CommandRunsChangedFiles(string prefix, int line);
 }

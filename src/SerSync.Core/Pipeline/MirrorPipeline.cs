@@ -11,8 +11,10 @@ using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
 using SerSync.FailLog;
 using SerSync.Filtering;
+using SerSync.Hooks;
 using SerSync.Journal;
 using SerSync.Paths;
+using SerSync.Plugins;
 using SerSync.Processes;
 using SerSync.Rsync;
 using SerSync.Scheduling;
@@ -72,14 +74,19 @@ public sealed partial class MirrorPipeline : IDisposable
     private readonly IProcessRunner _runner;
     private readonly List<Root> _roots = [];
     private readonly List<TargetWorker> _workers;
+    private readonly List<HookWorker> _hooks;
     private readonly FullPush _fullPush;
     private readonly CancellationTokenSource _schedulesStop = new();
     private readonly List<Task> _schedules = [];
     private readonly CancellationTokenSource _workersStop = new();
     private readonly List<Task> _workerTasks = [];
+    private readonly CancellationTokenSource _hooksStop = new();
+    private readonly List<Task> _hookTasks = [];
     private volatile bool _faulted;
 
-    public MirrorPipeline(SerSyncConfig config, MirrorOptions options, TimeProvider time, ILoggerFactory loggers, IProcessRunner? runner = null)
+    /// <param name="plugins">Builds a plugin's transport from its settings (tests give their own); by default
+    /// <see cref="PipelineFactory.CreatePlugin"/>.</param>
+    public MirrorPipeline(SerSyncConfig config, MirrorOptions options, TimeProvider time, ILoggerFactory loggers, IProcessRunner? runner = null, Func<PluginConfig, IHookPlugin>? plugins = null)
     {
         _config = config;
         _options = options;
@@ -96,10 +103,12 @@ public sealed partial class MirrorPipeline : IDisposable
                 .Select(r => new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete))
                 .Select(NewWorker)
                 .ToList();
-            _roots.Add(new Root(watch, workers));
+            var acks = new TargetAcknowledgements();
+            _roots.Add(new Root(watch, workers, NewHooks(watch, acks, plugins ?? (p => PipelineFactory.CreatePlugin(p, loggers))), acks));
         }
 
         _workers = [.. _roots.SelectMany(r => r.Workers)];
+        _hooks = [.. _roots.SelectMany(r => r.Hooks)];
         _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>());
     }
 
@@ -107,6 +116,9 @@ public sealed partial class MirrorPipeline : IDisposable
     public event EventHandler<PipelineFaultedEventArgs>? Faulted;
 
     public IReadOnlyList<TargetWorker> Workers => _workers;
+
+    /// <summary>The plugins' hooks, one per enabled plugin and root it follows.</summary>
+    public IReadOnlyList<HookWorker> Hooks => _hooks;
 
     public int WatchCount => _roots.Sum(r => r.Watcher?.WatchCount ?? 0);
 
@@ -126,20 +138,35 @@ public sealed partial class MirrorPipeline : IDisposable
         {
             if (_options.StateDirectory is { } state)
             {
-                root.Journal = ChangeJournal.Open(state, root.Watch.Path, root.Workers.Select(w => w.Id), _time, _options.CatchUpMargin);
+                root.Journal = ChangeJournal.Open(state, root.Watch.Path, root.Sinks.Select(s => s.Id), _time, _options.CatchUpMargin);
             }
 
+            var journal = root.Journal;
             foreach (var worker in root.Workers)
             {
-                var journal = root.Journal;
-                worker.Synced = journal is null ? null : seq => journal.Acknowledge(worker.Id, seq);
+                root.Acks.Add(worker.Id, worker.Target.Label, journal?.AcknowledgedOf(worker.Id) ?? 0);
+                worker.Synced = seq =>
+                {
+                    journal?.Acknowledge(worker.Id, seq);
+                    root.Acks.Acknowledge(worker.Id, seq);
+                };
+            }
+
+            foreach (var hook in root.Hooks)
+            {
+                if (journal is not null && journal.StartFromEndIfUnknown(hook.Id) && !journal.Fresh)
+                {
+                    HookStartsNow(hook.Plugin.Label, root.Watch.Path);
+                }
+
+                hook.Delivered = journal is null ? null : seq => journal.Acknowledge(hook.Id, seq);
             }
 
             var offset = placed;
             var progress = new Progress<int>(n => status?.Invoke($"placing watches: {offset + n} directories"));
             root.Watcher = StartWatcher(() => NewWatcher(root, progress));
             placed += root.Watcher.WatchCount;
-            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Workers, root.Journal, _time);
+            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time);
             if (root.Journal is not null)
             {
                 Recover(root);
@@ -171,6 +198,7 @@ public sealed partial class MirrorPipeline : IDisposable
             else
             {
                 root.Journal?.Acknowledge(worker.Id, before[root]);
+                root.Acks.Acknowledge(worker.Id, before[root]);
             }
         }
     }
@@ -181,6 +209,11 @@ public sealed partial class MirrorPipeline : IDisposable
         foreach (var worker in _workers)
         {
             _workerTasks.Add(worker.RunAsync(_workersStop.Token));
+        }
+
+        foreach (var hook in _hooks)
+        {
+            _hookTasks.Add(hook.RunAsync(_hooksStop.Token));
         }
 
         StartSchedules();
@@ -224,6 +257,12 @@ public sealed partial class MirrorPipeline : IDisposable
         var pending = workers.Sum(w => w.PendingCount);
         var failed = workers.Where(w => w.State is TargetState.Failed or TargetState.Retrying).Select(w => w.Target.Label).ToList();
         var line = $"watching {WatchCount} directories; {pending} change(s) queued";
+        var hooks = _hooks.Sum(h => h.PendingCount);
+        if (_hooks.Count > 0)
+        {
+            line += $"; {hooks} plugin change(s) pending";
+        }
+
         return failed.Count == 0 ? line + "; all targets in sync or syncing" : line + "; retrying: " + string.Join(", ", failed);
     }
 
@@ -239,6 +278,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
         _schedulesStop.Dispose();
         _workersStop.Dispose();
+        _hooksStop.Dispose();
     }
 
     private TargetWorker NewWorker(SyncTarget target) => new(
@@ -250,6 +290,41 @@ public sealed partial class MirrorPipeline : IDisposable
         new RetryPolicy(),
         _time,
         _loggers.CreateLogger<TargetWorker>());
+
+    /// <summary>One hook per enabled plugin that follows this root: the command plugin follows every root, the others
+    /// the root their own <c>localpath</c> lies in.</summary>
+    private List<HookWorker> NewHooks(WatchConfig watch, TargetAcknowledgements acks, Func<PluginConfig, IHookPlugin> create)
+    {
+        var hooks = new List<HookWorker>();
+        foreach (var name in _config.EnabledPlugins)
+        {
+            var settings = _config.Plugins.Get(name)!;
+            if (settings.Watch is { } dir && !IsSameOrInside(dir, watch.Path))
+            {
+                continue;
+            }
+
+            if (settings is CommandPluginConfig { ExecutesChangedFile: true } command)
+            {
+                CommandRunsChangedFiles(string.Join(' ', command.Prefix), command.Line);
+            }
+
+            hooks.Add(new HookWorker(
+                create(settings),
+                new HookScope(watch.Path, settings.Watch ?? watch.Path),
+                acks,
+                settings.MaxDelay,
+                BatchPolicy.Default,
+                _failLog,
+                _time,
+                _loggers.CreateLogger<HookWorker>()));
+        }
+
+        return hooks;
+    }
+
+    private static bool IsSameOrInside(string path, string dir) =>
+        path == dir || dir == "/" || path.StartsWith(dir + "/", StringComparison.Ordinal);
 
     private InotifyWatcher NewWatcher(Root root, IProgress<int> progress)
     {
@@ -314,11 +389,11 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         var recovered = 0;
-        foreach (var worker in root.Workers)
+        foreach (var sink in root.Sinks)
         {
-            foreach (var record in journal.PendingFor(worker.Id))
+            foreach (var record in journal.PendingFor(sink.Id))
             {
-                worker.Enqueue(record.Change, record.Sequence);
+                sink.Enqueue(record.Change, record.Sequence);
                 recovered++;
             }
         }
@@ -459,6 +534,27 @@ public sealed partial class MirrorPipeline : IDisposable
 
         await _workersStop.CancelAsync();
         await Task.WhenAll(_workerTasks);
+
+        // Then the hooks: what the targets now have is deliverable; what waits for a failing target stays in the
+        // journal, as does what a failing plugin could not take.
+        foreach (var hook in _hooks)
+        {
+            hook.Draining = true;
+        }
+
+        while (!_faulted && _hooks.Any(h => h.HasWorkToDrain) && _time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time);
+        }
+
+        var hooksLeft = _hooks.Sum(h => h.PendingCount);
+        if (hooksLeft > 0)
+        {
+            HooksNotAllDelivered(hooksLeft);
+        }
+
+        await _hooksStop.CancelAsync();
+        await Task.WhenAll(_hookTasks);
     }
 
     private void Fail(PipelineFault fault, string message)
@@ -473,11 +569,19 @@ public sealed partial class MirrorPipeline : IDisposable
     }
 
     /// <summary>One watched root's part of the pipeline.</summary>
-    private sealed class Root(WatchConfig watch, List<TargetWorker> workers)
+    private sealed class Root(WatchConfig watch, List<TargetWorker> workers, List<HookWorker> hooks, TargetAcknowledgements acks)
     {
         public WatchConfig Watch { get; } = watch;
 
         public List<TargetWorker> Workers { get; } = workers;
+
+        public List<HookWorker> Hooks { get; } = hooks;
+
+        /// <summary>Every consumer of the root's journal: the targets, then the hooks.</summary>
+        public List<IChangeSink> Sinks { get; } = [.. workers, .. hooks];
+
+        /// <summary>What the targets have acknowledged: the hooks wait on it. Shared by this root's hooks.</summary>
+        public TargetAcknowledgements Acks { get; } = acks;
 
         public Channel<FileChange> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<FileChange>(new UnboundedChannelOptions { SingleReader = true });
 

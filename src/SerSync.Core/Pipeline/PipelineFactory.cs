@@ -3,6 +3,7 @@ using SerSync.Configuration;
 using SerSync.FailLog;
 using SerSync.Filtering;
 using SerSync.Paths;
+using SerSync.Plugins;
 using SerSync.Processes;
 using SerSync.Rsync;
 
@@ -17,6 +18,12 @@ public static class PipelineFactory
     public static PathFilter CreateFilter(SerSyncConfig config) => new(config.Filter, dropEditorNoise: true);
 
     public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path, RsyncExitCodes.Describe) : null;
+
+    /// <summary>The transport of one enabled plugin.</summary>
+    public static IHookPlugin CreatePlugin(PluginConfig settings, ILoggerFactory loggers) => settings switch
+    {
+        _ => throw new NotSupportedException($"plugin '{settings.Name}' has no transport in this build"),
+    };
 
     public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>
         CreateFullPush(config, new SemaphoreSlim(workers), time, logger);

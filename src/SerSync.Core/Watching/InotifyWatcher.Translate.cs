@@ -104,7 +104,7 @@ public sealed partial class InotifyWatcher
                 ForgetSubtree(node);
                 if (parent != WatchTree.None && PlaceTree(parent, name) != WatchTree.None)
                 {
-                    Emit(ChangeKind.UpsertTree, mountPoint, true);
+                    Emit(ChangeKind.UpsertTree, mountPoint, true, ChangeEvent.Modify);
                 }
 
                 continue;
@@ -114,7 +114,7 @@ public sealed partial class InotifyWatcher
             {
                 if (e.Has(InotifyMask.Attrib) && Config.Attrib && node == _tree.Root)
                 {
-                    Emit(ChangeKind.Upsert, RelativePath.Root, true);
+                    Emit(ChangeKind.Upsert, RelativePath.Root, true, ChangeEvent.Attrib);
                 }
 
                 continue;
@@ -149,7 +149,9 @@ public sealed partial class InotifyWatcher
                 || (e.Has(InotifyMask.Attrib) && Config.Attrib))
             {
                 // sersync treated IN_ATTRIB as a delete and unwatched directories; here it is a plain upsert.
-                EmitUnlessExcluded(ChangeKind.Upsert, _tree.GetPath(node, e.Name.Span), e.IsDirectory);
+                var what = e.Has(InotifyMask.CloseWrite) && Config.CloseWrite ? ChangeEvent.CloseWrite
+                    : e.Has(InotifyMask.Modify) && Config.Modify ? ChangeEvent.Modify : ChangeEvent.Attrib;
+                EmitUnlessExcluded(ChangeKind.Upsert, _tree.GetPath(node, e.Name.Span), e.IsDirectory, what);
             }
         }
 
@@ -176,7 +178,7 @@ public sealed partial class InotifyWatcher
             PlaceTree(parent, name);
             if (Config.CreateFolder)
             {
-                Emit(ChangeKind.UpsertTree, path, true);
+                Emit(ChangeKind.UpsertTree, path, true, ChangeEvent.Create);
             }
 
             return;
@@ -184,7 +186,7 @@ public sealed partial class InotifyWatcher
 
         if (Config.CreateFile || IsCreatedWhole(parent, name))
         {
-            Emit(ChangeKind.Upsert, path, false);
+            Emit(ChangeKind.Upsert, path, false, ChangeEvent.Create);
         }
     }
 
@@ -217,7 +219,7 @@ public sealed partial class InotifyWatcher
 
         if (Config.Delete)
         {
-            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory);
+            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory, ChangeEvent.Delete);
         }
     }
 
@@ -230,7 +232,7 @@ public sealed partial class InotifyWatcher
 
         if (Config.MoveFrom)
         {
-            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory);
+            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory, ChangeEvent.MoveFrom);
         }
     }
 
@@ -249,7 +251,7 @@ public sealed partial class InotifyWatcher
 
         if (Config.MoveTo)
         {
-            Emit(e.IsDirectory ? ChangeKind.UpsertTree : ChangeKind.Upsert, path, e.IsDirectory);
+            Emit(e.IsDirectory ? ChangeKind.UpsertTree : ChangeKind.Upsert, path, e.IsDirectory, ChangeEvent.MoveTo);
         }
     }
 
@@ -297,12 +299,12 @@ public sealed partial class InotifyWatcher
 
         if (Config.MoveFrom && !Filter.IsExcludedBelowIncluded(oldPath, isDir))
         {
-            Emit(ChangeKind.Delete, oldPath, isDir);
+            Emit(ChangeKind.Delete, oldPath, isDir, ChangeEvent.MoveFrom);
         }
 
         if (Config.MoveTo && !newExcluded)
         {
-            Emit(isDir ? ChangeKind.UpsertTree : ChangeKind.Upsert, newPath, isDir);
+            Emit(isDir ? ChangeKind.UpsertTree : ChangeKind.Upsert, newPath, isDir, ChangeEvent.MoveTo);
         }
     }
 
@@ -366,11 +368,11 @@ public sealed partial class InotifyWatcher
         RootLost?.Invoke(this, new RootLostEventArgs(Root, reason));
     }
 
-    private void EmitUnlessExcluded(ChangeKind kind, RelativePath path, bool isDirectory)
+    private void EmitUnlessExcluded(ChangeKind kind, RelativePath path, bool isDirectory, ChangeEvent what)
     {
         if (!Filter.IsExcludedBelowIncluded(path, isDirectory))
         {
-            Emit(kind, path, isDirectory);
+            Emit(kind, path, isDirectory, what);
         }
     }
 

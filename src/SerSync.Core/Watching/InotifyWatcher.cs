@@ -481,10 +481,10 @@ public sealed partial class InotifyWatcher : IDisposable
         }
     }
 
-    private void Emit(ChangeKind kind, RelativePath path, bool isDirectory)
+    private void Emit(ChangeKind kind, RelativePath path, bool isDirectory, ChangeEvent what = ChangeEvent.Unknown)
     {
         // The channel is unbounded, so TryWrite fails only once its owner completed it: nobody reads any more.
-        if (!_changes.TryWrite(new FileChange(kind, path, isDirectory)) && !_stopping)
+        if (!_changes.TryWrite(new FileChange(kind, path, isDirectory, what)) && !_stopping)
         {
             _stopping = true;
             ChannelCompleted(_logger, Root);

@@ -1,0 +1,359 @@
+// Implementation notes. A hook is one more consumer of the root's journal, beside the targets: the dispatcher
+// hands it every change (Enqueue, under the dispatcher's lock, so sequences arrive in order) and it acknowledges
+// under its own id once the plugin has them, so a crash or restart gives back exactly what was not delivered. A
+// change becomes deliverable when every target of the root has acknowledged its sequence, or when it has waited
+// MaxDelay (a target that keeps failing); since acknowledgements only grow and arrival times follow sequences,
+// the deliverable entries are always a prefix of the queue. Failed changes are carried into the next attempt, in
+// front of newer ones, with backoff; the acknowledgement never passes the oldest change still carried. Threads:
+// Enqueue (dispatcher), RunAsync (one task), status readers and the acknowledgement callback share state under
+// _gate; no I/O and no awaiting under it.
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using SerSync.FailLog;
+using SerSync.Paths;
+using SerSync.Plugins;
+using SerSync.Targets;
+
+namespace SerSync.Hooks;
+
+/// <summary>
+/// One plugin's queue and worker for one root: waits until the targets have a change (at most
+/// <see cref="MaxDelay"/>), batches what is deliverable, coalesced by path, hands it to the plugin, retries what
+/// failed with backoff (1 s doubling to 30 s), writes the third failure in a row to sersync's fail log (when the
+/// plugin can), and acknowledges what was delivered to the journal.
+/// </summary>
+public sealed partial class HookWorker : IChangeSink
+{
+    private const int FailLogAfterAttempts = 3;
+
+    private readonly IHookPlugin _plugin;
+    private readonly HookScope _scope;
+    private readonly TargetAcknowledgements _targets;
+    private readonly BatchPolicy _batching;
+    private readonly FailLogWriter? _failLog;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly LinkedList<Entry> _queue = new();
+    private readonly List<(HookChange Change, long Sequence)> _carry = [];
+    private readonly Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private DateTimeOffset? _retryAt;
+    private DateTimeOffset? _lastRunEnded;
+    private long _lastTaken;
+    private long _acknowledged;
+    private int _failures;
+    private bool _running;
+    private volatile bool _draining;
+
+    public HookWorker(IHookPlugin plugin, HookScope scope, TargetAcknowledgements targets, TimeSpan maxDelay, BatchPolicy batching, FailLogWriter? failLog, TimeProvider time, ILogger<HookWorker> logger)
+    {
+        _plugin = plugin;
+        _scope = scope;
+        _targets = targets;
+        MaxDelay = maxDelay;
+        _batching = batching;
+        _failLog = failLog;
+        _time = time;
+        _logger = logger;
+        targets.Changed += () => _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>The journal id of this hook: one per plugin within a root's journal.</summary>
+    public static string IdOf(string pluginName) => "plugin-" + pluginName;
+
+    public string Id => IdOf(_plugin.Name);
+
+    public IHookPlugin Plugin => _plugin;
+
+    public HookScope Scope => _scope;
+
+    /// <summary>How long a change waits for targets that do not have it before the hook fires anyway.</summary>
+    public TimeSpan MaxDelay { get; }
+
+    /// <summary>Called with the highest journal sequence delivered (or not for this plugin) with nothing older left.</summary>
+    public Action<long>? Delivered { get; set; }
+
+    /// <summary>Changes waiting (for the targets, or to be retried).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count + _carry.Count;
+            }
+        }
+    }
+
+    /// <summary>True while a stop should wait: a delivery runs, or something is deliverable and the plugin is not
+    /// failing (what a failing plugin, or a failing target, holds back stays in the journal instead).</summary>
+    public bool HasWorkToDrain
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running || (_failures == 0 && (_carry.Count > 0 || (_queue.First is { } head && IsDeliverable(head.Value, _time.GetUtcNow()))));
+            }
+        }
+    }
+
+    /// <summary>Set when the pipeline stops: deliverable changes leave at once.</summary>
+    public bool Draining
+    {
+        get => _draining;
+        set
+        {
+            _draining = value;
+            _wake.Writer.TryWrite(true);
+        }
+    }
+
+    public void Enqueue(FileChange change, long sequence)
+    {
+        lock (_gate)
+        {
+            _queue.AddLast(new Entry(sequence, change, _time.GetUtcNow()));
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var work = await WaitForWorkAsync(stoppingToken);
+            if (work is null)
+            {
+                return;
+            }
+
+            await DeliverAsync(work, stoppingToken);
+        }
+    }
+
+    private bool IsDeliverable(Entry entry, DateTimeOffset now) =>
+        _targets.AllHave(entry.Sequence) || now >= entry.Arrived + MaxDelay;
+
+    private async Task<Work?> WaitForWorkAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            DateTimeOffset? wakeAt = null;
+            lock (_gate)
+            {
+                var now = _time.GetUtcNow();
+                var deliverable = 0;
+                DateTimeOffset? oldest = null, newest = null;
+                for (var node = _queue.First; node is not null && deliverable < _plugin.MaxBatch && IsDeliverable(node.Value, now); node = node.Next)
+                {
+                    deliverable++;
+                    oldest ??= node.Value.Arrived;
+                    newest = node.Value.Arrived;
+                }
+
+                if (deliverable > 0 || _carry.Count > 0)
+                {
+                    var due = Draining || oldest is null ? now : _batching.DueAt(oldest.Value, newest!.Value, _lastRunEnded);
+                    if (_retryAt is { } retry && retry > due)
+                    {
+                        due = retry;
+                    }
+
+                    if (due <= now)
+                    {
+                        _running = true;
+                        return Take(deliverable, now);
+                    }
+
+                    wakeAt = due;
+                }
+
+                if (_queue.First is { } waiting && !IsDeliverable(waiting.Value, now))
+                {
+                    var limit = waiting.Value.Arrived + MaxDelay;
+                    wakeAt = wakeAt is { } w && w < limit ? w : limit;
+                }
+            }
+
+            try
+            {
+                var wake = _wake.Reader.WaitToReadAsync(token).AsTask();
+                if (wakeAt is { } at)
+                {
+                    using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    var wait = at - _time.GetUtcNow();
+                    await Task.WhenAny(wake, Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, cancelDelay.Token));
+                    await cancelDelay.CancelAsync();
+                }
+                else
+                {
+                    await wake;
+                }
+
+                _wake.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
+            if (token.IsCancellationRequested)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Takes the carried changes and <paramref name="count"/> deliverable entries, coalesced by path (under _gate).</summary>
+    private Work Take(int count, DateTimeOffset now)
+    {
+        var merged = new Dictionary<RelativePath, (HookChange Change, long Sequence)>();
+        var order = new List<RelativePath>();
+        void Add(HookChange change, long sequence)
+        {
+            if (merged.TryGetValue(change.Path, out var older))
+            {
+                order.Remove(change.Path);
+                change = Coalesce(older.Change, change);
+                sequence = Math.Min(sequence, older.Sequence);
+            }
+
+            merged[change.Path] = (change, sequence);
+            order.Add(change.Path);
+        }
+
+        foreach (var (change, sequence) in _carry)
+        {
+            Add(change, sequence);
+        }
+
+        _carry.Clear();
+        long lateUpTo = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var entry = _queue.First!.Value;
+            _queue.RemoveFirst();
+            _lastTaken = entry.Sequence;
+            if (!_targets.AllHave(entry.Sequence))
+            {
+                lateUpTo = entry.Sequence; // deliverable only because it waited MaxDelay
+            }
+
+            if (_scope.Map(entry.Change) is { } change)
+            {
+                Add(change, entry.Sequence);
+            }
+        }
+
+        var lacking = lateUpTo > 0 ? _targets.Lacking(lateUpTo) : [];
+        return new Work([.. order.Select(p => merged[p])], lacking, now);
+    }
+
+    /// <summary>Two changes of one path in one batch: the later wins, except that a path created (or moved in) and
+    /// then written is still reported as created, since the receiver has not seen it before.</summary>
+    internal static HookChange Coalesce(HookChange older, HookChange newer) =>
+        older.Event is ChangeEvent.Create or ChangeEvent.MoveTo
+        && newer.Event is ChangeEvent.Modify or ChangeEvent.CloseWrite or ChangeEvent.Attrib or ChangeEvent.Unknown
+            ? newer with { Event = older.Event }
+            : newer;
+
+    private async Task DeliverAsync(Work work, CancellationToken token)
+    {
+        if (work.Lacking.Count > 0)
+        {
+            FiringWithoutTargets(_plugin.Label, string.Join(", ", work.Lacking), MaxDelay.TotalSeconds);
+        }
+
+        HookOutcome outcome = HookOutcome.Delivered;
+        var batch = new HookBatch(_scope.Root, _scope.PluginRoot, [.. work.Changes.Select(c => c.Change)]);
+        if (batch.Changes.Count > 0)
+        {
+            try
+            {
+                outcome = await _plugin.DeliverAsync(batch, token);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A plugin bug must not end the hook: report it as a failure of the whole batch, retried like any.
+                outcome = new HookOutcome(batch.Changes, token.IsCancellationRequested ? "stopped" : ex.Message);
+            }
+        }
+
+        var ended = _time.GetUtcNow();
+        long? acknowledge = null;
+        lock (_gate)
+        {
+            _running = false;
+            _lastRunEnded = ended;
+            if (outcome.Succeeded)
+            {
+                _failures = 0;
+                _retryAt = null;
+                _backoff.Reset();
+            }
+            else
+            {
+                var failed = outcome.Failed.Select(c => c.Path).ToHashSet();
+                _carry.AddRange(work.Changes.Where(c => failed.Contains(c.Change.Path)));
+                _failures++;
+                _retryAt = ended + _backoff.Next();
+            }
+
+            var floor = _carry.Count > 0 ? Math.Min(_carry.Min(c => c.Sequence) - 1, _lastTaken) : _lastTaken;
+            if (floor > _acknowledged)
+            {
+                _acknowledged = floor;
+                acknowledge = floor;
+            }
+        }
+
+        if (acknowledge is { } sequence)
+        {
+            Delivered?.Invoke(sequence);
+        }
+
+        if (outcome.Succeeded)
+        {
+            if (batch.Changes.Count > 0)
+            {
+                BatchDelivered(_plugin.Label, batch.Changes.Count);
+            }
+
+            return;
+        }
+
+        if (token.IsCancellationRequested)
+        {
+            return; // stopping: what was not delivered stays in the journal
+        }
+
+        int failures;
+        DateTimeOffset retryAt;
+        lock (_gate)
+        {
+            failures = _failures;
+            retryAt = _retryAt!.Value;
+        }
+
+        BatchFailed(_plugin.Label, outcome.Failed.Count, batch.Changes.Count, outcome.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-", outcome.Message, failures, (retryAt - ended).TotalSeconds);
+        if (failures == FailLogAfterAttempts && _failLog is not null)
+        {
+            var failedBatch = batch with { Changes = outcome.Failed };
+            try
+            {
+                _plugin.WriteFailLog(_failLog, failedBatch, outcome, _time.GetLocalNow());
+            }
+            catch (IOException ex)
+            {
+                FailLogUnwritable(_plugin.Label, _failLog.Path, ex.Message);
+            }
+        }
+    }
+
+    private sealed record Entry(long Sequence, FileChange Change, DateTimeOffset Arrived);
+
+    private sealed record Work(IReadOnlyList<(HookChange Change, long Sequence)> Changes, List<string> Lacking, DateTimeOffset Taken);
+}
