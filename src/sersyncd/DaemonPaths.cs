@@ -17,6 +17,13 @@ public sealed record DaemonPaths(string InstanceName, string? LogFile, string? P
         var logFile = cl.LogFile ?? (detaching ? $"/var/log/sersyncd/{name}.log" : null);
         var pidFile = cl.PidFile ?? (detaching ? $"/run/sersyncd/{name}.pid" : null);
         var state = cl.StateDirectory ?? config.StateDirectory ?? $"/var/lib/sersyncd/{name}";
+        if (cl.Plugin is { } plugin)
+        {
+            // A plugin run alone keeps its own journal, so it can run beside the same file's sync instance.
+            state = Path.Combine(state, "plugin-" + plugin);
+            name += "-" + plugin;
+        }
+
         return new DaemonPaths(
             name,
             logFile is null ? null : Path.GetFullPath(logFile),

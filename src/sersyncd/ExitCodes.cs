@@ -11,9 +11,6 @@ public static class ExitCodes
     /// <summary>EX_USAGE: a bad command line, or a plugin name sersync never had.</summary>
     public const int Usage = 64;
 
-    /// <summary>EX_UNAVAILABLE: <c>-m</c>, plugins are not implemented yet.</summary>
-    public const int Unavailable = 69;
-
     /// <summary>EX_SOFTWARE: an unexpected fatal error.</summary>
     public const int Software = 70;
 

@@ -44,9 +44,9 @@ namespace SerSync.Daemon
                 return 0;
             }
 
-            if (cl.Plugin is not null)
+            if (cl.Plugin is not null && !KnownPlugin(cl.Plugin))
             {
-                return RejectPlugin(cl.Plugin);
+                return ExitCodes.Usage;
             }
 
             SerSyncConfig config;
@@ -58,6 +58,17 @@ namespace SerSync.Daemon
             {
                 await Console.Error.WriteLineAsync($"sersyncd: {OneLine(ex.Message)}");
                 return ExitCodes.Config;
+            }
+
+            if (cl.Plugin is { } alone)
+            {
+                if (config.ForPluginAlone(alone) is not { } only)
+                {
+                    await Console.Error.WriteLineAsync($"sersyncd: {config.SourceFile}: -m {alone}: the file has no <plugin name=\"{alone}\"> section to configure it");
+                    return ExitCodes.Config;
+                }
+
+                config = only;
             }
 
             if (cl.CheckOnly)
@@ -102,17 +113,16 @@ namespace SerSync.Daemon
                 .Replace("\n", "\\n", StringComparison.Ordinal).Replace("\u2028", "\\u2028", StringComparison.Ordinal)
                 .Replace("\u2029", "\\u2029", StringComparison.Ordinal).Replace("\u0085", "\\x85", StringComparison.Ordinal);
 
-        private static int RejectPlugin(string name)
+        private static bool KnownPlugin(string name)
         {
             string[] known = ["command", "socket", "refreshCDN", "http"];
-            if (!known.Contains(name, StringComparer.Ordinal))
+            if (known.Contains(name, StringComparer.Ordinal))
             {
-                Console.Error.WriteLine($"sersyncd: -m {name}: unknown plugin (sersync's plugins are {string.Join(", ", known)})");
-                return ExitCodes.Usage;
+                return true;
             }
 
-            Console.Error.WriteLine($"sersyncd: -m {name}: plugin mode is not yet supported by this version of sersyncd");
-            return ExitCodes.Unavailable;
+            Console.Error.WriteLine($"sersyncd: -m {name}: unknown plugin (sersync's plugins are {string.Join(", ", known)})");
+            return false;
         }
     }
 }

@@ -42,6 +42,26 @@ public sealed record SerSyncConfig
 
     /// <summary>Addition: <c>&lt;state dir="..."/&gt;</c> under <c>&lt;sersync&gt;</c>; null means the default.</summary>
     public string? StateDirectory { get; init; }
+
+    /// <summary>
+    /// sersync's plugin-only mode (<c>-m NAME</c>): the plugin's own directory is the one watched (the command plugin,
+    /// which has none, watches the sync roots), there are no targets and no crontab, and only that plugin runs,
+    /// whether or not its switch is on. Null when the file has no section for it.
+    /// </summary>
+    public SerSyncConfig? ForPluginAlone(string name)
+    {
+        if (Plugins.Get(name) is not { } plugin)
+        {
+            return null;
+        }
+
+        return this with
+        {
+            Watches = plugin.Watch is { } dir ? [new WatchConfig(dir, [], plugin.Line)] : [.. Watches.Select(w => w with { Remotes = [] })],
+            EnabledPlugins = [name],
+            Crontab = CrontabConfig.Disabled,
+        };
+    }
 }
 
 public sealed record HostConfig(string HostIp, int Port);

@@ -70,8 +70,8 @@ public sealed class StockConfigEndToEndTests : IDisposable
     [Theory]
     [InlineData(64, "-x")]
     [InlineData(64, "-m", "nosuch")]
-    [InlineData(69, "-m", "refreshCDN")]
-    public async Task Usage_errors_and_plugins_have_their_own_exit_status(int expected, params string[] args)
+    [InlineData(78, "-m", "refreshCDN", "-o", "/nonexistent-dir-for-test/confxml.xml")]
+    public async Task Usage_errors_and_config_errors_have_their_own_exit_status(int expected, params string[] args)
     {
         var result = await RunSersyncdAsync(args);
         Assert.Equal(expected, result.ExitCode);
