@@ -44,6 +44,17 @@ public sealed class ConfigBuilder
     /// <summary>When set, <c>&lt;crontab start="true" schedule="N"&gt;</c>: a full push every N minutes.</summary>
     public int? CrontabMinutes { get; set; }
 
+    /// <summary>Plugins switched on (under &lt;sersync&gt;), with their top-level sections as XML.</summary>
+    private readonly List<(string Name, XElement Section)> _plugins = [];
+
+    /// <summary>Switches plugin <paramref name="name"/> on with <paramref name="sectionXml"/> as its top-level
+    /// <c>&lt;plugin name="..."&gt;</c> content.</summary>
+    public ConfigBuilder AddPlugin(string name, string sectionXml)
+    {
+        _plugins.Add((name, XElement.Parse($"<plugin name=\"{name}\">{sectionXml}</plugin>")));
+        return this;
+    }
+
     public ConfigBuilder AddLocalTarget(string path)
     {
         _remotes.Add(new XElement("remote", new XAttribute("path", path)));
@@ -145,6 +156,11 @@ public sealed class ConfigBuilder
                 new XElement("crontabfilter", new XAttribute("start", "false"))));
         }
 
+        foreach (var (name, _) in _plugins)
+        {
+            sersync.Add(new XElement("plugin", new XAttribute("start", "true"), new XAttribute("name", name)));
+        }
+
         sersync.Add(new XElement("state", new XAttribute("dir", StateDirectory)));
         return new XDocument(
             new XDeclaration("1.0", "UTF-8", null),
@@ -162,7 +178,8 @@ public sealed class ConfigBuilder
                     Flag("moveTo", true),
                     Flag("attrib", Attrib),
                     Flag("modify", false)),
-                sersync));
+                sersync,
+                _plugins.Select(p => p.Section)));
     }
 
     /// <summary>Writes the config to <paramref name="path"/> and returns the path.</summary>
