@@ -50,6 +50,11 @@ public sealed partial class CommandHook : IHookPlugin
             ProgramNotFound(_logger, _programName);
         }
 
+        if (Environment.ProcessId == 1)
+        {
+            RunningAsPidOne(_logger);
+        }
+
         if (config.ExecutesChangedFile)
         {
             ExecutesChangedFile(_logger, string.Join(' ', config.Prefix));
@@ -185,6 +190,13 @@ public sealed partial class CommandHook : IHookPlugin
         if (result.Succeeded)
         {
             RunSucceeded(_logger, Label, run.What, result.Duration.TotalSeconds);
+        }
+        else if (result.StatusLost)
+        {
+            // It ran; retrying would only lose the status again (every run does, in that setting), so it counts
+            // as delivered.
+            StatusLost(_logger, Label, run.What);
+            return result with { ExitCode = 0 };
         }
         else if (_config.IgnoreError)
         {

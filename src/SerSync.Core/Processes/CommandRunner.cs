@@ -27,7 +27,9 @@ public sealed record CommandInvocation(
 /// its time bound or a cancellation, or its status was lost.</param>
 /// <param name="Output">The tail of its stdout and stderr (bounded), decoded for the log (bad bytes as U+FFFD).</param>
 /// <param name="Error">Why it did not start or has no status (null when it ran and ended normally).</param>
-public sealed record CommandResult(int ExitCode, string Output, TimeSpan Duration, bool TimedOut, bool Started, string? Error = null)
+/// <param name="StatusLost">It ran and ended, but someone else reaped it, so its exit status is unknown (the runtime
+/// reaps every child when sersyncd is pid 1 or was started with SIGCHLD ignored).</param>
+public sealed record CommandResult(int ExitCode, string Output, TimeSpan Duration, bool TimedOut, bool Started, string? Error = null, bool StatusLost = false)
 {
     public bool Succeeded => ExitCode == 0;
 
@@ -76,7 +78,7 @@ public sealed class CommandRunner(TimeProvider time)
         var duration = Time.GetElapsedTime(started);
         if (exit.StatusLost)
         {
-            return new CommandResult(-1, output, duration, timedOut, true, "its exit status was taken by another reaper (sersyncd as pid 1, or started with SIGCHLD ignored)");
+            return new CommandResult(-1, output, duration, timedOut, true, "its exit status was taken by another reaper (sersyncd as pid 1, or started with SIGCHLD ignored)", StatusLost: true);
         }
 
         if (cancelled && exit.Signal == Libc.SIGKILL)
