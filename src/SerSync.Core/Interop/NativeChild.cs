@@ -113,6 +113,13 @@ public sealed class NativeChild
             }
         }
 
+        return StartThroughShell(program, argv, environment, workingDirectory, stdin, maxOutput);
+    }
+
+    /// <summary>The start for a glibc without addchdir_np: <c>/bin/sh -c 'cd -- "$0" &amp;&amp; exec "$@"' DIR PROGRAM
+    /// ARGS...</c>. Internal for the tests.</summary>
+    internal static NativeChild StartThroughShell(byte[] program, IReadOnlyList<byte[]> argv, IReadOnlyList<byte[]> environment, byte[] workingDirectory, byte[]? stdin, int maxOutput)
+    {
         List<byte[]> shArgv = ["sh"u8.ToArray(), "-c"u8.ToArray(), "cd -- \"$0\" && exec \"$@\""u8.ToArray(), workingDirectory, program];
         shArgv.AddRange(argv.Skip(1));
         return StartCore("/bin/sh"u8.ToArray(), shArgv, environment, workingDirectory, chdir: false, stdin, maxOutput);

@@ -43,6 +43,23 @@ public sealed class NativeChildTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_addchdir_np_the_shell_fallback_passes_the_same_bytes_and_directory()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        byte[] odd = [(byte)'-', (byte)'n', 0xff, (byte)'\n', (byte)'$', (byte)'(', (byte)'x', (byte)')', (byte)'`'];
+        var dir = NastyNames.Join(_temp.Path, odd);
+        NastyNames.CreateDirectory(dir);
+        var script = B("printf '%s\\0' \"$1\" '$PWD' \"$(pwd -P)\"");
+
+        var child = NativeChild.StartThroughShell(B("/bin/sh"), [B("sh"), B("-c"), script, B("zero"), odd], [], dir, null, 4096);
+        var exit = await child.Completion.WaitAsync(TimeSpan.FromSeconds(20), ct);
+
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal(Concat(odd, [0], B("$PWD"), [0], dir, [0]), exit.Output);
+        Assert.Empty(Directory.GetFiles(_temp.Path, "x", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public async Task Stdin_is_fed_and_closed_and_output_of_both_streams_is_kept()
     {
         var ct = TestContext.Current.CancellationToken;
