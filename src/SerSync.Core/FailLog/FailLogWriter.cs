@@ -65,6 +65,65 @@ public sealed class FailLogWriter(string path, Func<int, string> describeExitCod
         }
 
         entry.Write("\n\n"u8);
+        Write(entry);
+    }
+
+    /// <summary>A failed run of the command plugin, as a runnable entry: <c>cd ROOT &amp;&amp;</c>, its stdin list through
+    /// <c>printf '%s\0' ... |</c> when it had one, its environment additions as shell assignments
+    /// (<c>SERSYNC_EVENT='create' ...</c>, not <c>env</c>, which would take a program path holding '=' for one more
+    /// assignment), the program and the arguments after argv[0]; every word single-quoted, byte for byte.</summary>
+    /// <param name="label">The plugin's label (<c>command PROGRAM</c>: no arguments, they could hold secrets).</param>
+    /// <param name="meaning">The run's outcome in words (exit status, timeout).</param>
+    public void AppendCommand(int exitCode, CommandInvocation invocation, string label, string meaning, DateTimeOffset when)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        using var entry = new MemoryStream();
+        entry.Write(Encoding.UTF8.GetBytes($"#errno {exitCode}\n"));
+        entry.Write(Encoding.UTF8.GetBytes($"# {when:yyyy-MM-dd HH:mm:ss zzz} {Sanitize(label)}: {Sanitize(meaning)}\n"));
+        entry.Write("cd "u8);
+        ShellQuote.Append(entry, invocation.WorkingDirectory);
+        entry.Write(" && "u8);
+        if (invocation.Stdin is { Length: > 0 })
+        {
+            entry.Write("printf '%s\\0'"u8);
+            foreach (var e in SplitNul(invocation.Stdin))
+            {
+                entry.WriteByte((byte)' ');
+                ShellQuote.Append(entry, e);
+            }
+
+            entry.Write(" | "u8);
+        }
+
+        foreach (var (name, value) in invocation.Environment)
+        {
+            if (!IsShellName(name))
+            {
+                throw new ArgumentException($"not a shell variable name: {name}", nameof(invocation));
+            }
+
+            entry.Write(Encoding.ASCII.GetBytes(name));
+            entry.WriteByte((byte)'=');
+            ShellQuote.Append(entry, value);
+            entry.WriteByte((byte)' ');
+        }
+
+        ShellQuote.Append(entry, invocation.Program);
+        foreach (var arg in invocation.Arguments.Skip(1))
+        {
+            entry.WriteByte((byte)' ');
+            ShellQuote.Append(entry, arg);
+        }
+
+        entry.Write("\n\n"u8);
+        Write(entry);
+    }
+
+    private static bool IsShellName(string name) =>
+        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    private void Write(MemoryStream entry)
+    {
         lock (Gate)
         {
             var created = !File.Exists(Path);
