@@ -30,7 +30,4 @@ public sealed partial class MirrorPipeline
 
     [LoggerMessage(EventId = 8010, Level = LogLevel.Warning, Message = "{Count} plugin change(s) not yet delivered; they stay in the journal for the next start")]
     private partial void HooksNotAllDelivered(int count);
-
-    [LoggerMessage(EventId = 8011, Level = LogLevel.Warning, Message = "the command plugin's prefix \"{Prefix}\" (line {Line}) runs each changed file itself as a shell script: any file written under the watched directory gets executed; name a program that takes the path as an argument instead")]
-    private partial void CommandRunsChangedFiles(string prefix, int line);
 }

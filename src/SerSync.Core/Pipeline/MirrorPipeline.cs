@@ -104,7 +104,7 @@ public sealed partial class MirrorPipeline : IDisposable
                 .Select(NewWorker)
                 .ToList();
             var acks = new TargetAcknowledgements();
-            _roots.Add(new Root(watch, workers, NewHooks(watch, acks, plugins ?? (p => PipelineFactory.CreatePlugin(p, loggers))), acks));
+            _roots.Add(new Root(watch, workers, NewHooks(watch, acks, plugins ?? (p => PipelineFactory.CreatePlugin(p, time, loggers))), acks));
         }
 
         _workers = [.. _roots.SelectMany(r => r.Workers)];
@@ -274,6 +274,11 @@ public sealed partial class MirrorPipeline : IDisposable
             root.Journal?.Dispose();
         }
 
+        foreach (var hook in _hooks)
+        {
+            (hook.Plugin as IDisposable)?.Dispose();
+        }
+
         _workers.ForEach(w => w.Dispose());
 
         _schedulesStop.Dispose();
@@ -302,11 +307,6 @@ public sealed partial class MirrorPipeline : IDisposable
             if (settings.Watch is { } dir && !IsSameOrInside(dir, watch.Path))
             {
                 continue;
-            }
-
-            if (settings is CommandPluginConfig { ExecutesChangedFile: true } command)
-            {
-                CommandRunsChangedFiles(string.Join(' ', command.Prefix), command.Line);
             }
 
             hooks.Add(new HookWorker(

@@ -20,8 +20,9 @@ public static class PipelineFactory
     public static FailLogWriter? CreateFailLog(SerSyncConfig config) => config.FailLog.Path is { } path ? new FailLogWriter(path, RsyncExitCodes.Describe) : null;
 
     /// <summary>The transport of one enabled plugin.</summary>
-    public static IHookPlugin CreatePlugin(PluginConfig settings, ILoggerFactory loggers) => settings switch
+    public static IHookPlugin CreatePlugin(PluginConfig settings, TimeProvider time, ILoggerFactory loggers) => settings switch
     {
+        CommandPluginConfig command => new CommandHook(command, loggers.CreateLogger<CommandHook>(), time),
         _ => throw new NotSupportedException($"plugin '{settings.Name}' has no transport in this build"),
     };
 
