@@ -8,7 +8,9 @@ namespace SerSync.Testing;
 /// A TCP listener started by a test on a loopback address: it accepts every connection and records the bytes each
 /// one carried up to the peer's shutdown (in the order the connections were accepted). With
 /// <paramref name="neverRead"/> it accepts and holds connections without reading, so a large write stalls (a stuck
-/// receiver). Disposing stops it and closes every connection.
+/// receiver). With <c>listen: false</c> the port is bound but not listening until <see cref="Start"/>: a connect is
+/// refused (a listener that is down) while no other test can take the port. Disposing stops it and closes every
+/// connection.
 /// </summary>
 public sealed class RecordingTcpListener : IAsyncDisposable
 {
@@ -18,10 +20,10 @@ public sealed class RecordingTcpListener : IAsyncDisposable
     private readonly ConcurrentQueue<Socket> _held = new();
     private readonly List<Task> _connections = [];
     private readonly Lock _gate = new();
-    private readonly List<byte[]> _received = [];
-    private readonly Task _accepting;
+    private readonly SortedList<int, byte[]> _received = [];
+    private Task _accepting = Task.CompletedTask;
 
-    public RecordingTcpListener(IPAddress? address = null, int port = 0, bool neverRead = false)
+    public RecordingTcpListener(IPAddress? address = null, int port = 0, bool neverRead = false, bool listen = true)
     {
         address ??= IPAddress.Loopback;
         _neverRead = neverRead;
@@ -33,8 +35,17 @@ public sealed class RecordingTcpListener : IAsyncDisposable
         }
 
         _listener.Bind(new IPEndPoint(address, port));
-        _listener.Listen(64);
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        if (listen)
+        {
+            Start();
+        }
+    }
+
+    /// <summary>Starts listening (once).</summary>
+    public void Start()
+    {
+        _listener.Listen(64);
         _accepting = AcceptAsync();
     }
 
@@ -43,14 +54,15 @@ public sealed class RecordingTcpListener : IAsyncDisposable
     /// <summary>Connections accepted so far (held ones included).</summary>
     public int Accepted { get; private set; }
 
-    /// <summary>The bytes of each finished connection, in order of acceptance among finished ones.</summary>
+    /// <summary>The bytes of each finished connection, in the order they were accepted (their readers may finish in
+    /// another order).</summary>
     public IReadOnlyList<byte[]> Received
     {
         get
         {
             lock (_gate)
             {
-                return [.. _received];
+                return [.. _received.Values];
             }
         }
     }
@@ -87,19 +99,19 @@ public sealed class RecordingTcpListener : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var socket = await _listener.AcceptAsync(_stop.Token);
-            Accepted++;
+            var index = Accepted++;
             _held.Enqueue(socket);
             if (!_neverRead)
             {
                 lock (_gate)
                 {
-                    _connections.Add(ReadAsync(socket));
+                    _connections.Add(ReadAsync(socket, index));
                 }
             }
         }
     }
 
-    private async Task ReadAsync(Socket socket)
+    private async Task ReadAsync(Socket socket, int index)
     {
         var data = new MemoryStream();
         var buffer = new byte[65536];
@@ -123,7 +135,7 @@ public sealed class RecordingTcpListener : IAsyncDisposable
 
         lock (_gate)
         {
-            _received.Add(data.ToArray());
+            _received.Add(index, data.ToArray());
         }
     }
 }

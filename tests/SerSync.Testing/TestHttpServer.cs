@@ -14,25 +14,38 @@ public sealed record TestHttpRequest(string Method, string Target, string Versio
 }
 
 /// <summary>
-/// A small HTTP/1.x server on a loopback TcpListener, for tests: one request per connection (it answers with
+/// A small HTTP/1.x server on a loopback socket, for tests: one request per connection (it answers with
 /// <c>Connection: close</c>), recorded with its raw bytes; the status comes from <see cref="Status"/>. With
-/// <see cref="Silent"/> it reads the request and never answers (a stuck endpoint). Disposing stops it.
+/// <see cref="Silent"/> it reads the request and never answers (a stuck endpoint). With <c>listen: false</c> the port
+/// is bound but refuses connections until <see cref="Start"/> (a server that is down, on a port no other test can
+/// take). Disposing stops it.
 /// </summary>
 public sealed class TestHttpServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener;
+    private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly List<TestHttpRequest> _requests = [];
     private readonly List<Task> _connections = [];
-    private readonly Task _accepting;
+    private Task _accepting = Task.CompletedTask;
 
-    public TestHttpServer(IPAddress? address = null, int port = 0)
+    public TestHttpServer(IPAddress? address = null, int port = 0, bool listen = true)
     {
-        _listener = new TcpListener(address ?? IPAddress.Loopback, port);
-        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        address ??= IPAddress.Loopback;
+        _listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Bind(new IPEndPoint(address, port));
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        if (listen)
+        {
+            Start();
+        }
+    }
+
+    /// <summary>Starts listening (once).</summary>
+    public void Start()
+    {
+        _listener.Listen(64);
         _accepting = AcceptAsync();
     }
 
@@ -62,7 +75,7 @@ public sealed class TestHttpServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _listener.Stop();
+        _listener.Dispose();
         try
         {
             await _accepting;
@@ -85,21 +98,21 @@ public sealed class TestHttpServer : IAsyncDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            var socket = await _listener.AcceptAsync(_stop.Token);
             lock (_gate)
             {
-                _connections.Add(ServeAsync(client));
+                _connections.Add(ServeAsync(socket));
             }
         }
     }
 
-    private async Task ServeAsync(TcpClient client)
+    private async Task ServeAsync(Socket socket)
     {
-        using (client)
+        using (socket)
         {
             try
             {
-                var stream = client.GetStream();
+                using var stream = new NetworkStream(socket, ownsSocket: false);
                 var request = await ReadRequestAsync(stream);
                 if (request is null)
                 {
@@ -119,7 +132,7 @@ public sealed class TestHttpServer : IAsyncDisposable
                 var status = Status(request);
                 var answer = $"HTTP/1.1 {status} {Reason(status)}\r\nContent-Length: 0\r\nConnection: close\r\n{ExtraResponseHeaders}\r\n";
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(answer), _stop.Token);
-                client.Client.Shutdown(SocketShutdown.Send);
+                socket.Shutdown(SocketShutdown.Send);
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
             {

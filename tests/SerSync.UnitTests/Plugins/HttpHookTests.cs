@@ -166,14 +166,14 @@ public sealed class HttpHookTests
     [InlineData(HttpFormat.Sersync)]
     public async Task A_server_that_is_down_fails_everything_and_the_retry_goes_through_once_it_is_up(HttpFormat format)
     {
-        var port = FreePort.Pick();
+        await using var server = new TestHttpServer(listen: false); // bound, refusing: the port stays ours
         var changes = new[] { Change("x", ChangeEvent.Create), Change("y", ChangeEvent.MoveTo) };
-        using var hook = Hook(new Uri($"http://127.0.0.1:{port}/in"), format);
+        using var hook = Hook(new Uri($"http://127.0.0.1:{server.Port}/in"), format);
 
         var down = await hook.DeliverAsync(Batch(changes), TestContext.Current.CancellationToken);
         Assert.Equal(changes, down.Failed);
 
-        await using var server = new TestHttpServer(port: port);
+        server.Start();
         var up = await hook.DeliverAsync(Batch([.. down.Failed]), TestContext.Current.CancellationToken);
         Assert.True(up.Succeeded, up.Message);
         Assert.Equal(format == HttpFormat.Json ? 1 : 2, server.Requests.Count);
@@ -215,5 +215,19 @@ public sealed class HttpHookTests
         Assert.DoesNotContain("pa$$word", everything, StringComparison.Ordinal);
         Assert.DoesNotContain("pa%24%24word", everything, StringComparison.Ordinal);
         Assert.NotEmpty(log.Lines);
+    }
+
+    [Fact]
+    public async Task The_callers_cancellation_is_not_a_failed_delivery_it_propagates()
+    {
+        await using var server = new TestHttpServer { Silent = true };
+        using var hook = Hook(server.Url, HttpFormat.Json, timeout: TimeSpan.FromSeconds(30));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+
+        var delivery = hook.DeliverAsync(Batch(Change("a")), stop.Token);
+        await Until(() => server.Requests.Count == 1, "the request arrived");
+        await stop.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delivery);
     }
 }

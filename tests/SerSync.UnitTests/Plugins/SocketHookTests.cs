@@ -64,9 +64,9 @@ public sealed class SocketHookTests
     [InlineData(SocketFormat.Sersync)]
     public async Task A_listener_that_is_down_fails_the_batch_and_the_same_batch_goes_through_once_it_is_up(SocketFormat format)
     {
-        var port = FreePort.Pick();
+        await using var listener = new RecordingTcpListener(listen: false); // bound, refusing: the port stays ours
         var changes = new[] { Change("a.txt", ChangeEvent.Create), Change("d", ChangeEvent.Delete, isDirectory: true) };
-        var hook = Hook("127.0.0.1", port, format);
+        var hook = Hook("127.0.0.1", listener.Port, format);
 
         var down = await hook.DeliverAsync(Batch(changes), TestContext.Current.CancellationToken);
         Assert.False(down.Succeeded);
@@ -74,7 +74,7 @@ public sealed class SocketHookTests
         Assert.Contains("ConnectionRefused", down.Message, StringComparison.Ordinal);
         Assert.Null(down.ExitCode);
 
-        await using var listener = new RecordingTcpListener(port: port);
+        listener.Start();
         var up = await hook.DeliverAsync(Batch([.. down.Failed]), TestContext.Current.CancellationToken);
         Assert.True(up.Succeeded, up.Message);
         var expected = format == SocketFormat.Frames ? 1 : 2;
@@ -110,20 +110,21 @@ public sealed class SocketHookTests
     }
 
     [Fact]
-    public async Task In_sersyncs_form_the_changes_before_the_first_failure_count_as_delivered()
+    public async Task In_sersyncs_form_the_paths_before_the_first_failure_count_as_delivered_and_it_stops_there()
     {
-        // Each path is a connection: a listener that stops after two leaves the third and later ones undelivered.
-        var port = FreePort.Pick();
-        var changes = Enumerable.Range(0, 4).Select(i => Change($"f{i}")).ToArray();
-        var listener = new RecordingTcpListener(port: port);
-        var hook = Hook("127.0.0.1", port, SocketFormat.Sersync);
-        Assert.True((await hook.DeliverAsync(Batch(changes[..2]), TestContext.Current.CancellationToken)).Succeeded);
-        await listener.DisposeAsync();
+        // A reader that never reads: the short paths fit the buffers, the huge one stalls until the timeout.
+        await using var listener = new RecordingTcpListener(neverRead: true);
+        var huge = new HookChange(ChangeEvent.Create, false, new RelativePath("h"u8.ToArray()), [.. Enumerable.Repeat((byte)'h', 40_000_000)]);
+        var changes = new[] { Change("f0"), Change("f1"), huge, Change("f3") };
+        var hook = Hook("127.0.0.1", listener.Port, SocketFormat.Sersync, ShortTimeout);
 
         var outcome = await hook.DeliverAsync(Batch(changes), TestContext.Current.CancellationToken);
 
-        Assert.Equal(changes, outcome.Failed); // the first one already failed: stop there
-        Assert.Contains("0 of 4 delivered", outcome.Message, StringComparison.Ordinal);
+        Assert.Equal(changes[2..], outcome.Failed);
+        Assert.Contains("timed out", outcome.Message, StringComparison.Ordinal);
+        Assert.Contains("2 of 4 delivered", outcome.Message, StringComparison.Ordinal);
+        await Until(() => listener.Accepted == 3, "f0, f1 and the huge path connected");
+        Assert.Equal(3, listener.Accepted); // f3 was not tried
     }
 
     [Fact]
