@@ -21,6 +21,7 @@ public sealed partial class CdnHook : IHookPlugin, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly HttpClient? _client;
+    private readonly HttpMethod? _method;
 
     public CdnHook(CdnPluginConfig config, TimeProvider time, ILogger logger)
     {
@@ -35,6 +36,7 @@ public sealed partial class CdnHook : IHookPlugin, IDisposable
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         if (config.Purge is { } purge)
         {
+            _method = new HttpMethod(purge.Method); // a method that is not an HTTP token fails here, not at delivery
             _client = PluginHttp.CreateClient();
             Label = $"refreshCDN purge {purge.Method} {PurgeHost(purge, config.Url.Base)}";
         }
@@ -281,7 +283,7 @@ public sealed partial class CdnHook : IHookPlugin, IDisposable
         }
 
         var (bare, authorization) = PluginHttp.SplitUserInfo(url);
-        var request = new HttpRequestMessage(new HttpMethod(purge.Method), bare);
+        var request = new HttpRequestMessage(_method!, bare);
         request.Headers.UserAgent.Add(PluginHttp.UserAgent);
         request.Headers.Authorization = authorization;
         if (purge.BodyTemplate is not null)

@@ -124,13 +124,13 @@ public sealed class CdnHookTests
         var log = new LogCapture();
         var purge = new PurgeConfig("PURGE", $"http://127.0.0.1:{cache.Port}{{path}}", null, [KeyValuePair.Create("X-Purge-Token", Token)], 100);
         using var hook = Purge(purge, log: log);
-        var changes = new[] { Change("a b.jpg"), Change([.. "d/"u8, .. NastyNames.All[20]], ChangeEvent.Delete), Change("img", isDirectory: true) };
+        var changes = new[] { Change("a b.jpg"), Change([.. "d/"u8, .. NastyNames.All[20]], ChangeEvent.Delete), Change("img", isDirectory: true), Change("x[1]'(y)$;=,@!~*:") };
 
         var outcome = await hook.DeliverAsync(Batch(changes), TestContext.Current.CancellationToken);
 
         Assert.True(outcome.Succeeded, outcome.Message);
         Assert.Equal($"refreshCDN purge PURGE 127.0.0.1:{cache.Port}", hook.Label);
-        Assert.Equal(["/cms/a%20b.jpg", "/cms/d/lone%80", "/cms/img/"], cache.Requests.Select(r => r.Target));
+        Assert.Equal(["/cms/a%20b.jpg", "/cms/d/lone%80", "/cms/img/", "/cms/x[1]'(y)$;=,@!~*:"], cache.Requests.Select(r => r.Target));
         Assert.All(cache.Requests, r => Assert.Equal("PURGE", r.Method));
         Assert.All(cache.Requests, r => Assert.Equal(Token, r.Header("X-Purge-Token")));
         Assert.DoesNotContain(Token, log.AllText, StringComparison.Ordinal);
