@@ -89,7 +89,7 @@ public sealed class SocketHookTests
     {
         await using var listener = new RecordingTcpListener(neverRead: true);
         // Far more than the kernel buffers on both sides hold, so the write must wait for the reader.
-        var huge = Enumerable.Range(0, 12_000).Select(i => Change($"{i}/{new string('x', 3000)}")).ToArray();
+        var huge = Enumerable.Range(0, 4_000).Select(i => Change($"{i}/{new string('x', 4000)}")).ToArray();
         var hook = Hook("127.0.0.1", listener.Port, format, ShortTimeout);
         var changes = format == SocketFormat.Frames ? huge : [Change([.. "a/"u8, .. NastyNames.All[0]]), .. huge.Take(1)];
         var clock = Stopwatch.StartNew();
@@ -114,7 +114,7 @@ public sealed class SocketHookTests
     {
         // A reader that never reads: the short paths fit the buffers, the huge one stalls until the timeout.
         await using var listener = new RecordingTcpListener(neverRead: true);
-        var huge = new HookChange(ChangeEvent.Create, false, new RelativePath("h"u8.ToArray()), [.. Enumerable.Repeat((byte)'h', 40_000_000)]);
+        var huge = new HookChange(ChangeEvent.Create, false, new RelativePath("h"u8.ToArray()), [.. Enumerable.Repeat((byte)'h', 16_000_000)]);
         var changes = new[] { Change("f0"), Change("f1"), huge, Change("f3") };
         var hook = Hook("127.0.0.1", listener.Port, SocketFormat.Sersync, ShortTimeout);
 
