@@ -324,8 +324,12 @@ internal sealed class PluginSectionReader(ConfigErrors errors, ConfigAttributeRe
         }
     }
 
+    // Placeholders stand for text of their kind ({path} a path, the others a word), so a template checks as a URL.
     private static bool IsHttpUrl(string text) =>
-        Uri.TryCreate(text.Replace("{", "", StringComparison.Ordinal).Replace("}", "", StringComparison.Ordinal), UriKind.Absolute, out var u)
+        Uri.TryCreate(
+            Regex.Replace(text.Replace("{path}", "/p", StringComparison.Ordinal), "\\{[a-z_]+\\}", "x", RegexOptions.None, TimeSpan.FromSeconds(1)),
+            UriKind.Absolute,
+            out var u)
         && u.Scheme is "http" or "https" && u.Host.Length > 0;
 
     private static bool HasExplicitPort(string url)

@@ -23,7 +23,10 @@ public static class PipelineFactory
     public static IHookPlugin CreatePlugin(PluginConfig settings, TimeProvider time, ILoggerFactory loggers) => settings switch
     {
         CommandPluginConfig command => new CommandHook(command, loggers.CreateLogger<CommandHook>(), time),
-        _ => throw new NotSupportedException($"plugin '{settings.Name}' has no transport in this build"),
+        SocketPluginConfig socket => new SocketHook(socket, time, loggers.CreateLogger<SocketHook>()),
+        CdnPluginConfig cdn => new CdnHook(cdn, time, loggers.CreateLogger<CdnHook>()),
+        HttpPluginConfig http => new HttpHook(http, time, loggers.CreateLogger<HttpHook>()),
+        _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Name, "no such plugin"),
     };
 
     public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>

@@ -131,6 +131,8 @@ public sealed class PluginConfigTests : IDisposable
         Assert.Equal([new KeyValuePair<string, string>("X-Key", "k")], purge.Headers);
         Assert.False(Parse(Cfg(head: $"<plugin name=\"refreshCDN\"><localpath watch=\"{_watch}\"><sendurl base=\"http://x\"/><purge/></localpath></plugin>"))
             .Plugins.RefreshCdn!.Purge!.IsBatched);
+        Assert.Equal("http://127.0.0.1:6081{path}", Parse(Cfg(head: $"<plugin name=\"refreshCDN\"><localpath watch=\"{_watch}\"><sendurl base=\"http://x\"/><purge url=\"http://127.0.0.1:6081{{path}}\"/></localpath></plugin>"))
+            .Plugins.RefreshCdn!.Purge!.UrlTemplate);
     }
 
     [Theory]
