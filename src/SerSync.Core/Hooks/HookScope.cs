@@ -32,6 +32,11 @@ public sealed class HookScope
     /// <summary>The change as the plugin sees it, or null when it lies outside the plugin's directory.</summary>
     public HookChange? Map(FileChange change)
     {
+        if (change.Event == ChangeEvent.Recheck)
+        {
+            return null; // the plugin had (or has pending) the journaled change itself
+        }
+
         if (change.Kind == ChangeKind.Rescan)
         {
             return Make(ChangeEvent.Unknown, true, Directory);

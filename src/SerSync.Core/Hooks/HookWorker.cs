@@ -35,6 +35,7 @@ public sealed partial class HookWorker : IChangeSink
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly LinkedList<Entry> _queue = new();
+    private readonly Dictionary<RelativePath, LinkedListNode<Entry>> _queued = [];
     private readonly List<(HookChange Change, long Sequence)> _carry = [];
     private readonly Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -110,11 +111,28 @@ public sealed partial class HookWorker : IChangeSink
         }
     }
 
+    /// <summary>
+    /// Queues a change. A path already waiting (not yet taken) is merged into this newer entry: it then fires once,
+    /// when the targets have the newer change, and keeps the older arrival for <see cref="MaxDelay"/>. The journal
+    /// can be acknowledged past the older record, since the newer one for the same path stays unacknowledged.
+    /// </summary>
     public void Enqueue(FileChange change, long sequence)
     {
         lock (_gate)
         {
-            _queue.AddLast(new Entry(sequence, change, _time.GetUtcNow()));
+            var arrived = _time.GetUtcNow();
+            if (change.Event != ChangeEvent.Recheck && _queued.Remove(change.Path, out var older))
+            {
+                _queue.Remove(older);
+                arrived = older.Value.Arrived;
+                change = change with { Event = CoalesceEvent(older.Value.Change.Event, change.Event) };
+            }
+
+            var node = _queue.AddLast(new Entry(sequence, change, arrived));
+            if (change.Event != ChangeEvent.Recheck)
+            {
+                _queued[change.Path] = node;
+            }
         }
 
         _wake.Writer.TryWrite(true);
@@ -236,6 +254,11 @@ public sealed partial class HookWorker : IChangeSink
         {
             var entry = _queue.First!.Value;
             _queue.RemoveFirst();
+            if (_queued.TryGetValue(entry.Change.Path, out var node) && node.Value == entry)
+            {
+                _queued.Remove(entry.Change.Path);
+            }
+
             _lastTaken = entry.Sequence;
             if (!_targets.AllHave(entry.Sequence))
             {
@@ -254,10 +277,12 @@ public sealed partial class HookWorker : IChangeSink
 
     /// <summary>Two changes of one path in one batch: the later wins, except that a path created (or moved in) and
     /// then written is still reported as created, since the receiver has not seen it before.</summary>
-    internal static HookChange Coalesce(HookChange older, HookChange newer) =>
-        older.Event is ChangeEvent.Create or ChangeEvent.MoveTo
-        && newer.Event is ChangeEvent.Modify or ChangeEvent.CloseWrite or ChangeEvent.Attrib or ChangeEvent.Unknown
-            ? newer with { Event = older.Event }
+    internal static HookChange Coalesce(HookChange older, HookChange newer) => newer with { Event = CoalesceEvent(older.Event, newer.Event) };
+
+    private static ChangeEvent CoalesceEvent(ChangeEvent older, ChangeEvent newer) =>
+        older is ChangeEvent.Create or ChangeEvent.MoveTo
+        && newer is ChangeEvent.Modify or ChangeEvent.CloseWrite or ChangeEvent.Attrib or ChangeEvent.Unknown
+            ? older
             : newer;
 
     private async Task DeliverAsync(Work work, CancellationToken token)

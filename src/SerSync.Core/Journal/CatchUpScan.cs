@@ -12,9 +12,13 @@ namespace SerSync.Journal;
 /// </summary>
 public static class CatchUpScan
 {
-    public static List<FileChange> Find(string root, DateTimeOffset since, PathFilter filter)
+    public static List<FileChange> Find(string root, DateTimeOffset since, PathFilter filter) =>
+        [.. FindWithTimes(root, since, filter).Select(f => f.Change)];
+
+    /// <summary>As <see cref="Find"/>, with the ctime that made each path count.</summary>
+    public static List<(FileChange Change, DateTimeOffset ChangeTime)> FindWithTimes(string root, DateTimeOffset since, PathFilter filter)
     {
-        var changes = new List<FileChange>();
+        var changes = new List<(FileChange, DateTimeOffset)>();
         var rootBytes = FileSystemBytes.RootBytes(root); // encoded once, not per stat
         var pending = new Stack<RelativePath>();
         pending.Push(RelativePath.Root);
@@ -29,7 +33,7 @@ public static class CatchUpScan
 
             if (self.Value.ChangeTime >= since)
             {
-                changes.Add(new FileChange(ChangeKind.UpsertContents, dir, true));
+                changes.Add((new FileChange(ChangeKind.UpsertContents, dir, true), self.Value.ChangeTime));
             }
 
             foreach (var entry in FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir)) ?? [])
@@ -60,7 +64,7 @@ public static class CatchUpScan
                 }
                 else if (status.Value.ChangeTime >= since && !filter.IsExcluded(path, isDirectory: false))
                 {
-                    changes.Add(new FileChange(ChangeKind.Upsert, path, false));
+                    changes.Add((new FileChange(ChangeKind.Upsert, path, false), status.Value.ChangeTime));
                 }
             }
         }

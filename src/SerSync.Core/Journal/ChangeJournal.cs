@@ -106,6 +106,10 @@ public sealed class ChangeJournal : IDisposable
         }
 
         journal._sequence = Math.Max(records.Count > 0 ? records[^1].Sequence : 0, journal._acks.Values.DefaultIfEmpty(0).Max());
+        // A clean stop proved (by its cookie barrier) that everything before its seen mark was journaled: no margin.
+        var cleanFile = Path.Combine(dir, "clean-stop");
+        var clean = File.Exists(cleanFile);
+        File.Delete(cleanFile);
         if (!fresh)
         {
             var seen = ReadSeen(Path.Combine(dir, "seen"));
@@ -117,7 +121,7 @@ public sealed class ChangeJournal : IDisposable
                 since = lastGood < since ? lastGood : since;
             }
 
-            journal.CatchUpSince = since == DateTimeOffset.MinValue ? since : since - catchUpMargin;
+            journal.CatchUpSince = since == DateTimeOffset.MinValue || (clean && !journal.TornTail) ? since : since - catchUpMargin;
         }
 
         return journal;
@@ -231,6 +235,49 @@ public sealed class ChangeJournal : IDisposable
                 _file.Seek(0, SeekOrigin.Begin);
                 _recovered.Clear();
             }
+        }
+    }
+
+    /// <summary>
+    /// For each path the journal file still holds a record of, the time of its newest record (a change is journaled
+    /// after it happened, so a file whose ctime is not after that time has its change journaled). A directory also
+    /// gets the newest time of its children's records, since adding or removing an entry changes its ctime.
+    /// </summary>
+    public Dictionary<RelativePath, DateTimeOffset> LatestRecordTimes()
+    {
+        var times = new Dictionary<RelativePath, DateTimeOffset>();
+        void Note(RelativePath path, DateTimeOffset time)
+        {
+            if (!times.TryGetValue(path, out var t) || t < time)
+            {
+                times[path] = time;
+            }
+        }
+
+        foreach (var record in _recovered)
+        {
+            if (record.Change.Kind == ChangeKind.Rescan)
+            {
+                continue;
+            }
+
+            Note(record.Change.Path, record.Time);
+            if (!record.Change.Path.IsRoot)
+            {
+                Note(record.Change.Path.Parent, record.Time);
+            }
+        }
+
+        return times;
+    }
+
+    /// <summary>Records that the stop was clean: every change before the last seen mark is journaled (the stop's
+    /// cookie barrier proved it), so the next start's catch-up scan needs no safety margin.</summary>
+    public void MarkCleanStop()
+    {
+        lock (_gate)
+        {
+            File.WriteAllBytes(Path.Combine(Directory, "clean-stop"), []);
         }
     }
 

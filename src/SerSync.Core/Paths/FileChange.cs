@@ -33,6 +33,10 @@ public enum ChangeEvent : byte
     MoveFrom = 5,
     MoveTo = 6,
     Attrib = 7,
+
+    /// <summary>Found again by the start-up catch-up scan although the journal already holds the change (it was
+    /// made within the scan's safety margin): the targets check the path again, the plugins do not fire again.</summary>
+    Recheck = 8,
 }
 
 /// <summary>One change under a watched root, as the watcher reports it after translating raw inotify events.
@@ -46,7 +50,7 @@ public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, boo
 
 public static class ChangeEvents
 {
-    public const ChangeEvent Last = ChangeEvent.Attrib;
+    public const ChangeEvent Last = ChangeEvent.Recheck;
 
     /// <summary>The name plugins see (<c>SERSYNC_EVENT</c>, socket frames, webhooks).</summary>
     public static string Name(ChangeEvent e) => e switch

@@ -238,6 +238,10 @@ public sealed partial class MirrorPipeline : IDisposable
             {
                 BarrierMissed(r.Watch.Path, _options.BarrierTimeout.TotalSeconds);
             }
+            else if (!_faulted)
+            {
+                r.BarrierPassed = true;
+            }
         });
         await Task.WhenAll(barriers);
 
@@ -248,6 +252,11 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         await Task.WhenAll(_roots.Select(r => r.DispatchTask ?? Task.CompletedTask));
+        foreach (var root in _roots.Where(r => r.BarrierPassed && !_faulted))
+        {
+            root.Journal?.MarkCleanStop(); // the dispatcher's last seen mark now covers everything the kernel queued
+        }
+
         await DrainAsync(drainTimeout);
     }
 
@@ -401,7 +410,14 @@ public sealed partial class MirrorPipeline : IDisposable
         var found = 0;
         if (journal.CatchUpSince is { } since)
         {
-            var changes = CatchUpScan.Find(root.Watch.Path, since, _filter);
+            // The scan looks a margin before the last "everything journaled" mark, so it finds again what the journal
+            // has: the targets check those paths again (harmless), the plugins must not fire for them twice.
+            var journaled = journal.LatestRecordTimes();
+            var changes = CatchUpScan.FindWithTimes(root.Watch.Path, since, _filter)
+                .Select(f => journaled.TryGetValue(f.Change.Path, out var at) && f.ChangeTime <= at + TimeSpan.FromMilliseconds(1)
+                    ? f.Change with { Event = ChangeEvent.Recheck }
+                    : f.Change)
+                .ToList();
             root.Dispatcher!.Submit(changes);
             found = changes.Count;
         }
@@ -592,5 +608,8 @@ public sealed partial class MirrorPipeline : IDisposable
         public RootDispatcher? Dispatcher { get; set; }
 
         public Task? DispatchTask { get; set; }
+
+        /// <summary>The stop's cookie barrier came back: every event queued before the stop was read.</summary>
+        public bool BarrierPassed { get; set; }
     }
 }

@@ -81,7 +81,24 @@ public sealed class PluginEndToEndTests
         await second.WaitForReadyAsync(ReadyTimeout);
         await AssertAllDeliveredAsync(sink, expected, tmp.Path, ct);
         Figures($"{kind}: kill -9 with hooks pending, restart: {expected.Changes} changes made ({expected.Paths.Count} paths), {sink.Deliveries().Count} deliveries, {Distinct(sink)} distinct paths, none missing");
+
+        // Nothing had been delivered before the kill (the receiver was down), so nothing may arrive twice: the
+        // recovered records and what the catch-up scan finds again are one hook per path.
+        var twice = sink.Deliveries().GroupBy(d => d.Key).Where(g => g.Count() > 1).Select(g => Encoding.UTF8.GetString(g.First().Path)).ToList();
+        Assert.True(twice.Count == 0, "delivered more than once: " + string.Join(", ", twice));
         await second.StopAsync();
+
+        // A clean stop and a start: the catch-up scan must not fire the plugin again for what it had.
+        var before = sink.Deliveries().Count;
+        await using var third = DaemonProcess.Start("-o", config);
+        await third.WaitForReadyAsync(ReadyTimeout);
+        var marker = Path.Combine(source, "after-restart.txt");
+        File.WriteAllText(marker, "barrier");
+        var markerBytes = Encoding.UTF8.GetBytes(marker);
+        await Eventually.TrueAsync(() => sink.Deliveries().Any(d => d.Path.AsSpan().SequenceEqual(markerBytes)), DeliveryTimeout, "the marker written after the restart to be delivered", ct);
+        var again = sink.Deliveries().Skip(before).Where(d => !d.Path.AsSpan().SequenceEqual(markerBytes)).Select(d => Encoding.UTF8.GetString(d.Path)).ToList();
+        Assert.True(again.Count == 0, "fired again after a clean restart: " + string.Join(", ", again));
+        await third.StopAsync();
     }
 
     [Fact]

@@ -187,4 +187,59 @@ public sealed class ChangeJournalTests : IDisposable
         // ctime comes from the kernel's clock; wait (bounded) until it has passed 'when'.
         Eventually.True(() => DateTimeOffset.UtcNow > when.AddMilliseconds(20), TimeSpan.FromSeconds(5), $"the clock passes {when:O}");
     }
+
+    [Fact]
+    public void The_event_of_a_change_survives_the_journal_and_old_records_read_as_unknown()
+    {
+        using (var j = Open("a"))
+        {
+            j.Append([new FileChange(ChangeKind.Delete, RelativePath.FromString("x"), true, ChangeEvent.MoveFrom), new FileChange(ChangeKind.Upsert, RelativePath.FromString("y"), false, ChangeEvent.Recheck)]);
+        }
+
+        using var reopened = Open("a");
+        var records = reopened.PendingFor("a").ToList();
+        Assert.Equal([ChangeEvent.MoveFrom, ChangeEvent.Recheck], records.Select(r => r.Change.Event));
+        Assert.True(records[0].Change.IsDirectory);
+        Assert.False(records[1].Change.IsDirectory);
+
+        // A record written before events were kept has 0 or 1 in the flags byte: a directory or not, event unknown.
+        using var old = new MemoryStream();
+        ChangeJournal.WriteRecord(old, new JournalRecord(1, DateTimeOffset.UnixEpoch, new FileChange(ChangeKind.Upsert, RelativePath.FromString("z"), true)));
+        var read = Assert.Single(ChangeJournal.ReadAll(old, out _));
+        Assert.Equal((true, ChangeEvent.Unknown), (read.Change.IsDirectory, read.Change.Event));
+    }
+
+    [Fact]
+    public void A_clean_stop_lets_the_next_catch_up_start_at_the_seen_mark_once()
+    {
+        var seen = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        using (var j = Open("a"))
+        {
+            j.MarkSeen(seen);
+            j.MarkCleanStop();
+        }
+
+        using (var clean = Open("a"))
+        {
+            Assert.Equal(seen, clean.CatchUpSince); // the barrier proved everything before it journaled
+        }
+
+        using var crashed = Open("a"); // no clean stop recorded since: the margin is back
+        Assert.Equal(seen - TimeSpan.FromSeconds(5), crashed.CatchUpSince);
+    }
+
+    [Fact]
+    public void Latest_record_times_cover_each_path_and_its_parent_directory()
+    {
+        using (var j = Open("a"))
+        {
+            j.Append([Up("d/f"u8.ToArray())]);
+        }
+
+        using var reopened = Open("a");
+        var times = reopened.LatestRecordTimes();
+        Assert.True(times.ContainsKey(RelativePath.FromString("d/f")));
+        Assert.True(times.ContainsKey(RelativePath.FromString("d")));
+        Assert.False(times.ContainsKey(RelativePath.FromString("e")));
+    }
 }
