@@ -70,6 +70,11 @@ deb() {
   install -m 0644 config/confxml.xml "$doc/examples/confxml.xml"
   install -d -m 0755 "$root/usr/share/lintian/overrides"
   install -m 0644 packaging/lintian-overrides "$root/usr/share/lintian/overrides/sersyncd"
+  if [ "$arch" != amd64 ]; then
+    # The cross build links the runtime pack's own zlib (no arm64 zlib1g-dev here); amd64 links Debian's libz.so.1.
+    printf '%s\n' '# Cross-built: the .NET runtime pack'"'"'s static zlib (used by HttpClient) is linked in; amd64 uses zlib1g.' \
+      'sersyncd: embedded-library zlib [usr/sbin/sersyncd]' >>"$root/usr/share/lintian/overrides/sersyncd"
+  fi
   for script in postinst prerm postrm; do
     install -m 0755 "packaging/$script" "$root/DEBIAN/$script"
   done
@@ -94,7 +99,9 @@ deb() {
   fi
 }
 
-publish linux-x64 obj/publish/linux-x64
+# Debian's zlib (libz.so.1, zlib1g: security updates come with the system) instead of the runtime pack's static
+# copy, which HttpClient's compression support would otherwise embed (lintian: embedded-library).
+publish linux-x64 obj/publish/linux-x64 -p:UseSystemZlib=true
 install -m 0755 obj/publish/linux-x64/sersyncd dist/sersyncd
 echo "package.sh: dist/sersyncd ($(du -h dist/sersyncd | cut -f1), NativeAOT linux-x64)"
 deb amd64 dist/sersyncd

@@ -127,6 +127,77 @@ public sealed class PluginEndToEndTests
         Assert.True(Directory.Exists(Path.Combine(tmp.Sub("state"), "plugin-socket")), "-m keeps its own journal");
     }
 
+    [Fact]
+    public async Task The_command_plugins_batch_form_gets_the_paths_on_stdin_once_the_target_has_them()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var tmp = new TempDirectory("sersync-plugin-batch-");
+        var (source, target) = (tmp.Sub("src"), tmp.Sub("dst"));
+        Directory.CreateDirectory(source);
+        Directory.CreateDirectory(target);
+        var record = Path.Combine(tmp.Path, "record");
+        var script = Path.Combine(tmp.Path, "batch-hook.sh");
+        // Records one line of argv and environment per run, then the stdin list; checks each path on the target.
+        File.WriteAllText(script, $$"""
+            #!/bin/sh
+            printf 'run argc=%s event=%s isdir=%s root=%s\0' "$#" "$SERSYNC_EVENT" "$SERSYNC_ISDIR" "$SERSYNC_ROOT" >> '{{record}}'
+            cat > '{{record}}.stdin.$$'
+            cat '{{record}}.stdin.$$' >> '{{record}}'
+            case "$SERSYNC_EVENT" in
+              delete|move_from) ;;
+              *) xargs -0 -n1 sh -c '[ -e '"'{{target}}'"'"${1#"$SERSYNC_ROOT"}" ] || printf "%s\0" "$1" >> '"'{{record}}.missing'" _ < '{{record}}.stdin.$$' ;;
+            esac
+            rm -f '{{record}}.stdin.$$'
+
+            """);
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var config = new ConfigBuilder(source, tmp.Sub("state")).AddLocalTarget(target)
+            .AddPlugin("command", $"<param prefix=\"{script} --from-stdin\" batch=\"true\" timeout=\"10\"/>")
+            .Write(Path.Combine(tmp.Path, "confxml.xml"));
+        await using var daemon = DaemonProcess.Start("-o", config);
+        await daemon.WaitForReadyAsync(ReadyTimeout);
+        byte[] odd = [.. "odd-"u8, 0xff, (byte)'\n', .. "$(x)"u8];
+        var paths = new List<byte[]>();
+        for (var i = 0; i < 10; i++)
+        {
+            paths.Add(Encoding.UTF8.GetBytes(Path.Combine(source, $"b{i}.txt")));
+        }
+
+        paths.Add([.. Encoding.UTF8.GetBytes(source + "/"), .. odd]);
+        foreach (var p in paths)
+        {
+            NastyNames.CreateFile(p, "x"u8.ToArray());
+        }
+
+        bool AllListed() => File.Exists(record) && paths.All(p => PluginSinkFields(File.ReadAllBytes(record)).Any(f => f.AsSpan().SequenceEqual(p)));
+        await Eventually.TrueAsync(AllListed, DeliveryTimeout, "every path on some run's stdin", ct);
+        await daemon.StopAsync();
+
+        var fields = PluginSinkFields(File.ReadAllBytes(record));
+        var runs = fields.Where(f => f.AsSpan().StartsWith("run "u8)).Select(Encoding.UTF8.GetString).ToList();
+        Assert.NotEmpty(runs);
+        Assert.All(runs, r => Assert.StartsWith($"run argc=1 event=", r, StringComparison.Ordinal)); // no path in argv
+        Assert.All(runs, r => Assert.EndsWith($" root={source}", r, StringComparison.Ordinal));
+        Assert.True(runs.Count < paths.Count, $"{runs.Count} runs for {paths.Count} paths: not batched");
+        Assert.False(File.Exists(record + ".missing"), "given paths the target lacked: " + (File.Exists(record + ".missing") ? File.ReadAllText(record + ".missing") : ""));
+    }
+
+    private static List<byte[]> PluginSinkFields(byte[] data)
+    {
+        var fields = new List<byte[]>();
+        var start = 0;
+        for (var i = 0; i < data.Length; i++)
+        {
+            if (data[i] == 0)
+            {
+                fields.Add(data[start..i]);
+                start = i + 1;
+            }
+        }
+
+        return fields;
+    }
+
     /// <summary>What the changes should produce at the receiver: per absolute path, whether it ends deleted.</summary>
     private sealed record Expected(int Changes, Dictionary<string, (byte[] Path, bool Deleted)> Paths);
 
