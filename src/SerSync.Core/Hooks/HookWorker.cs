@@ -363,7 +363,16 @@ public sealed partial class HookWorker : IChangeSink
             retryAt = _retryAt!.Value;
         }
 
-        BatchFailed(_plugin.Label, outcome.Failed.Count, batch.Changes.Count, outcome.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-", outcome.Message, failures, (retryAt - ended).TotalSeconds);
+        var retryIn = (retryAt - ended).TotalSeconds;
+        if (outcome.ExitCode is { } exit)
+        {
+            RunFailed(_plugin.Label, outcome.Failed.Count, batch.Changes.Count, exit, outcome.Message, failures, retryIn);
+        }
+        else
+        {
+            BatchFailed(_plugin.Label, outcome.Failed.Count, batch.Changes.Count, outcome.Message, failures, retryIn);
+        }
+
         if (failures == FailLogAfterAttempts && _failLog is not null)
         {
             var failedBatch = batch with { Changes = outcome.Failed };
