@@ -6,7 +6,10 @@
 // the deliverable entries are always a prefix of the queue. Failed changes are carried into the next attempt, in
 // front of newer ones, with backoff; the acknowledgement never passes the oldest change still carried. Threads:
 // Enqueue (dispatcher), RunAsync (one task), status readers and the acknowledgement callback share state under
-// _gate; no I/O and no awaiting under it.
+// _gate; no I/O and no awaiting under it. Timers: a TimeProvider arms a timer for a span computed from one reading
+// of the clock, so a clock moved in between (a test's FakeTimeProvider) leaves it late by the jump; TimerDue is shown
+// only once the timer is armed and no wake is queued behind it (wakes clear it under _gate), so whoever moves the
+// clock after seeing it moves a timer that exists, for a wait that is still current.
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SerSync.FailLog;
@@ -40,6 +43,7 @@ public sealed partial class HookWorker : IChangeSink
     private readonly Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private DateTimeOffset? _retryAt;
+    private DateTimeOffset? _timerDue;
     private DateTimeOffset? _lastRunEnded;
     private long _lastTaken;
     private long _acknowledged;
@@ -57,7 +61,7 @@ public sealed partial class HookWorker : IChangeSink
         _failLog = failLog;
         _time = time;
         _logger = logger;
-        targets.Changed += () => _wake.Writer.TryWrite(true);
+        targets.Changed += Wake;
     }
 
     /// <summary>The journal id of this hook: one per plugin within a root's journal.</summary>
@@ -74,6 +78,19 @@ public sealed partial class HookWorker : IChangeSink
 
     /// <summary>Called with the highest journal sequence delivered (or not for this plugin) with nothing older left.</summary>
     public Action<long>? Delivered { get; set; }
+
+    /// <summary>For tests: when the armed timer of the worker's wait goes off (a batch due, a retry, maxDelay), while
+    /// nothing newer has woken it; null otherwise. A fake clock moved once this is set moves a timer that exists.</summary>
+    internal DateTimeOffset? TimerDue
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _timerDue;
+            }
+        }
+    }
 
     /// <summary>Changes waiting (for the targets, or to be retried).</summary>
     public int PendingCount
@@ -107,7 +124,7 @@ public sealed partial class HookWorker : IChangeSink
         set
         {
             _draining = value;
-            _wake.Writer.TryWrite(true);
+            Wake();
         }
     }
 
@@ -135,7 +152,17 @@ public sealed partial class HookWorker : IChangeSink
             }
         }
 
-        _wake.Writer.TryWrite(true);
+        Wake();
+    }
+
+    /// <summary>Wakes the worker; the timer it waits on is no longer the whole story until it has looked again.</summary>
+    private void Wake()
+    {
+        lock (_gate)
+        {
+            _wake.Writer.TryWrite(true);
+            _timerDue = null;
+        }
     }
 
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -203,8 +230,19 @@ public sealed partial class HookWorker : IChangeSink
                 {
                     using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(token);
                     var wait = at - _time.GetUtcNow();
-                    await Task.WhenAny(wake, Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, cancelDelay.Token));
+                    var delay = Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, cancelDelay.Token);
+                    lock (_gate)
+                    {
+                        // Armed now; not shown if a wake came in since the queue was read (it is looked at again).
+                        _timerDue = _wake.Reader.Count == 0 ? at : null;
+                    }
+
+                    await Task.WhenAny(wake, delay);
                     await cancelDelay.CancelAsync();
+                    lock (_gate)
+                    {
+                        _timerDue = null;
+                    }
                 }
                 else
                 {

@@ -3,7 +3,11 @@
 // under _gate, and nothing else is done under it (no I/O, no awaiting). _exclusive is held around each rsync run,
 // and by HoldAsync callers (a crontab push, a fail-log replay) so that two rsyncs never write this target at once;
 // it is never taken while _gate is held. Lock order, where both are held: a hold (_exclusive) first, then the
-// shared slots (the -n cap), never the reverse.
+// shared slots (the -n cap), never the reverse. Timers: a TimeProvider arms a timer for a span computed from one
+// reading of the clock, so a clock moved between the reading and the arming (a test's FakeTimeProvider) leaves the
+// timer late by the jump. So a wait is only made visible (RetryAt, BatchTimerDue) once its timer exists, and the
+// batch wait only when no wake is queued behind it (wakes clear it under _gate): whoever sees it and moves the
+// clock then moves a timer that is already armed, for a wait that is still current.
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SerSync.FailLog;
@@ -40,6 +44,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
     private TargetState _state = TargetState.InSync;
     private DateTimeOffset? _lastRunEnded;
     private DateTimeOffset? _retryAt;
+    private DateTimeOffset? _batchTimerDue;
     private volatile bool _draining;
 
     public TargetWorker(
@@ -103,6 +108,19 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
     }
 
+    /// <summary>For tests: when the armed timer of the wait for a batch to be due goes off, while nothing newer has
+    /// woken the worker; null otherwise. A fake clock moved once this is set moves a timer that exists.</summary>
+    internal DateTimeOffset? BatchTimerDue
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _batchTimerDue;
+            }
+        }
+    }
+
     /// <summary>For tests: a full sync is waiting in the pending set.</summary>
     internal bool FullSyncPending
     {
@@ -135,7 +153,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         set
         {
             _draining = value;
-            _wake.Writer.TryWrite(true);
+            Wake();
         }
     }
 
@@ -157,7 +175,17 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             _pending.Add(change, _time.GetUtcNow(), sequence);
         }
 
-        _wake.Writer.TryWrite(true);
+        Wake();
+    }
+
+    /// <summary>Wakes the worker; the timer it waits on is no longer the whole story until it has looked again.</summary>
+    private void Wake()
+    {
+        lock (_gate)
+        {
+            _wake.Writer.TryWrite(true);
+            _batchTimerDue = null;
+        }
     }
 
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -237,8 +265,18 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                     using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(token);
                     var wait = d - _time.GetUtcNow();
                     var delay = Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _time, delayCancel.Token);
+                    lock (_gate)
+                    {
+                        // Armed now; not shown if a wake came in since the pending set was read (it is looked at again).
+                        _batchTimerDue = _wake.Reader.Count == 0 ? d : null;
+                    }
+
                     await Task.WhenAny(wake, delay);
                     await delayCancel.CancelAsync();
+                    lock (_gate)
+                    {
+                        _batchTimerDue = null;
+                    }
                 }
                 else
                 {
@@ -331,20 +369,22 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             _pending.Requeue(batch, now);
             _state = decision.State;
             retryAt = now + decision.Wait;
-            _retryAt = retryAt;
         }
 
         var level = failure == FailureClass.Fatal ? LogLevel.Error : LogLevel.Warning;
         BatchFailed(level, Target.Label, result.ExitCode, RsyncExitCodes.Describe(result.ExitCode), failure, batch.Count, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
 
+        // Until a moment, not for a span: time that passed since the decision (logging, a busy machine) counts.
+        var left = retryAt - _time.GetUtcNow();
+        var delay = left > TimeSpan.Zero ? Task.Delay(left, _time, token) : Task.CompletedTask;
+        lock (_gate)
+        {
+            _retryAt = retryAt; // published once its timer is armed (see the notes at the top)
+        }
+
         try
         {
-            // Until a moment, not for a span: time that passed since the decision (logging, a busy machine) counts.
-            var left = retryAt - _time.GetUtcNow();
-            if (left > TimeSpan.Zero)
-            {
-                await Task.Delay(left, _time, token);
-            }
+            await delay;
         }
         catch (OperationCanceledException)
         {

@@ -59,7 +59,18 @@ public sealed class HookWorkerTests : IDisposable
         new(e == ChangeEvent.Delete || e == ChangeEvent.MoveFrom ? ChangeKind.Delete : kind, RelativePath.FromString(path), dir, e);
 
     /// <summary>Moves the fake clock past the quiet period, so a deliverable batch is due.</summary>
-    private void PastQuiet() => _time.Advance(TimeSpan.FromSeconds(2));
+    private Task PastQuietAsync() => AdvanceWhenArmedAsync(TimeSpan.FromSeconds(2));
+
+    /// <summary>
+    /// Moves the fake clock once the worker's timer is armed for what it last saw. The worker reads the clock,
+    /// computes the span to wait and then arms the timer; a move in between would arm it that much late, past the
+    /// time the test moves to, and the worker would wait forever (seen under load in full-suite runs).
+    /// </summary>
+    private async Task AdvanceWhenArmedAsync(TimeSpan by)
+    {
+        await Eventually.TrueAsync(() => _worker!.TimerDue is not null, Deadline, "the hook worker to arm its timer", TestContext.Current.CancellationToken);
+        _time.Advance(by);
+    }
 
     [Fact]
     public async Task A_change_fires_only_once_every_target_has_acknowledged_it()
@@ -69,7 +80,7 @@ public sealed class HookWorkerTests : IDisposable
         var worker = Start();
         worker.Enqueue(Change("a.txt", ChangeEvent.CloseWrite), 1);
         worker.Enqueue(Change("b.txt", ChangeEvent.Create), 2);
-        PastQuiet();
+        await PastQuietAsync();
         _targets.Acknowledge("t1", 2);
         _targets.Acknowledge("t2", 1);
         var first = await _plugin.NextAsync(Deadline);
@@ -94,9 +105,9 @@ public sealed class HookWorkerTests : IDisposable
         var worker = Start(maxDelay: TimeSpan.FromSeconds(60));
         worker.Enqueue(Change("a.txt", ChangeEvent.CloseWrite), 1);
         _targets.Acknowledge("t1", 1);
-        _time.Advance(TimeSpan.FromSeconds(59));
+        await AdvanceWhenArmedAsync(TimeSpan.FromSeconds(59));
         Assert.False(await _plugin.AnyWithinAsync(TimeSpan.FromMilliseconds(200)), "fired before maxDelay while a target lacked the change");
-        _time.Advance(TimeSpan.FromSeconds(1));
+        await AdvanceWhenArmedAsync(TimeSpan.FromSeconds(1));
         var late = await _plugin.NextAsync(Deadline);
         Assert.Equal(["a.txt:modify:f"], late.Summary);
         late.Succeed();
@@ -113,7 +124,7 @@ public sealed class HookWorkerTests : IDisposable
         worker.Enqueue(Change("gone.txt", ChangeEvent.CloseWrite), 3);
         worker.Enqueue(Change("gone.txt", ChangeEvent.Delete), 4);
         worker.Enqueue(Change("d", ChangeEvent.MoveTo, dir: true, kind: ChangeKind.UpsertTree), 5);
-        PastQuiet();
+        await PastQuietAsync();
         var batch = await _plugin.NextAsync(Deadline);
         Assert.Equal(["new.txt:create:f", "gone.txt:delete:f", "d:move_to:d"], batch.Summary);
         batch.Succeed();
@@ -125,7 +136,7 @@ public sealed class HookWorkerTests : IDisposable
     {
         var worker = Start();
         worker.Enqueue(Change("a.txt", ChangeEvent.CloseWrite), 1);
-        PastQuiet();
+        await PastQuietAsync();
         var first = await _plugin.NextAsync(Deadline);
         first.Fail("connection refused");
         await Eventually.TrueAsync(() => _log.Lines.Any(l => l.Message.Contains("connection refused", StringComparison.Ordinal)), Deadline, "the failure to be logged", TestContext.Current.CancellationToken);
@@ -133,7 +144,7 @@ public sealed class HookWorkerTests : IDisposable
         Assert.False(await _plugin.AnyWithinAsync(TimeSpan.FromMilliseconds(200)), "retried before its backoff");
         Assert.Equal(0, LastDelivered);
 
-        _time.Advance(TimeSpan.FromSeconds(2)); // the first backoff is 1 s ± 20 %
+        await AdvanceWhenArmedAsync(TimeSpan.FromSeconds(2)); // the first backoff is 1 s ± 20 %
         var second = await _plugin.NextAsync(Deadline);
         Assert.Equal(["a.txt:modify:f", "b.txt:modify:f"], second.Summary);
         second.Succeed();
@@ -148,12 +159,12 @@ public sealed class HookWorkerTests : IDisposable
         worker.Enqueue(Change("a.txt", ChangeEvent.CloseWrite), 1);
         worker.Enqueue(Change("b.txt", ChangeEvent.CloseWrite), 2);
         worker.Enqueue(Change("c.txt", ChangeEvent.CloseWrite), 3);
-        PastQuiet();
+        await PastQuietAsync();
         var first = await _plugin.NextAsync(Deadline);
         first.FailOnly("exit 1", "b.txt");
         await Eventually.TrueAsync(() => LastDelivered == 1, Deadline, "a.txt, before the failed b.txt, to be acknowledged", TestContext.Current.CancellationToken);
         worker.Enqueue(Change("d.txt", ChangeEvent.CloseWrite), 4);
-        _time.Advance(TimeSpan.FromSeconds(2));
+        await AdvanceWhenArmedAsync(TimeSpan.FromSeconds(2));
         var retry = await _plugin.NextAsync(Deadline);
         Assert.Equal(["b.txt:modify:f", "d.txt:modify:f"], retry.Summary); // c.txt got through and is not repeated
         retry.Succeed();
@@ -166,11 +177,13 @@ public sealed class HookWorkerTests : IDisposable
     {
         var worker = Start(pluginRoot: "/www/images");
         worker.Enqueue(Change("css/site.css", ChangeEvent.CloseWrite), 1);
-        PastQuiet();
+        await PastQuietAsync();
         await Eventually.TrueAsync(() => LastDelivered == 1, Deadline, "the unrelated change to be acknowledged", TestContext.Current.CancellationToken);
         worker.Enqueue(Change("images/a.png", ChangeEvent.CloseWrite), 2);
         worker.Enqueue(new FileChange(ChangeKind.Rescan, RelativePath.Root, true), 3);
-        PastQuiet();
+
+        // No clock to move: the clock has not moved since the last delivery ended, so these count as having waited
+        // it out and go at once, with no timer armed.
         var batch = await _plugin.NextAsync(Deadline);
         Assert.Equal(["images/a.png:modify:f", "images:modify:d"], batch.Summary);
         Assert.Equal("/www/images"u8.ToArray(), batch.Batch.Changes[1].AbsolutePath);

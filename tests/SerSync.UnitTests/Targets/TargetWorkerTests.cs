@@ -51,7 +51,7 @@ public sealed class TargetWorkerTests : IDisposable
     {
         var worker = Start();
         worker.Enqueue(Upsert("a"), 1);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         var first = await _runner.NextAsync();
         Assert.Contains("./a|", first.List, StringComparison.Ordinal);
 
@@ -78,7 +78,7 @@ public sealed class TargetWorkerTests : IDisposable
         var worker = Start();
         var twin = new RetryPolicy(new Random(Seed));
         worker.Enqueue(Upsert("a"), 1);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         var call = await _runner.NextAsync();
         var gaps = new List<TimeSpan>();
         for (var attempt = 1; attempt <= 4; attempt++)
@@ -107,7 +107,7 @@ public sealed class TargetWorkerTests : IDisposable
     {
         var worker = Start();
         worker.Enqueue(Upsert("a"), 1);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         var first = await _runner.NextAsync();
         first.Complete(5); // error starting client-server protocol (auth, unknown module)
         await Eventually.TrueAsync(() => worker.RetryAt is not null, Deadline, "the worker to schedule a retry", TestContext.Current.CancellationToken);
@@ -124,7 +124,7 @@ public sealed class TargetWorkerTests : IDisposable
         var failLog = Path.Combine(_temp.Path, "rsync_fail_log.sh");
         var worker = Start(new FailLogWriter(failLog, RsyncExitCodes.Describe));
         worker.Enqueue(Upsert("a"), 1);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         var call = await _runner.NextAsync();
         for (var attempt = 1; attempt <= 4; attempt++)
         {
@@ -159,7 +159,7 @@ public sealed class TargetWorkerTests : IDisposable
     {
         var worker = Start();
         worker.Enqueue(Upsert("a"), 7);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         await _runner.NextAsync();
         await _stop.CancelAsync();
         await _run!.WaitAsync(Deadline, TestContext.Current.CancellationToken);
@@ -173,7 +173,7 @@ public sealed class TargetWorkerTests : IDisposable
         var worker = Start();
         var hold = await worker.HoldAsync(TestContext.Current.CancellationToken);
         worker.Enqueue(Upsert("a"), 1);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         await Eventually.TrueAsync(() => worker.State == TargetState.Syncing, Deadline, "the batch to be taken", TestContext.Current.CancellationToken);
         Assert.False(await _runner.AnyWithinAsync(TimeSpan.FromMilliseconds(300)), "a batch ran while the target was held");
         hold.Dispose();
@@ -191,13 +191,13 @@ public sealed class TargetWorkerTests : IDisposable
     {
         var worker = Start();
         worker.Enqueue(Upsert("a"), 1);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         var first = await _runner.NextAsync();
 
         File.WriteAllText(Path.Combine(_root, "a"), "a, again");
         worker.Enqueue(Upsert("a"), 2);
         worker.Enqueue(Upsert("b"), 3);
-        _time.Advance(TimeSpan.FromSeconds(2)); // past the quiet period and the cap: due, but a run is going
+        _time.Advance(TimeSpan.FromSeconds(2)); // past the quiet period and the cap: due, but a run is going (no timer: the worker is in the run)
         Assert.False(await _runner.AnyWithinAsync(TimeSpan.FromMilliseconds(300)), "a second rsync started while the first ran");
 
         first.Complete(0);
@@ -214,26 +214,38 @@ public sealed class TargetWorkerTests : IDisposable
     {
         var worker = Start();
         worker.Enqueue(new FileChange(ChangeKind.Rescan, RelativePath.Root, true), 1);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         var first = await _runner.NextAsync();
         Assert.Contains("./", first.Invocation.Arguments);
         first.Complete(0);
         await Eventually.TrueAsync(() => worker.State == TargetState.InSync, Deadline, "the first full sync to end", TestContext.Current.CancellationToken);
 
+        // The first of a series is not held back; the clock has not moved since the last run ended, so the change
+        // counts as having waited out that run and goes at once, with no timer to wait for (nor a clock to move).
         worker.Enqueue(new FileChange(ChangeKind.Rescan, RelativePath.Root, true), 2);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
-        var second = await _runner.NextAsync(); // the first of a series is not held back
+        var second = await _runner.NextAsync();
         var secondEnded = _time.GetUtcNow();
         second.Complete(0);
         await Eventually.TrueAsync(() => worker.State == TargetState.InSync, Deadline, "the second full sync to end", TestContext.Current.CancellationToken);
 
         worker.Enqueue(new FileChange(ChangeKind.Rescan, RelativePath.Root, true), 3);
-        _time.Advance(TimeSpan.FromMilliseconds(10));
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
         Assert.False(await _runner.AnyWithinAsync(TimeSpan.FromMilliseconds(300)), "an overflow loop is not spaced out");
-        _time.Advance(secondEnded + TimeSpan.FromSeconds(2) - _time.GetUtcNow());
+        await AdvanceWhenArmedAsync(worker, secondEnded + TimeSpan.FromSeconds(2) - _time.GetUtcNow());
         var third = await _runner.NextAsync();
         Assert.Equal(secondEnded + TimeSpan.FromSeconds(2), third.StartedAt);
         third.Complete(0);
+    }
+
+    /// <summary>
+    /// Moves the fake clock once the worker's batch timer is armed. The worker reads the clock, computes the span to
+    /// wait and then arms the timer; a move in between would arm it that much late, past the time the test moves
+    /// to, and the worker would wait forever (seen under load in full-suite runs).
+    /// </summary>
+    private async Task AdvanceWhenArmedAsync(TargetWorker worker, TimeSpan by)
+    {
+        await Eventually.TrueAsync(() => worker.BatchTimerDue is not null, Deadline, "the worker to arm its batch timer", TestContext.Current.CancellationToken);
+        _time.Advance(by);
     }
 
     private TargetWorker Start(FailLogWriter? failLog = null)
