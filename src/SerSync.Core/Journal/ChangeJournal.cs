@@ -106,9 +106,9 @@ public sealed class ChangeJournal : IDisposable
         }
 
         journal._sequence = Math.Max(records.Count > 0 ? records[^1].Sequence : 0, journal._acks.Values.DefaultIfEmpty(0).Max());
-        // A clean stop proved (by its cookie barrier) that everything before its seen mark was journaled: no margin.
+        // A clean stop proved (by its cookie barrier) that every change before the barrier began was journaled.
         var cleanFile = Path.Combine(dir, "clean-stop");
-        var clean = File.Exists(cleanFile);
+        var barrier = ReadBarrier(cleanFile);
         File.Delete(cleanFile);
         if (!fresh)
         {
@@ -121,7 +121,16 @@ public sealed class ChangeJournal : IDisposable
                 since = lastGood < since ? lastGood : since;
             }
 
-            journal.CatchUpSince = since == DateTimeOffset.MinValue || (clean && !journal.TornTail) ? since : since - catchUpMargin;
+            if (barrier is { } b && !journal.TornTail && b.Began <= since)
+            {
+                // No margin: the barrier is the proof. It touched the root (its cookie), which is no change.
+                journal.CatchUpSince = b.Began;
+                journal.StopBarrier = b;
+            }
+            else
+            {
+                journal.CatchUpSince = since == DateTimeOffset.MinValue ? since : since - catchUpMargin;
+            }
         }
 
         return journal;
@@ -271,14 +280,40 @@ public sealed class ChangeJournal : IDisposable
         return times;
     }
 
-    /// <summary>Records that the stop was clean: every change before the last seen mark is journaled (the stop's
-    /// cookie barrier proved it), so the next start's catch-up scan needs no safety margin.</summary>
-    public void MarkCleanStop()
+    /// <summary>When the previous run stopped cleanly: the span of its stop barrier (whose cookie file in the root
+    /// changed the root's ctime then); null after a crash.</summary>
+    public (DateTimeOffset Began, DateTimeOffset Ended)? StopBarrier { get; private set; }
+
+    /// <summary>Records that the stop was clean: every change made before <paramref name="began"/> is journaled (the
+    /// stop's cookie barrier, started then and back at <paramref name="ended"/>, proved it), so the next start's
+    /// catch-up scan starts there, with no safety margin.</summary>
+    public void MarkCleanStop(DateTimeOffset began, DateTimeOffset ended)
     {
+        var bytes = new byte[20];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, began.ToUnixTimeMilliseconds());
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), ended.ToUnixTimeMilliseconds() + 1); // ms, rounded out
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(16), Crc32.Compute(bytes.AsSpan(0, 16)));
         lock (_gate)
         {
-            File.WriteAllBytes(Path.Combine(Directory, "clean-stop"), []);
+            ReplaceFile(Path.Combine(Directory, "clean-stop"), bytes);
         }
+    }
+
+    private static (DateTimeOffset Began, DateTimeOffset Ended)? ReadBarrier(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != 20 || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(16)) != Crc32.Compute(bytes.AsSpan(0, 16)))
+        {
+            return null;
+        }
+
+        return (DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(bytes)),
+            DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8))));
     }
 
     /// <summary>Records that every change made before <paramref name="time"/> has been journaled.</summary>

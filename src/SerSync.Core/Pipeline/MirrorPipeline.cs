@@ -234,13 +234,14 @@ public sealed partial class MirrorPipeline : IDisposable
         // leave events unread for longer than any quiet period).
         var barriers = _roots.Where(r => r.Watcher is not null).Select(async r =>
         {
+            var began = _time.GetUtcNow();
             if (!_faulted && !await r.Watcher!.SyncAsync(_options.BarrierTimeout))
             {
                 BarrierMissed(r.Watch.Path, _options.BarrierTimeout.TotalSeconds);
             }
             else if (!_faulted)
             {
-                r.BarrierPassed = true;
+                r.Barrier = (began, _time.GetUtcNow());
             }
         });
         await Task.WhenAll(barriers);
@@ -252,9 +253,12 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         await Task.WhenAll(_roots.Select(r => r.DispatchTask ?? Task.CompletedTask));
-        foreach (var root in _roots.Where(r => r.BarrierPassed && !_faulted))
+        foreach (var root in _roots.Where(r => !_faulted))
         {
-            root.Journal?.MarkCleanStop(); // the dispatcher's last seen mark now covers everything the kernel queued
+            if (root.Barrier is { } barrier)
+            {
+                root.Journal?.MarkCleanStop(barrier.Began, barrier.Ended); // journaled now: all the kernel queued before
+            }
         }
 
         await DrainAsync(drainTimeout);
@@ -412,9 +416,12 @@ public sealed partial class MirrorPipeline : IDisposable
         {
             // The scan looks a margin before the last "everything journaled" mark, so it finds again what the journal
             // has: the targets check those paths again (harmless), the plugins must not fire for them twice.
+            // After a clean stop, the root's ctime within the barrier is the barrier's own cookie, no change either.
             var journaled = journal.LatestRecordTimes();
+            var barrier = journal.StopBarrier;
             var changes = CatchUpScan.FindWithTimes(root.Watch.Path, since, _filter)
-                .Select(f => journaled.TryGetValue(f.Change.Path, out var at) && f.ChangeTime <= at + TimeSpan.FromMilliseconds(1)
+                .Select(f => (journaled.TryGetValue(f.Change.Path, out var at) && f.ChangeTime <= at + TimeSpan.FromMilliseconds(1))
+                    || (f.Change.Path.IsRoot && barrier is { } b && f.ChangeTime >= b.Began && f.ChangeTime <= b.Ended)
                     ? f.Change with { Event = ChangeEvent.Recheck }
                     : f.Change)
                 .ToList();
@@ -609,7 +616,8 @@ public sealed partial class MirrorPipeline : IDisposable
 
         public Task? DispatchTask { get; set; }
 
-        /// <summary>The stop's cookie barrier came back: every event queued before the stop was read.</summary>
-        public bool BarrierPassed { get; set; }
+        /// <summary>When the stop's cookie barrier began and came back (every event queued before it began was read);
+        /// null when it did not come back.</summary>
+        public (DateTimeOffset Began, DateTimeOffset Ended)? Barrier { get; set; }
     }
 }

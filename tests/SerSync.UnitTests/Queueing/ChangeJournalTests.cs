@@ -210,18 +210,21 @@ public sealed class ChangeJournalTests : IDisposable
     }
 
     [Fact]
-    public void A_clean_stop_lets_the_next_catch_up_start_at_the_seen_mark_once()
+    public void A_clean_stop_lets_the_next_catch_up_start_where_its_barrier_began_once()
     {
         var seen = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var began = seen - TimeSpan.FromMilliseconds(300);
         using (var j = Open("a"))
         {
+            j.MarkCleanStop(began, began + TimeSpan.FromMilliseconds(20));
             j.MarkSeen(seen);
-            j.MarkCleanStop();
         }
 
         using (var clean = Open("a"))
         {
-            Assert.Equal(seen, clean.CatchUpSince); // the barrier proved everything before it journaled
+            // The barrier proved everything before it began journaled; what came after it may not be.
+            Assert.Equal(began, clean.CatchUpSince);
+            Assert.Equal((began, began + TimeSpan.FromMilliseconds(21)), clean.StopBarrier);
         }
 
         using var crashed = Open("a"); // no clean stop recorded since: the margin is back
