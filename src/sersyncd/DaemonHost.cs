@@ -27,7 +27,7 @@ internal static class DaemonHost
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
         builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory));
+        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory) { PluginAlone = cl.Plugin });
         builder.Services.AddSingleton(_ => SystemdNotifier.FromEnvironment());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<MirrorService>();

@@ -12,16 +12,16 @@ public sealed record DaemonPaths(string InstanceName, string? LogFile, string? P
 {
     public static DaemonPaths For(CommandLine cl, SerSyncConfig config)
     {
-        var name = Path.GetFileNameWithoutExtension(config.SourceFile);
+        var file = Path.GetFileNameWithoutExtension(config.SourceFile);
+        // A plugin run alone (-m) has its own log, PID file and journal beside the same file's sync instance.
+        var name = cl.Plugin is { } alone ? $"{file}-{alone}" : file;
         var detaching = cl.Daemon && !Detachment.UnderSystemd;
         var logFile = cl.LogFile ?? (detaching ? $"/var/log/sersyncd/{name}.log" : null);
         var pidFile = cl.PidFile ?? (detaching ? $"/run/sersyncd/{name}.pid" : null);
-        var state = cl.StateDirectory ?? config.StateDirectory ?? $"/var/lib/sersyncd/{name}";
+        var state = cl.StateDirectory ?? config.StateDirectory ?? $"/var/lib/sersyncd/{file}";
         if (cl.Plugin is { } plugin)
         {
-            // A plugin run alone keeps its own journal, so it can run beside the same file's sync instance.
             state = Path.Combine(state, "plugin-" + plugin);
-            name += "-" + plugin;
         }
 
         return new DaemonPaths(

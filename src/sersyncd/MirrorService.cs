@@ -168,7 +168,15 @@ public sealed partial class MirrorService(
     {
         try
         {
-            _config = ConfigLoader.Load(_config.SourceFile);
+            var loaded = ConfigLoader.Load(_config.SourceFile);
+            if (options.PluginAlone is { } alone)
+            {
+                // -m stays -m across a reload: the plugin alone, never the file's targets.
+                loaded = loaded.ForPluginAlone(alone)
+                    ?? throw new ConfigException($"{_config.SourceFile}: -m {alone}: the file has no <plugin name=\"{alone}\"> section to configure it");
+            }
+
+            _config = loaded;
             LoggingSetup.SetDebug(_config.Debug);
             Reloading(_config.SourceFile);
             notifier.Send("RELOADING=1\nSTATUS=reloading configuration");

@@ -46,7 +46,8 @@ public sealed record SerSyncConfig
     /// <summary>
     /// sersync's plugin-only mode (<c>-m NAME</c>): the plugin's own directory is the one watched (the command plugin,
     /// which has none, watches the sync roots), there are no targets and no crontab, and only that plugin runs,
-    /// whether or not its switch is on. Null when the file has no section for it.
+    /// whether or not its switch is on, and no fail log (the same file's sync instance owns it). Null when the file
+    /// has no section for it.
     /// </summary>
     public SerSyncConfig? ForPluginAlone(string name)
     {
@@ -61,6 +62,7 @@ public sealed record SerSyncConfig
             Watches = plugin.Watch is { } dir ? [new WatchConfig(dir, [], plugin.Line)] : [.. Watches.Select(w => w with { Remotes = [] })],
             EnabledPlugins = [name],
             Crontab = CrontabConfig.Disabled,
+            FailLog = FailLogConfig.Absent, // the sync instance owns (and replays) that file
         };
     }
 }

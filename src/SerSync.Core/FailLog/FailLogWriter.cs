@@ -74,12 +74,38 @@ public sealed class FailLogWriter(string path, Func<int, string> describeExitCod
     /// assignment), the program and the arguments after argv[0]; every word single-quoted, byte for byte.</summary>
     /// <param name="label">The plugin's label (<c>command PROGRAM</c>: no arguments, they could hold secrets).</param>
     /// <param name="meaning">The run's outcome in words (exit status, timeout).</param>
-    public void AppendCommand(int exitCode, CommandInvocation invocation, string label, string meaning, DateTimeOffset when)
+    /// <param name="retriedBySersyncd">The plugin's own worker retries the run (journaled): the command is written
+    /// commented out, as a record and a line to run by hand, so the periodic replay cannot run it a second time.</param>
+    public void AppendCommand(int exitCode, CommandInvocation invocation, string label, string meaning, DateTimeOffset when, bool retriedBySersyncd = false)
     {
         ArgumentNullException.ThrowIfNull(invocation);
         using var entry = new MemoryStream();
         entry.Write(Encoding.UTF8.GetBytes($"#errno {exitCode}\n"));
         entry.Write(Encoding.UTF8.GetBytes($"# {when:yyyy-MM-dd HH:mm:ss zzz} {Sanitize(label)}: {Sanitize(meaning)}\n"));
+        if (retriedBySersyncd)
+        {
+            entry.Write("# sersyncd retries this run itself until it succeeds; to run it by hand, remove the '# ' before each line below\n"u8);
+            using var command = new MemoryStream();
+            WriteCommand(command, invocation);
+            foreach (var line in command.ToArray().AsSpan().Split((byte)'\n'))
+            {
+                entry.Write("# "u8);
+                entry.Write(command.ToArray().AsSpan()[line]);
+                entry.WriteByte((byte)'\n');
+            }
+
+            entry.WriteByte((byte)'\n');
+            Write(entry);
+            return;
+        }
+
+        WriteCommand(entry, invocation);
+        entry.Write("\n\n"u8);
+        Write(entry);
+    }
+
+    private static void WriteCommand(MemoryStream entry, CommandInvocation invocation)
+    {
         entry.Write("cd "u8);
         ShellQuote.Append(entry, invocation.WorkingDirectory);
         entry.Write(" && "u8);
@@ -115,8 +141,6 @@ public sealed class FailLogWriter(string path, Func<int, string> describeExitCod
             ShellQuote.Append(entry, arg);
         }
 
-        entry.Write("\n\n"u8);
-        Write(entry);
     }
 
     private static bool IsShellName(string name) =>

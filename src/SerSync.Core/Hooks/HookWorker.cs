@@ -179,8 +179,9 @@ public sealed partial class HookWorker : IChangeSink
         }
     }
 
+    // After maxDelay only a failing target is given up on: a healthy one that is slow (a large file) is waited for.
     private bool IsDeliverable(Entry entry, DateTimeOffset now) =>
-        _targets.AllHave(entry.Sequence) || now >= entry.Arrived + MaxDelay;
+        _targets.AllHave(entry.Sequence) || (now >= entry.Arrived + MaxDelay && _targets.AllLackingFail(entry.Sequence));
 
     private async Task<Work?> WaitForWorkAsync(CancellationToken token)
     {
@@ -218,7 +219,10 @@ public sealed partial class HookWorker : IChangeSink
 
                 if (_queue.First is { } waiting && !IsDeliverable(waiting.Value, now))
                 {
+                    // Past maxDelay with a healthy target still syncing: look again each second (a target's state
+                    // change wakes nobody; its acknowledgement does).
                     var limit = waiting.Value.Arrived + MaxDelay;
+                    limit = limit > now ? limit : now + TimeSpan.FromSeconds(1);
                     wakeAt = wakeAt is { } w && w < limit ? w : limit;
                 }
             }
@@ -325,7 +329,7 @@ public sealed partial class HookWorker : IChangeSink
 
     private async Task DeliverAsync(Work work, CancellationToken token)
     {
-        if (work.Lacking.Count > 0)
+        if (work.Lacking.Count > 0 && work.Changes.Count > 0)
         {
             FiringWithoutTargets(_plugin.Label, string.Join(", ", work.Lacking), MaxDelay.TotalSeconds);
         }
@@ -418,8 +422,9 @@ public sealed partial class HookWorker : IChangeSink
             {
                 _plugin.WriteFailLog(_failLog, failedBatch, outcome, _time.GetLocalNow());
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Never the end of the hook: the run is still retried; only the record is missing.
                 FailLogUnwritable(_plugin.Label, _failLog.Path, ex.Message);
             }
         }

@@ -9,16 +9,18 @@ namespace SerSync.Hooks;
 public sealed class TargetAcknowledgements
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, (string Label, long Acked)> _targets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Label, long Acked, Func<bool> Failing)> _targets = new(StringComparer.Ordinal);
 
     /// <summary>Raised after an acknowledgement moved forward (on the acknowledging thread; keep handlers short).</summary>
     public event Action? Changed;
 
-    public void Add(string id, string label, long acknowledged)
+    /// <param name="failing">Whether the target is failing now (retrying, or failed): only a failing target's lack
+    /// lets a hook fire after its maxDelay; a healthy one that is slow (a large upload) is waited for.</param>
+    public void Add(string id, string label, long acknowledged, Func<bool>? failing = null)
     {
         lock (_gate)
         {
-            _targets[id] = (label, acknowledged);
+            _targets[id] = (label, acknowledged, failing ?? (() => true));
         }
     }
 
@@ -31,7 +33,7 @@ public sealed class TargetAcknowledgements
                 return;
             }
 
-            _targets[id] = (t.Label, sequence);
+            _targets[id] = (t.Label, sequence, t.Failing);
         }
 
         Changed?.Invoke();
@@ -52,6 +54,18 @@ public sealed class TargetAcknowledgements
 
             return true;
         }
+    }
+
+    /// <summary>True when every target that lacks change <paramref name="sequence"/> is failing.</summary>
+    public bool AllLackingFail(long sequence)
+    {
+        List<Func<bool>> lacking;
+        lock (_gate)
+        {
+            lacking = [.. _targets.Values.Where(t => t.Acked < sequence).Select(t => t.Failing)];
+        }
+
+        return lacking.All(f => f()); // outside the lock: the worker's state has its own
     }
 
     /// <summary>The labels of the targets that do not have change <paramref name="sequence"/> yet.</summary>

@@ -124,7 +124,9 @@ public sealed class ChangeJournal : IDisposable
             if (barrier is { } b && !journal.TornTail && b.Began <= since)
             {
                 // No margin: the barrier is the proof. It touched the root (its cookie), which is no change.
-                journal.CatchUpSince = b.Began;
+                // A second early: the kernel stamps ctime from its coarse clock, a tick behind ours. What the journal
+                // has of that second comes back as Recheck, so this costs no duplicate hook.
+                journal.CatchUpSince = b.Began - TimeSpan.FromSeconds(1);
                 journal.StopBarrier = b;
             }
             else
@@ -158,16 +160,17 @@ public sealed class ChangeJournal : IDisposable
     }
 
     /// <summary>
-    /// For a consumer that needs no history (a plugin hook newly switched on, or whose acknowledgement was lost): if
-    /// the journal has no acknowledgement of it, it starts from the journal's end, as if it had seen everything.
-    /// Returns true when that happened.
+    /// For a consumer that needs no history (a plugin hook newly switched on): if the journal has no acknowledgement
+    /// file of it, it starts from the journal's end, as if it had seen everything. Returns true when that happened.
     /// </summary>
     public bool StartFromEndIfUnknown(string id)
     {
         long tip;
         lock (_gate)
         {
-            if (!_unknownTargets.Contains(id))
+            // A file that is there but fails its check was damaged (a power loss): what it said is unknown, so the
+            // consumer gets the whole journal again. A duplicate is better than a lost hook.
+            if (!_unknownTargets.Contains(id) || File.Exists(Path.Combine(Directory, "ack-" + id)))
             {
                 return false;
             }

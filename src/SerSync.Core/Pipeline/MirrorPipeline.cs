@@ -31,6 +31,9 @@ public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan Dra
     /// still in the kernel's queue or the watcher's hands.</summary>
     public TimeSpan CatchUpMargin { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary><c>-m NAME</c>: the plugin run alone; a reload applies <see cref="SerSyncConfig.ForPluginAlone"/> again.</summary>
+    public string? PluginAlone { get; init; }
+
     /// <summary>How long the stop waits for each watcher's cookie to come back before it gives up on the barrier.</summary>
     public TimeSpan BarrierTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }
@@ -144,7 +147,7 @@ public sealed partial class MirrorPipeline : IDisposable
             var journal = root.Journal;
             foreach (var worker in root.Workers)
             {
-                root.Acks.Add(worker.Id, worker.Target.Label, journal?.AcknowledgedOf(worker.Id) ?? 0);
+                root.Acks.Add(worker.Id, worker.Target.Label, journal?.AcknowledgedOf(worker.Id) ?? 0, () => worker.State is TargetState.Retrying or TargetState.Failed);
                 worker.Synced = seq =>
                 {
                     journal?.Acknowledge(worker.Id, seq);

@@ -159,7 +159,7 @@ public sealed partial class CommandHook : IHookPlugin
             var (exitCode, meaning) = _lastFailures.TryGetValue((first.Path, first.Event), out var known)
                 ? known
                 : (outcome.ExitCode ?? -1, outcome.Message);
-            failLog.AppendCommand(exitCode, run.Invocation, Label, $"{meaning} ({run.What})", failedAt);
+            failLog.AppendCommand(exitCode, run.Invocation, Label, $"{meaning} ({run.What})", failedAt, retriedBySersyncd: true);
         }
     }
 

@@ -120,6 +120,13 @@ public sealed class PluginEndToEndTests
         File.WriteAllText(Path.Combine(source, "outside.txt"), "not watched by the plugin");
         var png = Encoding.UTF8.GetBytes(Path.Combine(source, "images", "a.png"));
         await Eventually.TrueAsync(() => sink.Deliveries().Any(d => d.Path.AsSpan().SequenceEqual(png)), DeliveryTimeout, "the plugin to report images/a.png", ct);
+
+        // A reload stays -m: the plugin alone, never the file's target.
+        DaemonProcess.SendSignal(daemon.Pid, 1);
+        await Eventually.TrueAsync(() => daemon.MessageLines.Count(l => l == "READY=1") >= 2, DeliveryTimeout, "the reload to finish", ct);
+        File.WriteAllText(Path.Combine(source, "images", "b.png"), "png");
+        var second = Encoding.UTF8.GetBytes(Path.Combine(source, "images", "b.png"));
+        await Eventually.TrueAsync(() => sink.Deliveries().Any(d => d.Path.AsSpan().SequenceEqual(second)), DeliveryTimeout, "the plugin to report images/b.png after the reload", ct);
         await daemon.StopAsync();
         Assert.Equal(0, daemon.ExitCode);
         Assert.Empty(Directory.EnumerateFileSystemEntries(target)); // no rsync ran

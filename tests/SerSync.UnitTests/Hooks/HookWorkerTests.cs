@@ -116,6 +116,25 @@ public sealed class HookWorkerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_healthy_target_that_is_slow_is_waited_for_past_maxDelay()
+    {
+        var failing = false;
+        _targets.Add("t1", "slow::www", 0, () => failing);
+        var worker = Start(maxDelay: TimeSpan.FromSeconds(60));
+        worker.Enqueue(Change("big.iso", ChangeEvent.CloseWrite), 1);
+        await AdvanceWhenArmedAsync(TimeSpan.FromSeconds(61));
+        // Past maxDelay, but the target is syncing, not failing: no hook for a file the mirrors do not have yet.
+        await AdvanceWhenArmedAsync(TimeSpan.FromSeconds(1));
+        Assert.False(await _plugin.AnyWithinAsync(TimeSpan.FromMilliseconds(200)), "fired while a healthy target was still syncing");
+
+        failing = true; // now it fails: the hook fires at the next look
+        await AdvanceWhenArmedAsync(TimeSpan.FromSeconds(1));
+        var late = await _plugin.NextAsync(Deadline);
+        Assert.Equal(["big.iso:modify:f"], late.Summary);
+        late.Succeed();
+    }
+
+    [Fact]
     public async Task Changes_of_one_path_coalesce_a_created_file_stays_created_and_a_delete_wins()
     {
         var worker = Start();

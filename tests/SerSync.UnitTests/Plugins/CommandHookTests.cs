@@ -310,7 +310,7 @@ public sealed class CommandHookTests : IDisposable
     }
 
     [Fact]
-    public async Task A_failed_run_goes_to_the_fail_log_as_an_entry_that_replays_the_same_run_with_bin_sh()
+    public async Task A_failed_run_goes_to_the_fail_log_as_a_record_that_replays_the_same_run_once_uncommented()
     {
         var ct = TestContext.Current.CancellationToken;
         var gate = Path.Combine(_temp.Path, "may-succeed");
@@ -334,6 +334,11 @@ public sealed class CommandHookTests : IDisposable
 
         Assert.Equal(3, perPathOutcome.Failed.Count);
         Assert.Equal(3, batchedOutcome.Failed.Count);
+
+        // The hook worker retries these runs itself, so the periodic replay must not run them a second time: the
+        // entries are comments. Uncommented (what the entry tells an operator to do), they replay the same runs.
+        Assert.DoesNotContain(FailLogScript.Parse(File.ReadAllBytes(failLogPath)), b => b.IsEntry);
+        File.WriteAllBytes(failLogPath, Uncomment(File.ReadAllBytes(failLogPath)));
         var blocks = FailLogScript.Parse(File.ReadAllBytes(failLogPath)).Where(b => b.IsEntry).ToList();
         Assert.Equal(5, blocks.Count); // three per-path runs, two batch runs (create, delete of a directory)
         Assert.All(blocks, b => Assert.Equal(5, b.Errno));
@@ -362,6 +367,34 @@ public sealed class CommandHookTests : IDisposable
         Assert.Equal(("1", Root), (deleted.IsDir, deleted.Cwd));
         Assert.Equal([.. changes[1].AbsolutePath, 0], deleted.Stdin);
         Assert.Empty(Directory.GetFiles(_temp.Path, "pwned", SearchOption.AllDirectories));
+    }
+
+    /// <summary>Removes the "# " the writer put before each command line (after its "remove the '# '" line).</summary>
+    private static byte[] Uncomment(byte[] script)
+    {
+        var output = new List<byte>();
+        var commented = false;
+        var lines = script.AsSpan();
+        while (lines.Length > 0)
+        {
+            var end = lines.IndexOf((byte)'\n');
+            var line = end < 0 ? lines : lines[..(end + 1)];
+            lines = end < 0 ? [] : lines[(end + 1)..];
+            if (line.StartsWith("# sersyncd retries this run itself"u8))
+            {
+                commented = true;
+                continue;
+            }
+
+            if (line.SequenceEqual("\n"u8))
+            {
+                commented = false;
+            }
+
+            output.AddRange(commented && line.StartsWith("# "u8) ? line[2..] : line);
+        }
+
+        return [.. output];
     }
 
     [Fact]
