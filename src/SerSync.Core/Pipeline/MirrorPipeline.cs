@@ -66,6 +66,7 @@ public sealed class PipelineFaultedEventArgs(PipelineFault fault, string message
 /// </summary>
 public sealed partial class MirrorPipeline : IDisposable
 {
+    private static readonly TimeSpan CoarseClock = TimeSpan.FromSeconds(1);
     private readonly SerSyncConfig _config;
     private readonly MirrorOptions _options;
     private readonly TimeProvider _time;
@@ -420,11 +421,13 @@ public sealed partial class MirrorPipeline : IDisposable
             // The scan looks a margin before the last "everything journaled" mark, so it finds again what the journal
             // has: the targets check those paths again (harmless), the plugins must not fire for them twice.
             // After a clean stop, the root's ctime within the barrier is the barrier's own cookie, no change either.
+            // The window is widened by a second each way: the kernel stamps ctime from a coarser clock than ours.
+            // (A real entry change of the root in it was journaled on its own; only the directory's summary goes.)
             var journaled = journal.LatestRecordTimes();
             var barrier = journal.StopBarrier;
             var changes = CatchUpScan.FindWithTimes(root.Watch.Path, since, _filter)
                 .Select(f => (journaled.TryGetValue(f.Change.Path, out var at) && f.ChangeTime <= at + TimeSpan.FromMilliseconds(1))
-                    || (f.Change.Path.IsRoot && barrier is { } b && f.ChangeTime >= b.Began && f.ChangeTime <= b.Ended)
+                    || (f.Change.Path.IsRoot && barrier is { } b && f.ChangeTime >= b.Began - CoarseClock && f.ChangeTime <= b.Ended + CoarseClock)
                     ? f.Change with { Event = ChangeEvent.Recheck }
                     : f.Change)
                 .ToList();
