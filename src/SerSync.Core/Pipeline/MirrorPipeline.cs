@@ -321,7 +321,7 @@ public sealed partial class MirrorPipeline : IDisposable
         foreach (var name in _config.EnabledPlugins)
         {
             var settings = _config.Plugins.Get(name)!;
-            if (settings.Watch is { } dir && !IsSameOrInside(dir, watch.Path))
+            if (settings.Watch is { } dir && !ConfigAttributeReader.IsSameOrInside(dir, watch.Path))
             {
                 continue;
             }
@@ -339,9 +339,6 @@ public sealed partial class MirrorPipeline : IDisposable
 
         return hooks;
     }
-
-    private static bool IsSameOrInside(string path, string dir) =>
-        path == dir || dir == "/" || path.StartsWith(dir + "/", StringComparison.Ordinal);
 
     private InotifyWatcher NewWatcher(Root root, IProgress<int> progress)
     {

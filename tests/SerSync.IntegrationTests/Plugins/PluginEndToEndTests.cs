@@ -1,4 +1,5 @@
 using System.Text;
+using SerSync.FailLog;
 using SerSync.IntegrationTests.EndToEnd;
 using SerSync.Testing;
 
@@ -176,33 +177,17 @@ public sealed class PluginEndToEndTests
             NastyNames.CreateFile(p, "x"u8.ToArray());
         }
 
-        bool AllListed() => File.Exists(record) && paths.All(p => PluginSinkFields(File.ReadAllBytes(record)).Any(f => f.AsSpan().SequenceEqual(p)));
+        bool AllListed() => File.Exists(record) && paths.All(p => FailLogWriter.SplitNul(File.ReadAllBytes(record)).ToList().Any(f => f.AsSpan().SequenceEqual(p)));
         await Eventually.TrueAsync(AllListed, DeliveryTimeout, "every path on some run's stdin", ct);
         await daemon.StopAsync();
 
-        var fields = PluginSinkFields(File.ReadAllBytes(record));
+        var fields = FailLogWriter.SplitNul(File.ReadAllBytes(record)).ToList();
         var runs = fields.Where(f => f.AsSpan().StartsWith("run "u8)).Select(Encoding.UTF8.GetString).ToList();
         Assert.NotEmpty(runs);
         Assert.All(runs, r => Assert.StartsWith($"run argc=1 event=", r, StringComparison.Ordinal)); // no path in argv
         Assert.All(runs, r => Assert.EndsWith($" root={source}", r, StringComparison.Ordinal));
         Assert.True(runs.Count < paths.Count, $"{runs.Count} runs for {paths.Count} paths: not batched");
         Assert.False(File.Exists(record + ".missing"), "given paths the target lacked: " + (File.Exists(record + ".missing") ? File.ReadAllText(record + ".missing") : ""));
-    }
-
-    private static List<byte[]> PluginSinkFields(byte[] data)
-    {
-        var fields = new List<byte[]>();
-        var start = 0;
-        for (var i = 0; i < data.Length; i++)
-        {
-            if (data[i] == 0)
-            {
-                fields.Add(data[start..i]);
-                start = i + 1;
-            }
-        }
-
-        return fields;
     }
 
     /// <summary>What the changes should produce at the receiver: per absolute path, whether it ends deleted.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using SerSync.FailLog;
 using SerSync.Testing;
 
 namespace SerSync.IntegrationTests.Plugins;
@@ -64,22 +65,11 @@ public abstract class PluginSink : IAsyncDisposable
         public override IReadOnlyList<Delivered> Deliveries()
         {
             var result = new List<Delivered>();
-            foreach (var connection in _listener.Received)
+            foreach (var frame in _listener.Received.SelectMany(c => FailLogWriter.SplitNul(c)))
             {
-                var start = 0;
-                for (var i = 0; i < connection.Length; i++)
-                {
-                    if (connection[i] != 0)
-                    {
-                        continue;
-                    }
-
-                    var frame = connection.AsSpan(start, i - start);
-                    var space1 = frame.IndexOf((byte)' ');
-                    var space2 = frame[(space1 + 1)..].IndexOf((byte)' ') + space1 + 1;
-                    result.Add(new Delivered(Encoding.ASCII.GetString(frame[..space1]), frame[(space2 + 1)..].ToArray()));
-                    start = i + 1;
-                }
+                var space1 = Array.IndexOf(frame, (byte)' ');
+                var space2 = Array.IndexOf(frame, (byte)' ', space1 + 1);
+                result.Add(new Delivered(Encoding.ASCII.GetString(frame, 0, space1), frame[(space2 + 1)..]));
             }
 
             return result;
@@ -227,7 +217,7 @@ public abstract class PluginSink : IAsyncDisposable
                 return [];
             }
 
-            var fields = Split(File.ReadAllBytes(_record));
+            var fields = FailLogWriter.SplitNul(File.ReadAllBytes(_record)).ToList();
             var result = new List<Delivered>();
             for (var i = 0; i + 1 < fields.Count; i += 2)
             {
@@ -235,22 +225,6 @@ public abstract class PluginSink : IAsyncDisposable
             }
 
             return result;
-        }
-
-        public static List<byte[]> Split(byte[] data)
-        {
-            var fields = new List<byte[]>();
-            var start = 0;
-            for (var i = 0; i < data.Length; i++)
-            {
-                if (data[i] == 0)
-                {
-                    fields.Add(data[start..i]);
-                    start = i + 1;
-                }
-            }
-
-            return fields;
         }
     }
 }
