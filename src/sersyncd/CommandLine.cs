@@ -9,6 +9,8 @@ public sealed record CommandLine
     public const string Usage = """
         usage: sersyncd [-r] [-d] [-n N] [-o FILE] [-m PLUGIN] [-t] [--once]
                [--log-file FILE] [--pid-file FILE] [--state-dir DIR]
+               sersyncd status [-o FILE] [--json]
+               sersyncd verify [-o FILE] [--checksum] [--target NAME]
 
           -r               push every watched root in full to every target first (watches placed before it)
           -d               run as a daemon (detaches unless started by systemd)
@@ -22,7 +24,24 @@ public sealed record CommandLine
           --state-dir DIR  where pending work is kept (default /var/lib/sersyncd/NAME)
           -h, --help       this help
           --version        print the version
+
+        status: ask the running instance for each target's state (exit 0 all in sync or syncing, 1 a target
+                retrying or failed, 3 no daemon answers); --json prints it as JSON
+        verify: compare every target with the source, daemon running or not (exit 0 all match, 1 something
+                differs, 2 a target could not be checked); --checksum compares contents, --target NAME one target
         """;
+
+    /// <summary>What the invocation does: run the daemon (sersync's command line), or one of the operator's verbs.</summary>
+    public CommandVerb Verb { get; init; } = CommandVerb.Run;
+
+    /// <summary><c>status --json</c>.</summary>
+    public bool Json { get; init; }
+
+    /// <summary><c>verify --checksum</c>.</summary>
+    public bool Checksum { get; init; }
+
+    /// <summary><c>verify --target NAME</c>.</summary>
+    public string? TargetName { get; init; }
 
     public bool FullPushFirst { get; init; }
 
@@ -52,7 +71,19 @@ public sealed record CommandLine
     public static CommandLine Parse(IReadOnlyList<string> args)
     {
         var result = new CommandLine();
-        for (var i = 0; i < args.Count; i++)
+        var start = 0;
+        if (args.Count > 0 && !args[0].StartsWith('-'))
+        {
+            result = args[0] switch
+            {
+                "status" => result with { Verb = CommandVerb.Status },
+                "verify" => result with { Verb = CommandVerb.Verify },
+                _ => throw new UsageException($"unknown command '{args[0]}' (commands are status and verify; options start with '-')"),
+            };
+            start = 1;
+        }
+
+        for (var i = start; i < args.Count; i++)
         {
             var arg = args[i];
             string NextValue(string option)
@@ -78,9 +109,13 @@ public sealed record CommandLine
                     "--log-file" => result with { LogFile = NonEmpty(name, Value()) },
                     "--pid-file" => result with { PidFile = NonEmpty(name, Value()) },
                     "--state-dir" => result with { StateDirectory = NonEmpty(name, Value()) },
+                    "--json" when result.Verb == CommandVerb.Status => result with { Json = true },
+                    "--checksum" when result.Verb == CommandVerb.Verify => result with { Checksum = true },
+                    "--target" when result.Verb == CommandVerb.Verify => result with { TargetName = NonEmpty(name, Value()) },
+                    "--json" or "--checksum" or "--target" => throw new UsageException($"option {name} belongs to {(name == "--json" ? "status" : "verify")}"),
                     _ => throw new UsageException($"unknown option {name}"),
                 };
-                if (eq >= 0 && name is "--help" or "--version" or "--once")
+                if (eq >= 0 && name is "--help" or "--version" or "--once" or "--json" or "--checksum")
                 {
                     throw new UsageException($"option {name} takes no value");
                 }
@@ -118,6 +153,11 @@ public sealed record CommandLine
             }
         }
 
+        if (result.Verb != CommandVerb.Run && (result.Daemon || result.Once || result.FullPushFirst || result.CheckOnly || result.Plugin is not null))
+        {
+            throw new UsageException($"{result.Verb.ToString().ToLowerInvariant()} takes -o FILE and its own options, not -r, -d, -t, -m or --once");
+        }
+
         if (result.Once && result.Daemon)
         {
             // --once is a foreground run that ends: detached, nobody would see how it ended.
@@ -139,6 +179,18 @@ public sealed record CommandLine
 
     private static string NonEmpty(string option, string value) =>
         value.Length == 0 ? throw new UsageException($"option {option} needs a non-empty value") : value;
+}
+
+public enum CommandVerb
+{
+    /// <summary>sersync's command line: run the mirror (or -t, --once).</summary>
+    Run,
+
+    /// <summary><c>sersyncd status</c>: ask the running instance.</summary>
+    Status,
+
+    /// <summary><c>sersyncd verify</c>: the drift audit.</summary>
+    Verify,
 }
 
 public sealed class UsageException : Exception

@@ -43,12 +43,35 @@ public class CommandLineTests
     [InlineData("-n expects a number", "-n", "0")]
     [InlineData("-n expects a number", "-n", "ten")]
     [InlineData("unknown option --bogus", "--bogus")]
-    [InlineData("unexpected argument 'stray'", "stray")]
+    [InlineData("unexpected argument 'stray'", "-r", "stray")]
+    [InlineData("unknown command 'stray'", "stray")]
+    [InlineData("option --json belongs to status", "verify", "--json")]
+    [InlineData("option --checksum belongs to verify", "status", "--checksum")]
+    [InlineData("option --target belongs to verify", "--target", "x")]
+    [InlineData("not -r, -d", "status", "-d")]
+    [InlineData("takes no value", "status", "--json=1")]
     [InlineData("takes no value", "--once=yes")]
     [InlineData("cannot be combined with -d", "-d", "--once")]
     public void Bad_usage_names_the_problem(string expected, params string[] args)
     {
         var ex = Assert.Throws<UsageException>(() => CommandLine.Parse(args));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verbs_take_their_own_options()
+    {
+        var status = CommandLine.Parse(["status", "-o", "/etc/a.xml", "--json"]);
+        Assert.Equal(CommandVerb.Status, status.Verb);
+        Assert.True(status.Json);
+        Assert.Equal("/etc/a.xml", status.ConfigFile);
+
+        var verify = CommandLine.Parse(["verify", "--checksum", "--target=127.0.0.1::www", "-o/etc/b.xml"]);
+        Assert.Equal(CommandVerb.Verify, verify.Verb);
+        Assert.True(verify.Checksum);
+        Assert.Equal("127.0.0.1::www", verify.TargetName);
+        Assert.Equal("/etc/b.xml", verify.ConfigFile);
+
+        Assert.Equal(CommandVerb.Run, CommandLine.Parse(["-r"]).Verb);
     }
 }
