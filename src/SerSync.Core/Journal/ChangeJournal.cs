@@ -29,6 +29,7 @@ public sealed class ChangeJournal : IDisposable
 
     private readonly Lock _gate = new();
     private readonly FileStream _file;
+    private long _bytes;
     private readonly Dictionary<string, long> _acks = [];
     private readonly List<JournalRecord> _recovered;
     private readonly HashSet<string> _unknownTargets = [];
@@ -40,11 +41,15 @@ public sealed class ChangeJournal : IDisposable
     {
         Directory = directory;
         _file = file;
+        _bytes = file.Length;
         _recovered = recovered;
         _time = time;
     }
 
     public string Directory { get; }
+
+    /// <summary>The journal file's size, read without the journal's lock (status and metrics).</summary>
+    public long Bytes => Volatile.Read(ref _bytes);
 
     /// <summary>True when the previous run left a record cut short or corrupted (it was dropped).</summary>
     public bool TornTail { get; private set; }
@@ -213,6 +218,7 @@ public sealed class ChangeJournal : IDisposable
             buffer.Position = 0;
             buffer.CopyTo(_file);
             _file.Flush(flushToDisk: false);
+            Volatile.Write(ref _bytes, _file.Length);
             if (now - _lastSync >= SyncInterval)
             {
                 _file.Flush(flushToDisk: true);
@@ -246,6 +252,7 @@ public sealed class ChangeJournal : IDisposable
                 _file.SetLength(0);
                 _file.Seek(0, SeekOrigin.Begin);
                 _recovered.Clear();
+                Volatile.Write(ref _bytes, 0);
             }
         }
     }

@@ -20,8 +20,12 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
     private readonly Lock _gate = new();
     private volatile bool _idle;
     private long _memorySequence;
+    private long _changes;
 
     public IReadOnlyList<IChangeSink> Queues => queues;
+
+    /// <summary>Changes handed to the queues since the dispatcher started (full syncs asked for excepted).</summary>
+    public long ChangesTotal => Interlocked.Read(ref _changes);
 
     /// <summary>Journals, then queues on every target.</summary>
     public void Submit(IReadOnlyList<FileChange> changes)
@@ -34,6 +38,7 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
         lock (_gate)
         {
             var sequences = journal?.Append(changes) ?? Unjournaled(changes.Count);
+            Interlocked.Add(ref _changes, changes.Count);
             for (var i = 0; i < changes.Count; i++)
             {
                 foreach (var queue in queues)

@@ -126,6 +126,19 @@ public sealed partial class MirrorPipeline : IDisposable
 
     public int WatchCount => _roots.Sum(r => r.Watcher?.WatchCount ?? 0);
 
+    /// <summary>Every root's and target's state, for status and metrics: a few reads under each worker's lock, no
+    /// I/O, so a status request never waits for the pipeline.</summary>
+    public PipelineSnapshot Snapshot() => new(
+        _time.GetUtcNow(),
+        [.. _roots.Select(r => new RootSnapshot(
+            r.Watch.Path,
+            r.Watcher?.WatchCount ?? 0,
+            r.Watcher?.Overflows ?? 0,
+            r.Dispatcher?.ChangesTotal ?? 0,
+            r.Journal?.Bytes ?? 0,
+            [.. r.Workers.Select(w => w.Snapshot())],
+            [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))]))]);
+
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
     /// puts back what the previous run left unsynced and what the catch-up scan finds, queues one full sync for every

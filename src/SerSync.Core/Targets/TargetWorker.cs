@@ -47,6 +47,17 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
     private DateTimeOffset? _batchTimerDue;
     private volatile bool _draining;
 
+    // Statistics, under _gate: the batch being sent (still pending as far as an operator is concerned), the outcome
+    // of the last attempts, and the run counts by FailureClass.
+    private Batch? _inFlight;
+    private DateTimeOffset? _lastSuccess;
+    private bool? _lastAttemptSucceeded;
+    private TargetError? _lastError;
+    private long _failuresTotal;
+    private DateTimeOffset? _failingSince;
+    private TargetState _failureState = TargetState.Retrying;
+    private readonly long[] _runs = new long[4];
+
     public TargetWorker(
         TargetBatchBuilder builder,
         IProcessRunner runner,
@@ -73,6 +84,30 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
     /// <summary>Called with a batch's highest journal sequence once the target has it (the journal's acknowledgement).</summary>
     public Action<long>? Synced { get; set; }
+
+    /// <summary>Called after each rsync run of a live batch, on the worker's task (metrics: keep it cheap).</summary>
+    public Action<TargetRun>? RunCompleted { get; set; }
+
+    /// <summary>The target's state for status and metrics; a lock held for a few field reads, never across I/O.</summary>
+    public TargetSnapshot Snapshot()
+    {
+        lock (_gate)
+        {
+            var pending = _pending.Count + (_inFlight?.Count ?? 0);
+            DateTimeOffset? oldest = _pending.OldestChange;
+            if (_inFlight is { } running && (oldest is null || running.OldestChange < oldest))
+            {
+                oldest = running.OldestChange;
+            }
+
+            var state = _failingSince is not null
+                ? (_failureState == TargetState.Failed ? ReportedState.Failed : ReportedState.Retrying)
+                : pending > 0 || _state == TargetState.Syncing ? ReportedState.Syncing : ReportedState.InSync;
+            return new TargetSnapshot(
+                Id, Target.Label, Target.Remote.Kind, state, pending, pending > 0 ? oldest : null, _lastSuccess,
+                _lastAttemptSucceeded, _lastError, _failuresTotal, _failingSince, [.. _runs]);
+        }
+    }
 
     public TargetState State
     {
@@ -221,11 +256,14 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                 lock (_gate)
                 {
                     _pending.Requeue(batch, ended);
+                    _inFlight = null;
                     _state = TargetState.InSync;
                 }
 
                 return;
             }
+
+            Record(batch, result, ended);
 
             await HandleResultAsync(batch, result, stoppingToken);
         }
@@ -252,7 +290,8 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                     {
                         // Busy from the moment the batch leaves the set, so a drain never sees an idle gap.
                         _state = TargetState.Syncing;
-                        return _pending.Take();
+                        _inFlight = _pending.Take();
+                        return _inFlight;
                     }
                 }
             }
@@ -355,6 +394,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             lock (_gate)
             {
                 _state = _pending.IsEmpty ? TargetState.InSync : TargetState.Syncing;
+                _inFlight = null;
             }
 
             BatchSynced(Target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
@@ -367,7 +407,9 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         {
             var now = _time.GetUtcNow();
             _pending.Requeue(batch, now);
+            _inFlight = null;
             _state = decision.State;
+            _failureState = decision.State;
             retryAt = now + decision.Wait;
         }
 
@@ -394,6 +436,40 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         {
             _retryAt = null;
         }
+    }
+
+    /// <summary>Counts a finished run and keeps what status reports of it: the last success, the last error and when
+    /// the outage began.</summary>
+    private void Record(Batch batch, ProcessResult result, DateTimeOffset ended)
+    {
+        var failure = RsyncExitCodes.Classify(result.ExitCode);
+        lock (_gate)
+        {
+            _runs[(int)failure]++;
+            _lastAttemptSucceeded = failure == FailureClass.Success;
+            if (failure == FailureClass.Success)
+            {
+                _lastSuccess = ended;
+                _failingSince = null;
+            }
+            else
+            {
+                _failuresTotal++;
+                _failingSince ??= ended;
+                _lastError = new TargetError(ended, result.ExitCode, ErrorMessage(result));
+            }
+        }
+
+        RunCompleted?.Invoke(new TargetRun(Id, failure, result.Duration, batch.Count, batch.FullSync));
+    }
+
+    /// <summary>The meaning of the exit code and rsync's last line of output, kept short: it is shown in a table.</summary>
+    private static string ErrorMessage(ProcessResult result)
+    {
+        var meaning = RsyncExitCodes.Describe(result.ExitCode);
+        var last = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+        var message = string.IsNullOrEmpty(last) ? meaning : meaning + ": " + last;
+        return message.Length > 300 ? message[..300] + "..." : message;
     }
 
     public void Dispose() => _exclusive.Dispose();

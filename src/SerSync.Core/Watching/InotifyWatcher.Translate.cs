@@ -343,6 +343,7 @@ public sealed partial class InotifyWatcher
     private bool Rescan()
     {
         QueueOverflowed(_logger, Root, InotifyLimits.MaxQueuedEventsFile);
+        Interlocked.Increment(ref _overflows);
         var before = new HashSet<int>(_tree.CopyWds());
         _tree.Clear();
         Volatile.Write(ref _watchCount, 0);

@@ -116,6 +116,7 @@ public sealed partial class InotifyWatcher : IDisposable
     private int _started;
     private int _disposed;
     private int _watchCount;
+    private long _overflows;
     private long _lastProgress;
     private bool _cookiesClosed;
 
@@ -187,6 +188,9 @@ public sealed partial class InotifyWatcher : IDisposable
 
     /// <summary>Watches currently placed (one per watched directory).</summary>
     public int WatchCount => Volatile.Read(ref _watchCount);
+
+    /// <summary>Event-queue overflows (each repaired by a rescan and a full sync) since this watcher started.</summary>
+    public long Overflows => Interlocked.Read(ref _overflows);
 
     /// <summary>Completes when the reader stops: successfully after <see cref="Dispose"/>, faulted with
     /// <see cref="RootLostException"/> or the reader's error otherwise.</summary>

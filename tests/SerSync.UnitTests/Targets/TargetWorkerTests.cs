@@ -237,6 +237,68 @@ public sealed class TargetWorkerTests : IDisposable
         third.Complete(0);
     }
 
+    [Fact]
+    public async Task The_snapshot_follows_an_outage_from_syncing_to_retrying_and_back_to_in_sync()
+    {
+        var worker = Start();
+        var runs = new List<TargetRun>();
+        worker.RunCompleted = r =>
+        {
+            lock (runs)
+            {
+                runs.Add(r);
+            }
+        };
+        var idle = worker.Snapshot();
+        Assert.Equal(ReportedState.InSync, idle.State);
+        Assert.Equal(TimeSpan.Zero, idle.LagAt(_time.GetUtcNow()));
+        Assert.Null(idle.LastAttemptSucceeded);
+
+        var arrived = _time.GetUtcNow();
+        worker.Enqueue(Upsert("a"), 1);
+        worker.Enqueue(Upsert("b"), 2);
+        var queued = worker.Snapshot();
+        Assert.Equal(ReportedState.Syncing, queued.State); // pending, quiet period running
+        Assert.Equal(2, queued.Pending);
+        Assert.Equal(arrived, queued.OldestPending);
+
+        await AdvanceWhenArmedAsync(worker, TimeSpan.FromMilliseconds(10));
+        var first = await _runner.NextAsync();
+        Assert.Equal(2, worker.Snapshot().Pending); // the running batch still counts: the target does not have it
+        first.Complete(10, "rsync: failed to connect to 127.0.0.1: Connection refused (111)\nrsync error: error in socket IO (code 10)");
+        await Eventually.TrueAsync(() => worker.RetryAt is not null, Deadline, "the worker to schedule a retry", TestContext.Current.CancellationToken);
+        var failing = worker.Snapshot();
+        Assert.Equal(ReportedState.Retrying, failing.State);
+        Assert.Equal(2, failing.Pending);
+        Assert.Equal(arrived, failing.OldestPending);
+        Assert.False(failing.LastAttemptSucceeded);
+        Assert.Equal(1, failing.FailuresTotal);
+        Assert.NotNull(failing.FailingSince);
+        Assert.Equal(10, failing.LastError!.ExitCode);
+        Assert.Contains("rsync error: error in socket IO (code 10)", failing.LastError.Message, StringComparison.Ordinal);
+        Assert.Equal(1, failing.Runs[(int)FailureClass.Transient]);
+
+        _time.Advance(worker.RetryAt!.Value - _time.GetUtcNow());
+        var second = await _runner.NextAsync();
+        Assert.Equal(ReportedState.Retrying, worker.Snapshot().State); // a retry running is still the outage
+        Assert.True(worker.Snapshot().LagAt(_time.GetUtcNow()) >= TimeSpan.FromSeconds(0.8));
+        second.Complete(0);
+        await Eventually.TrueAsync(() => worker.Snapshot().State == ReportedState.InSync, Deadline, "the target to be back in sync", TestContext.Current.CancellationToken);
+        var back = worker.Snapshot();
+        Assert.Equal(0, back.Pending);
+        Assert.Null(back.OldestPending);
+        Assert.Null(back.FailingSince);
+        Assert.True(back.LastAttemptSucceeded);
+        Assert.Equal(_time.GetUtcNow(), back.LastSuccess);
+        Assert.NotNull(back.LastError); // the last error stays for the operator to read
+        Assert.Equal(1, back.Runs[(int)FailureClass.Success]);
+        lock (runs)
+        {
+            Assert.Equal([FailureClass.Transient, FailureClass.Success], runs.Select(r => r.Result));
+            Assert.All(runs, r => Assert.Equal(2, r.Paths));
+        }
+    }
+
     /// <summary>
     /// Moves the fake clock once the worker's batch timer is armed. The worker reads the clock, computes the span to
     /// wait and then arms the timer; a move in between would arm it that much late, past the time the test moves

@@ -1,0 +1,21 @@
+using SerSync.Targets;
+
+namespace SerSync.Pipeline;
+
+/// <summary>A pipeline's state at one moment: what <c>sersyncd status</c>, <c>/status</c> and <c>/metrics</c> show.
+/// Counters count from when this pipeline was built (a SIGHUP builds a new one).</summary>
+public sealed record PipelineSnapshot(DateTimeOffset At, IReadOnlyList<RootSnapshot> Roots);
+
+/// <param name="ChangesTotal">Changes the root's dispatcher has journaled and queued.</param>
+/// <param name="JournalBytes">The size of the root's journal file (0 without a state directory).</param>
+public sealed record RootSnapshot(
+    string Path,
+    int Watches,
+    long Overflows,
+    long ChangesTotal,
+    long JournalBytes,
+    IReadOnlyList<TargetSnapshot> Targets,
+    IReadOnlyList<HookSnapshot> Hooks);
+
+/// <summary>A plugin on one root: how many changes wait for the targets or for a delivery.</summary>
+public sealed record HookSnapshot(string Plugin, int Pending);
