@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using SerSync.Configuration;
+using SerSync.Daemon.Operations;
 using SerSync.Pipeline;
 
 namespace SerSync.Daemon;
@@ -30,6 +31,7 @@ internal static class DaemonHost
         builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory) { PluginAlone = cl.Plugin });
         builder.Services.AddSingleton(_ => SystemdNotifier.FromEnvironment());
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new StatusSource(TimeProvider.System, config.SourceFile));
         builder.Services.AddHostedService<MirrorService>();
         using var host = builder.Build();
         await host.RunAsync();

@@ -67,6 +67,7 @@ internal static class ConfigSchema
     public static ElementSpec Head { get; } = new("head", ["version"],
     [
         new("host", ["hostip", "port"], []),
+        new("status", ["socket", "group", "listen", "unhealthyAfter"], []),
         Switch("debug"),
         new("fileSystem", ["xfs"], []),
         new("filter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),

@@ -13,6 +13,9 @@ public sealed record SerSyncConfig
     /// <summary><c>&lt;host hostip port&gt;</c>: read and kept; sersync never used it either.</summary>
     public HostConfig Host { get; init; } = new("localhost", 8008);
 
+    /// <summary><c>&lt;status&gt;</c>: the status socket and the monitoring listener.</summary>
+    public StatusConfig Status { get; init; } = StatusConfig.Default;
+
     /// <summary><c>&lt;debug start&gt;</c>: debug logging and rsync's own output.</summary>
     public bool Debug { get; init; }
 
@@ -68,6 +71,20 @@ public sealed record SerSyncConfig
 }
 
 public sealed record HostConfig(string HostIp, int Port);
+
+/// <summary><c>&lt;status socket group listen unhealthyAfter&gt;</c> (sersyncd's): where the running daemon answers
+/// <c>sersyncd status</c>, and the optional HTTP listener for monitoring.</summary>
+/// <param name="Socket">The unix socket's path; null for the default, <c>/run/sersyncd/NAME.sock</c>.</param>
+/// <param name="Group">A group that may use the socket too (mode 0660 instead of 0600); null for root alone.</param>
+/// <param name="GroupId">That group's id, resolved when the file is loaded.</param>
+/// <param name="Listen">Where <c>/metrics</c>, <c>/status</c> and <c>/healthz</c> are served; null: no HTTP.</param>
+/// <param name="UnhealthyAfter">How long a target may be retrying before <c>/healthz</c> answers 503.</param>
+public sealed record StatusConfig(string? Socket, string? Group, uint? GroupId, System.Net.IPEndPoint? Listen, TimeSpan UnhealthyAfter)
+{
+    public static readonly TimeSpan DefaultUnhealthyAfter = TimeSpan.FromMinutes(5);
+
+    public static StatusConfig Default { get; } = new(null, null, null, null, DefaultUnhealthyAfter);
+}
 
 /// <param name="Enabled"><c>&lt;filter start&gt;</c>.</param>
 /// <param name="Excludes">The <c>&lt;exclude expression&gt;</c> regexes, in file order.</param>
