@@ -20,6 +20,7 @@ public sealed class ConfigBuilder
     {
         Watch = watch;
         StateDirectory = stateDirectory;
+        StatusSocket = stateDirectory.TrimEnd('/') + ".sock";
     }
 
     public string Watch { get; }
@@ -43,6 +44,16 @@ public sealed class ConfigBuilder
 
     /// <summary>When set, <c>&lt;crontab start="true" schedule="N"&gt;</c>: a full push every N minutes.</summary>
     public int? CrontabMinutes { get; set; }
+
+    /// <summary><c>&lt;status socket&gt;</c>: by default beside the state directory, so that daemons of tests running
+    /// at once never share the default <c>/run/sersyncd/NAME.sock</c>; null leaves the attribute out.</summary>
+    public string? StatusSocket { get; set; }
+
+    /// <summary><c>&lt;status listen&gt;</c>, e.g. <c>127.0.0.1:PORT</c>; null: no HTTP.</summary>
+    public string? StatusListen { get; set; }
+
+    /// <summary><c>&lt;status unhealthyAfter&gt;</c> in seconds; null: the default.</summary>
+    public int? UnhealthyAfterSeconds { get; set; }
 
     /// <summary>Plugins switched on (under &lt;sersync&gt;), with their top-level sections as XML.</summary>
     private readonly List<(string Name, XElement Section)> _plugins = [];
@@ -162,11 +173,28 @@ public sealed class ConfigBuilder
         }
 
         sersync.Add(new XElement("state", new XAttribute("dir", StateDirectory)));
+        var status = new XElement("status");
+        if (StatusSocket is not null)
+        {
+            status.Add(new XAttribute("socket", StatusSocket));
+        }
+
+        if (StatusListen is not null)
+        {
+            status.Add(new XAttribute("listen", StatusListen));
+        }
+
+        if (UnhealthyAfterSeconds is { } unhealthy)
+        {
+            status.Add(new XAttribute("unhealthyAfter", unhealthy.ToString(CultureInfo.InvariantCulture)));
+        }
+
         return new XDocument(
             new XDeclaration("1.0", "UTF-8", null),
             new XElement(
                 "head",
                 new XAttribute("version", "2.5"),
+                status,
                 Flag("debug", false),
                 new XElement(
                     "inotify",
