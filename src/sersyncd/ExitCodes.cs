@@ -8,6 +8,12 @@ public static class ExitCodes
     /// <summary><c>--once</c>: at least one target failed.</summary>
     public const int SomeTargetsFailed = 1;
 
+    /// <summary><c>status</c>: a target is retrying or failed.</summary>
+    public const int TargetsBehind = 1;
+
+    /// <summary><c>status</c>: no daemon answers on the instance's socket (LSB's "program is not running").</summary>
+    public const int NotRunning = 3;
+
     /// <summary>EX_USAGE: a bad command line, or a plugin name sersync never had.</summary>
     public const int Usage = 64;
 

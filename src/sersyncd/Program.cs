@@ -1,6 +1,7 @@
 using Serilog;
 using SerSync.Configuration;
 using SerSync.Daemon;
+using SerSync.Daemon.Operations;
 
 try
 {
@@ -69,6 +70,11 @@ namespace SerSync.Daemon
                 }
 
                 config = only;
+            }
+
+            if (cl.Verb == CommandVerb.Status)
+            {
+                return await StatusCommand.RunAsync(DaemonPaths.For(cl, config).StatusSocket, cl.Json, Console.Out, Console.Error);
             }
 
             if (cl.CheckOnly)
