@@ -61,6 +61,12 @@ namespace SerSync.Daemon
                 return ExitCodes.Config;
             }
 
+            if (cl.Verb == CommandVerb.Verify)
+            {
+                // Before the PID file and the state: verify only reads, beside a running daemon or without one.
+                return await Operations.VerifyCommand.RunAsync(config, cl, Console.Out, Console.Error);
+            }
+
             if (cl.Plugin is { } alone)
             {
                 if (config.ForPluginAlone(alone) is not { } only)

@@ -96,6 +96,48 @@ public sealed partial class DriftAudit(IProcessRunner runner, TimeProvider time,
         return result;
     }
 
+    /// <summary>Whether commonParams hold <c>-u</c> (<c>--update</c>): a live batch then keeps a target file that is
+    /// newer than the source, so a repair cannot overwrite an edit made on the target.</summary>
+    public static bool UsesUpdate(IReadOnlyList<string> commonParams)
+    {
+        ArgumentNullException.ThrowIfNull(commonParams);
+        var valueNext = false;
+        foreach (var word in commonParams)
+        {
+            if (valueNext || !word.StartsWith('-') || word == "-")
+            {
+                valueNext = false;
+                continue;
+            }
+
+            if (word == "--update")
+            {
+                return true;
+            }
+
+            if (word.StartsWith("--", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            for (var i = 1; i < word.Length; i++)
+            {
+                if (ShortOptionsWithValue.Contains(word[i], StringComparison.Ordinal))
+                {
+                    valueNext = i == word.Length - 1;
+                    break;
+                }
+
+                if (word[i] == 'u')
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Audits one target. Never throws for rsync's failures: an unreachable target is a report with a
     /// <see cref="DriftReport.Failure"/>.</summary>
     /// <param name="filter">The live path filter (the config's excludes and editor noise).</param>

@@ -21,4 +21,10 @@ public sealed partial class AuditScheduler
 
     [LoggerMessage(EventId = 4044, Level = LogLevel.Error, Message = "audit {Root} -> {Target} failed")]
     private static partial void AuditCrashed(ILogger logger, string root, string target, Exception exception);
+
+    [LoggerMessage(
+        EventId = 4045,
+        Level = LogLevel.Warning,
+        Message = "audit: commonParams hold -u (--update), so a repair cannot overwrite a target file newer than the source (an edit made on the target); the audit keeps reporting it. Drop u from commonParams to let repairs fix it")]
+    private static partial void RepairKeepsNewer(ILogger logger);
 }
