@@ -55,6 +55,12 @@ public sealed class ConfigBuilder
     /// <summary><c>&lt;status unhealthyAfter&gt;</c> in seconds; null: the default.</summary>
     public int? UnhealthyAfterSeconds { get; set; }
 
+    /// <summary><c>&lt;audit start="true" schedule="MIN" repair="..."/&gt;</c> when set (minutes may be fractional).</summary>
+    public (double Minutes, bool Repair)? Audit { get; set; }
+
+    /// <summary><c>&lt;inotify&gt;&lt;delete start&gt;</c> (on by default here, as in sersync's stock file).</summary>
+    public bool Delete { get; set; } = true;
+
     /// <summary>Plugins switched on (under &lt;sersync&gt;), with their top-level sections as XML.</summary>
     private readonly List<(string Name, XElement Section)> _plugins = [];
 
@@ -167,6 +173,15 @@ public sealed class ConfigBuilder
                 new XElement("crontabfilter", new XAttribute("start", "false"))));
         }
 
+        if (Audit is { } audit)
+        {
+            sersync.Add(new XElement(
+                "audit",
+                new XAttribute("start", "true"),
+                new XAttribute("schedule", audit.Minutes.ToString(CultureInfo.InvariantCulture)),
+                new XAttribute("repair", audit.Repair ? "true" : "false")));
+        }
+
         foreach (var (name, _) in _plugins)
         {
             sersync.Add(new XElement("plugin", new XAttribute("start", "true"), new XAttribute("name", name)));
@@ -198,7 +213,7 @@ public sealed class ConfigBuilder
                 Flag("debug", false),
                 new XElement(
                     "inotify",
-                    Flag("delete", true),
+                    Flag("delete", Delete),
                     Flag("createFolder", true),
                     Flag("createFile", CreateFile),
                     Flag("closeWrite", true),
