@@ -12,7 +12,7 @@ namespace SerSync.Daemon.Operations;
 /// not. Exit status: 0 every audited target matches, 1 something differs, 2 a target could not be checked (that
 /// wins over 1: the picture is incomplete), 64 no target is called NAME.
 /// </summary>
-internal static class VerifyCommand
+public static class VerifyCommand
 {
     /// <summary>rsync output lines shown for a target that could not be checked.</summary>
     private const int OutputLinesShown = 5;
