@@ -88,6 +88,27 @@ public sealed class VerifyEndToEndTests
     }
 
     [Fact]
+    public async Task Verify_checks_an_ssh_target_too()
+    {
+        using var tmp = new TempDirectory("sersync-verify-ssh-");
+        var src = tmp.Sub("src");
+        var remote = tmp.Sub("over-ssh");
+        Directory.CreateDirectory(Path.Combine(src, "d"));
+        File.WriteAllText(Path.Combine(src, "d/a.txt"), "a");
+        await using var sshd = new SshServer();
+        var config = new ConfigBuilder(src, Path.Combine(tmp.Path, "state")).AddSshTarget(sshd, remote).Write(Path.Combine(tmp.Path, "confxml.xml"));
+        await OnceAsync(config);
+        var clean = await VerifyAsync(config);
+        Assert.True(clean.ExitCode == 0, clean.Describe());
+        Assert.Equal([$"{src} -> 127.0.0.1:{remote}: in sync"], Lines(clean.StandardOutput));
+
+        File.Delete(Path.Combine(remote, "d/a.txt"));
+        var drift = await VerifyAsync(config);
+        Assert.True(drift.ExitCode == 1, drift.Describe());
+        Assert.Contains("  missing: d/a.txt", Lines(drift.StandardOutput));
+    }
+
+    [Fact]
     public async Task The_audit_repairs_a_chmod_that_inotify_does_not_report_with_attrib_off()
     {
         await using var mirror = await Mirror.StartAsync(m =>
