@@ -58,7 +58,8 @@ public sealed partial class MirrorPipeline
             (t, changes) => QueueRepairs(t.WatchRoot, changes),
             _audits,
             _time,
-            _loggers.CreateLogger<AuditScheduler>());
+            _loggers.CreateLogger<AuditScheduler>(),
+            _slots);
         _schedules.Add(audit.RunAsync(token));
     }
 }

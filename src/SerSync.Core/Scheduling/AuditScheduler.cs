@@ -29,6 +29,7 @@ public sealed partial class AuditScheduler
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly PeriodicSchedule? _schedule;
+    private readonly SemaphoreSlim? _slots;
     private int _runs;
 
     /// <summary>Holds a target's batches until disposed (<c>TargetWorker.HoldAsync</c>).</summary>
@@ -36,6 +37,7 @@ public sealed partial class AuditScheduler
 
     /// <param name="targets">The targets to audit, asked at every run.</param>
     /// <param name="repair">Queues changes on the target's root; returns how many were queued.</param>
+    /// <param name="slots">The shared cap on rsync processes (<c>-n</c>), taken after the hold as a batch takes it; null: none.</param>
     public AuditScheduler(
         AuditConfig config,
         Func<IReadOnlyList<SyncTarget>> targets,
@@ -45,10 +47,12 @@ public sealed partial class AuditScheduler
         Func<SyncTarget, IReadOnlyList<FileChange>, int> repair,
         AuditResults results,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        SemaphoreSlim? slots = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _config = config;
+        _slots = slots;
         _targets = targets;
         _filter = filter;
         _audit = audit;
@@ -111,7 +115,19 @@ public sealed partial class AuditScheduler
         {
             using (await _hold(target, cancellationToken))
             {
-                report = await _audit.RunAsync(target, _filter, checksum: false, cancellationToken);
+                if (_slots is not null)
+                {
+                    await _slots.WaitAsync(cancellationToken);
+                }
+
+                try
+                {
+                    report = await _audit.RunAsync(target, _filter, checksum: false, cancellationToken);
+                }
+                finally
+                {
+                    _slots?.Release();
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

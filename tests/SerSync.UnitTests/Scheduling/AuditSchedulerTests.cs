@@ -25,25 +25,49 @@ public sealed class AuditSchedulerTests
     /// target's hold was held while it ran.</summary>
     private sealed class PrintingRunner(Func<string, (int Code, string[] Lines)> answer, Func<string, bool> held) : IProcessRunner
     {
+        private int _running;
+        private int _maxRunning;
+
         public List<(string Destination, bool Held, IReadOnlyList<string> Arguments)> Runs { get; } = [];
+
+        /// <summary>When set, each run lasts until this completes.</summary>
+        public TaskCompletionSource? Block { get; set; }
+
+        public int MaxConcurrent => Volatile.Read(ref _maxRunning);
 
         public string Program => "rsync";
 
-        public Task<ProcessResult> RunAsync(ProcessInvocation invocation, TimeSpan lifetime, CancellationToken cancellationToken, Action<string>? stdoutLine = null)
+        public async Task<ProcessResult> RunAsync(ProcessInvocation invocation, TimeSpan lifetime, CancellationToken cancellationToken, Action<string>? stdoutLine = null)
         {
             var destination = invocation.Arguments[^1];
             lock (Runs)
             {
                 Runs.Add((destination, held(destination), invocation.Arguments));
+                _maxRunning = Math.Max(_maxRunning, ++_running);
             }
 
-            var (code, lines) = answer(destination);
-            foreach (var line in lines)
+            try
             {
-                stdoutLine?.Invoke(line);
-            }
+                if (Block is { } block)
+                {
+                    await block.Task.WaitAsync(cancellationToken);
+                }
 
-            return Task.FromResult(new ProcessResult(code, code == 0 ? string.Empty : "rsync: failed to connect to 127.0.0.1: Connection refused (111)", TimeSpan.FromMilliseconds(5), false));
+                var (code, lines) = answer(destination);
+                foreach (var line in lines)
+                {
+                    stdoutLine?.Invoke(line);
+                }
+
+                return new ProcessResult(code, code == 0 ? string.Empty : "rsync: failed to connect to 127.0.0.1: Connection refused (111)", TimeSpan.FromMilliseconds(5), false);
+            }
+            finally
+            {
+                lock (Runs)
+                {
+                    _running--;
+                }
+            }
         }
     }
 
@@ -52,6 +76,11 @@ public sealed class AuditSchedulerTests
         private readonly HashSet<string> _held = [];
 
         public Fixture(bool repair, Func<string, (int Code, string[] Lines)> answer, params SyncTarget[] targets)
+            : this(repair, null, answer, targets)
+        {
+        }
+
+        public Fixture(bool repair, SemaphoreSlim? slots, Func<string, (int Code, string[] Lines)> answer, params SyncTarget[] targets)
         {
             Targets = targets;
             Runner = new PrintingRunner(answer, d => { lock (_held) { return _held.Contains(d); } });
@@ -72,7 +101,8 @@ public sealed class AuditSchedulerTests
                 },
                 Results,
                 Time,
-                NullLogger.Instance);
+                NullLogger.Instance,
+                slots);
         }
 
         public FakeTimeProvider Time { get; } = new(T0);
@@ -195,5 +225,21 @@ public sealed class AuditSchedulerTests
         await f.Scheduler.RunOnceAsync(TestContext.Current.CancellationToken);
         Assert.DoesNotContain("--delete", Assert.Single(f.Runner.Runs).Arguments);
         Assert.True(f.Results.For(keeps)!.Succeeded);
+    }
+
+    [Fact]
+    public async Task Audits_share_the_rsync_slots_with_the_batches()
+    {
+        using var slots = new SemaphoreSlim(1);
+        var f = new Fixture(false, slots, _ => (0, []), Target("a"), Target("b"), Target("c"));
+        f.Runner.Block = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = f.Scheduler.RunOnceAsync(TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => f.Runner.Runs.Count == 1, Timeout, "the first audit runs", TestContext.Current.CancellationToken);
+        Assert.Equal(0, slots.CurrentCount); // the audit holds the only slot; the others wait for it
+        f.Runner.Block.SetResult();
+        await run.WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        Assert.Equal(3, f.Runner.Runs.Count);
+        Assert.Equal(1, f.Runner.MaxConcurrent);
+        Assert.Equal(1, slots.CurrentCount);
     }
 }
