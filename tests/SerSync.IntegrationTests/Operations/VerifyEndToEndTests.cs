@@ -196,6 +196,8 @@ public sealed class VerifyEndToEndTests
         Assert.True(one.ExitCode == 1, one.Describe());
         Assert.DoesNotContain("::gone", one.StandardOutput, StringComparison.Ordinal);
 
+        Assert.False(Directory.Exists(Path.Combine(tmp.Path, "state")), "verify wrote a state directory; it only reads");
+
         var unknown = await VerifyAsync(config, "--target", "127.0.0.1::nope");
         Assert.True(unknown.ExitCode == 64, unknown.Describe());
         Assert.Contains($"no target is called '127.0.0.1::nope'; the targets are {dst}, 127.0.0.1::gone", unknown.StandardError, StringComparison.Ordinal);
