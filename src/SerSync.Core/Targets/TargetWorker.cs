@@ -203,6 +203,16 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         return new Releaser(_exclusive);
     }
 
+    /// <summary>Whether a pending change will bring <paramref name="path"/> in line (see <see cref="PendingSet.Covers"/>):
+    /// the audit does not count such a path as drift.</summary>
+    public bool IsPending(RelativePath path)
+    {
+        lock (_gate)
+        {
+            return _pending.Covers(path);
+        }
+    }
+
     public void Enqueue(FileChange change, long sequence)
     {
         lock (_gate)
