@@ -137,7 +137,8 @@ public sealed partial class MirrorPipeline : IDisposable
             r.Dispatcher?.ChangesTotal ?? 0,
             r.Journal?.Bytes ?? 0,
             [.. r.Workers.Select(w => w.Snapshot())],
-            [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))]))]);
+            [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))],
+            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal)))]);
 
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
