@@ -548,8 +548,8 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
     {
         _ when span < TimeSpan.FromSeconds(1) => $"{(int)span.TotalMilliseconds} ms",
         _ when span < TimeSpan.FromMinutes(1) => $"{span.TotalSeconds:0.#} s",
-        _ when span < TimeSpan.FromHours(1) => $"{(int)span.TotalMinutes} min {span.Seconds} s",
-        _ => $"{(int)span.TotalHours} h {span.Minutes} min",
+        _ when span < TimeSpan.FromHours(1) => span.Seconds == 0 ? $"{(int)span.TotalMinutes} min" : $"{(int)span.TotalMinutes} min {span.Seconds} s",
+        _ => span.Minutes == 0 ? $"{(int)span.TotalHours} h" : $"{(int)span.TotalHours} h {span.Minutes} min",
     };
 
     private void LogBatch(BatchLogEntry entry)
