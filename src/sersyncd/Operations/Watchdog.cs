@@ -31,7 +31,7 @@ public sealed record WatchdogSettings(TimeSpan Timeout)
     public static WatchdogSettings? FromEnvironment() =>
         Parse(Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"), Environment.ProcessId);
 
-    internal static WatchdogSettings? Parse(string? usec, string? pid, int ownPid)
+    public static WatchdogSettings? Parse(string? usec, string? pid, int ownPid)
     {
         if (!ulong.TryParse(usec, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var micros) || micros == 0)
         {
