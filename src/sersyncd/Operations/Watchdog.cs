@@ -77,7 +77,7 @@ public sealed partial class Watchdog(WatchdogSettings settings, Liveness livenes
     }
 
     /// <summary>One tick: a ping when all beat, else the error (once per stall). Returns the stalled loop, if any.</summary>
-    internal Heartbeat? Check(Heartbeat? stalledBefore)
+    public Heartbeat? Check(Heartbeat? stalledBefore)
     {
         var stalled = liveness.Stalled(settings.StallAfter);
         if (stalled is null)
