@@ -1,6 +1,6 @@
 // Implementation notes. sd_watchdog_enabled(3): the manager expects keep-alives when WATCHDOG_USEC is set and
 // WATCHDOG_PID is unset or our pid, and recommends one every half of that time. systemd arms the watchdog when the
-// start-up completes (READY=1) and, in current versions, also at the first WATCHDOG=1 it receives, so pings are sent
+// start-up completes (READY=1) and also at every WATCHDOG=1 it receives before (whatever the state), so pings are sent
 // during the start and the stop too, but only while the work of those phases beats (placing watches beats per
 // watch, the catch-up scan per directory, the -r push and the drain while they are awaited). The check runs on the
 // thread pool: a pool so starved that it cannot run this loop is hung as well.
