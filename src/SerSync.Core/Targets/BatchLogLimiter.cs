@@ -9,7 +9,8 @@ namespace SerSync.Targets;
 /// how many more ("a/b, c/d and 3 more"); "full sync" for a full sync.</param>
 /// <param name="Bytes">File data rsync transferred (its <c>--stats</c>), null when it did not say.</param>
 /// <param name="SentBytes">Bytes rsync sent over the wire, null when it did not say.</param>
-public readonly record struct BatchLogEntry(int Paths, string FirstPaths, long? Bytes, long? SentBytes, TimeSpan Duration);
+/// <param name="FullSync">The batch was a full sync of the root (one "path").</param>
+public readonly record struct BatchLogEntry(int Paths, string FirstPaths, long? Bytes, long? SentBytes, TimeSpan Duration, bool FullSync = false);
 
 /// <summary>The batches of one window that had no line of their own.</summary>
 public readonly record struct BatchLogSummary(int Batches, long Paths, long? Bytes, long? SentBytes, TimeSpan Duration);

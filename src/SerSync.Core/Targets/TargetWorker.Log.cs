@@ -14,6 +14,9 @@ public sealed partial class TargetWorker
     [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "{Target}: synced {Count} path(s) ({Paths}) in {Duration}")]
     private partial void BatchSyncedNoStats(string target, int count, string paths, string duration);
 
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "{Target}: synced the whole root (a full sync) in {Duration}")]
+    private partial void FullSyncDone(string target, string duration);
+
     [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "{Target}: synced {Batches} more batch(es) in the last second: {Count} path(s), {Bytes} bytes of files, {Sent} bytes sent, in {Duration} of rsync")]
     private partial void BatchesSummed(string target, int batches, long count, long bytes, long sent, string duration);
 

@@ -453,7 +453,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                 _inFlight = null;
             }
 
-            _batchLog.Add(new BatchLogEntry(batch.Count, FirstPaths(batch), stats.TransferredBytes, stats.SentBytes, result.Duration));
+            _batchLog.Add(new BatchLogEntry(batch.Count, FirstPaths(batch), stats.TransferredBytes, stats.SentBytes, result.Duration, batch.FullSync));
             return;
         }
 
@@ -554,7 +554,11 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
     private void LogBatch(BatchLogEntry entry)
     {
-        if (entry.Bytes is { } bytes)
+        if (entry.FullSync)
+        {
+            FullSyncDone(Target.Label, Duration(entry.Duration));
+        }
+        else if (entry.Bytes is { } bytes)
         {
             BatchSynced(Target.Label, entry.Paths, entry.FirstPaths, bytes, entry.SentBytes ?? 0, Duration(entry.Duration));
         }

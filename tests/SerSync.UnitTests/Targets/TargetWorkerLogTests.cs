@@ -89,6 +89,20 @@ public sealed class TargetWorkerLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_full_sync_is_one_line_saying_so()
+    {
+        _worker.Enqueue(new FileChange(ChangeKind.Rescan, RelativePath.Root, true), 1);
+        await Eventually.TrueAsync(() => _worker.BatchTimerDue is not null, Deadline, "the worker to arm its batch timer", TestContext.Current.CancellationToken);
+        _time.Advance(_worker.BatchTimerDue!.Value - _time.GetUtcNow());
+        var call = await _runner.NextAsync();
+        Assert.Null(call.Invocation.Stdin); // the whole root, no list
+        call.Complete(0);
+        await Eventually.TrueAsync(() => Events(3010).Any(), Deadline, "the full sync's line", TestContext.Current.CancellationToken);
+        Assert.Contains(": synced the whole root (a full sync) in ", Assert.Single(Events(3010)).Message, StringComparison.Ordinal);
+        Assert.Empty(Events(3002));
+    }
+
+    [Fact]
     public async Task Batches_within_a_second_are_summed_into_one_line()
     {
         var first = await BatchAsync("a");
