@@ -41,6 +41,12 @@ internal static class DaemonHost
             builder.Services.AddHostedService<Watchdog>();
         }
 
+        var status = new StatusSource(TimeProvider.System, config.SourceFile);
+        builder.Services.AddSingleton(status);
+        // Before the mirror, so that the socket answers while watches are placed, and (hosted services stop in
+        // reverse order) still answers while the mirror drains at a stop.
+        builder.Services.AddHostedService(sp => new StatusSocketServer(
+            paths.StatusSocket, config.Status, status, TimeProvider.System, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<StatusSocketServer>>()));
         builder.Services.AddHostedService<MirrorService>();
         using var host = builder.Build();
         await host.RunAsync();

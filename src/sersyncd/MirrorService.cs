@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
+using SerSync.Daemon.Operations;
 using SerSync.Interop;
 using SerSync.Pipeline;
 using SerSync.Watching;
@@ -23,6 +24,7 @@ public sealed partial class MirrorService(
     SerSyncConfig config,
     MirrorOptions options,
     SystemdNotifier notifier,
+    StatusSource status,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
@@ -61,6 +63,7 @@ public sealed partial class MirrorService(
             {
                 using var pipeline = new MirrorPipeline(_config, options, time, loggers);
                 pipeline.Faulted += (_, e) => _fault.TrySetResult(e);
+                status.Publish(pipeline);
                 var reload = await RunAsync(pipeline, fullPush, stoppingToken);
                 fullPush = false;
                 if (!reload)
@@ -107,6 +110,7 @@ public sealed partial class MirrorService(
         StartupPages.Release();
         notifier.Ready(pipeline.StatusLine());
         Ready(pipeline.StatusLine());
+        status.SetPhase(DaemonPhase.Running);
 
         var reload = false;
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -148,6 +152,7 @@ public sealed partial class MirrorService(
             return false;
         }
 
+        status.SetPhase(reload ? DaemonPhase.Reloading : DaemonPhase.Stopping);
         if (!reload)
         {
             notifier.Stopping("stopping: sending pending changes");

@@ -29,6 +29,7 @@ internal static class ConfigSchema
         [
             new("crontabfilter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),
         ]),
+        new("audit", ["start", "schedule", "repair"], []),
         new("plugin", ["start", "name"], [], Repeated: true),
         new("state", ["dir"], []),
     ]);
@@ -67,6 +68,7 @@ internal static class ConfigSchema
     public static ElementSpec Head { get; } = new("head", ["version"],
     [
         new("host", ["hostip", "port"], []),
+        new("status", ["socket", "group", "listen", "unhealthyAfter"], []),
         Switch("debug"),
         new("fileSystem", ["xfs"], []),
         new("filter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),

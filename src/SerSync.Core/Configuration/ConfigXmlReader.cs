@@ -1,7 +1,10 @@
 // Why the order matters: every check throws, so the first problem in reading order is the one reported. The shape
 // of the whole document is checked first; then rsync is read before the watches (whose remotes depend on ssh), the
 // watches before the state directory (which must lie outside them), and the rest in the order of the record below.
+using System.Globalization;
+using System.Text;
 using System.Xml.Linq;
+using SerSync.Interop;
 
 namespace SerSync.Configuration;
 
@@ -63,6 +66,7 @@ internal sealed class ConfigXmlReader
             Host = host == null
                 ? new HostConfig("localhost", 8008)
                 : new HostConfig(ConfigAttributeReader.Text(host, "hostip") ?? "localhost", _values.Int(host, "port", 8008, 1, 65535)),
+            Status = ReadStatus(root.Element("status")),
             Debug = _values.Bool(root.Element("debug"), "start", false),
             Xfs = _values.Bool(root.Element("fileSystem"), "xfs", false),
             Filter = filter == null ? FilterConfig.Disabled : ReadFilter(filter),
@@ -71,10 +75,53 @@ internal sealed class ConfigXmlReader
             Rsync = rsync,
             FailLog = ReadFailLog(sersync.Element("failLog")),
             Crontab = ReadCrontab(sersync.Element("crontab")),
+            Audit = ReadAudit(sersync.Element("audit")),
             EnabledPlugins = enabledPlugins,
             Plugins = plugins,
             StateDirectory = stateDir,
         };
+    }
+
+    private StatusConfig ReadStatus(XElement? status)
+    {
+        if (status == null)
+        {
+            return StatusConfig.Default;
+        }
+
+        string? socket = null;
+        if (status.Attribute("socket") is { } socketAttr)
+        {
+            socket = _values.AbsolutePath(socketAttr, "status socket");
+            if (Encoding.UTF8.GetByteCount(socket) > 107)
+            {
+                throw _errors.Fail(socketAttr, $"status socket {ConfigText.Quote(socket)} is longer than a unix socket path may be (107 bytes); expected a shorter path");
+            }
+        }
+
+        string? group = null;
+        uint? gid = null;
+        if (status.Attribute("group") is { } groupAttr)
+        {
+            group = groupAttr.Value;
+            gid = group.Length == 0 ? null : UnixGroups.IdOf(group);
+            if (gid is null)
+            {
+                throw _errors.Fail(groupAttr, $"group={ConfigText.Quote(group)} on <status>: no such group on this host; expected the name of a group whose members may run sersyncd status");
+            }
+        }
+
+        System.Net.IPEndPoint? listen = null;
+        if (status.Attribute("listen") is { } listenAttr)
+        {
+            if (!System.Net.IPEndPoint.TryParse(listenAttr.Value, out listen) || listen.Port == 0 || !listenAttr.Value.Contains(':', StringComparison.Ordinal) || listenAttr.Value.EndsWith(']'))
+            {
+                throw _errors.Fail(listenAttr, $"listen={ConfigText.Quote(listenAttr.Value)} on <status>: expected an IP address and a port, such as 127.0.0.1:9927 or [::1]:9927");
+            }
+        }
+
+        var unhealthy = _values.Int(status, "unhealthyAfter", (int)StatusConfig.DefaultUnhealthyAfter.TotalSeconds, 1, 7 * 24 * 3600);
+        return new StatusConfig(socket, group, gid, listen, TimeSpan.FromSeconds(unhealthy));
     }
 
     private FilterConfig ReadFilter(XElement filter)
@@ -156,6 +203,30 @@ internal sealed class ConfigXmlReader
         }
 
         return new CrontabConfig(enabled, schedule, _values.Bool(filter, "start", false), excludes);
+    }
+
+    private AuditConfig ReadAudit(XElement? audit)
+    {
+        var d = AuditConfig.Disabled;
+        if (audit == null)
+        {
+            return d;
+        }
+
+        var enabled = _values.Bool(audit, "start", false);
+        var repair = _values.Bool(audit, "repair", false);
+        var schedule = d.ScheduleMinutes;
+        if (audit.Attribute("schedule") is { } attr)
+        {
+            const double max = 525_600; // a year
+            if (!double.TryParse(attr.Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out schedule)
+                || !(schedule >= AuditConfig.MinimumScheduleMinutes && schedule <= max))
+            {
+                throw _errors.Fail(attr, $"audit schedule {ConfigText.Quote(attr.Value)} is not valid; expected minutes between audits, a number from {AuditConfig.MinimumScheduleMinutes.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)} (fractions allowed, e.g. 0.5 for 30 s)");
+            }
+        }
+
+        return new AuditConfig(enabled, schedule, repair);
     }
 
     private string? ReadStateDirectory(XElement? state, List<WatchConfig> watches)

@@ -13,6 +13,9 @@ public sealed record SerSyncConfig
     /// <summary><c>&lt;host hostip port&gt;</c>: read and kept; sersync never used it either.</summary>
     public HostConfig Host { get; init; } = new("localhost", 8008);
 
+    /// <summary><c>&lt;status&gt;</c>: the status socket and the monitoring listener.</summary>
+    public StatusConfig Status { get; init; } = StatusConfig.Default;
+
     /// <summary><c>&lt;debug start&gt;</c>: debug logging and rsync's own output.</summary>
     public bool Debug { get; init; }
 
@@ -32,6 +35,9 @@ public sealed record SerSyncConfig
     public FailLogConfig FailLog { get; init; } = FailLogConfig.Absent;
 
     public CrontabConfig Crontab { get; init; } = CrontabConfig.Disabled;
+
+    /// <summary>Addition: <c>&lt;audit start schedule repair&gt;</c> under <c>&lt;sersync&gt;</c>, the scheduled drift audit.</summary>
+    public AuditConfig Audit { get; init; } = AuditConfig.Disabled;
 
     /// <summary>The plugins switched on by <c>&lt;sersync&gt;&lt;plugin start="true" name&gt;</c> (sersync had one
     /// such element; sersyncd takes one per plugin), in file order.</summary>
@@ -62,12 +68,27 @@ public sealed record SerSyncConfig
             Watches = plugin.Watch is { } dir ? [new WatchConfig(dir, [], plugin.Line)] : [.. Watches.Select(w => w with { Remotes = [] })],
             EnabledPlugins = [name],
             Crontab = CrontabConfig.Disabled,
+            Audit = AuditConfig.Disabled,
             FailLog = FailLogConfig.Absent, // the sync instance owns (and replays) that file
         };
     }
 }
 
 public sealed record HostConfig(string HostIp, int Port);
+
+/// <summary><c>&lt;status socket group listen unhealthyAfter&gt;</c> (sersyncd's): where the running daemon answers
+/// <c>sersyncd status</c>, and the optional HTTP listener for monitoring.</summary>
+/// <param name="Socket">The unix socket's path; null for the default, <c>/run/sersyncd/NAME.sock</c>.</param>
+/// <param name="Group">A group that may use the socket too (mode 0660 instead of 0600); null for root alone.</param>
+/// <param name="GroupId">That group's id, resolved when the file is loaded.</param>
+/// <param name="Listen">Where <c>/metrics</c>, <c>/status</c> and <c>/healthz</c> are served; null: no HTTP.</param>
+/// <param name="UnhealthyAfter">How long a target may be retrying before <c>/healthz</c> answers 503.</param>
+public sealed record StatusConfig(string? Socket, string? Group, uint? GroupId, System.Net.IPEndPoint? Listen, TimeSpan UnhealthyAfter)
+{
+    public static readonly TimeSpan DefaultUnhealthyAfter = TimeSpan.FromMinutes(5);
+
+    public static StatusConfig Default { get; } = new(null, null, null, null, DefaultUnhealthyAfter);
+}
 
 /// <param name="Enabled"><c>&lt;filter start&gt;</c>.</param>
 /// <param name="Excludes">The <c>&lt;exclude expression&gt;</c> regexes, in file order.</param>
@@ -164,6 +185,20 @@ public sealed record FailLogConfig(string? Path, int TimeToExecuteMinutes)
 public sealed record CrontabConfig(bool Enabled, int ScheduleMinutes, bool FilterEnabled, IReadOnlyList<string> Excludes)
 {
     public static CrontabConfig Disabled { get; } = new(false, 600, false, []);
+}
+
+/// <summary>The scheduled drift audit (<c>&lt;audit start="true" schedule="MIN" repair="true|false"/&gt;</c>).</summary>
+/// <param name="ScheduleMinutes">Minutes between audits, fractions allowed (0.5 is 30 s); at least
+/// <see cref="MinimumScheduleMinutes"/>.</param>
+/// <param name="Repair">Queue the paths found through the journal, like any change.</param>
+public sealed record AuditConfig(bool Enabled, double ScheduleMinutes, bool Repair)
+{
+    /// <summary>3 s: small enough for a test, large enough that audits cannot run back to back by mistake.</summary>
+    public const double MinimumScheduleMinutes = 0.05;
+
+    public static AuditConfig Disabled { get; } = new(false, 60, false);
+
+    public TimeSpan Period => TimeSpan.FromMinutes(ScheduleMinutes);
 }
 
 /// <summary>The plugin sections present in the file (null when absent).</summary>

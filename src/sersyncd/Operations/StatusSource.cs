@@ -1,0 +1,90 @@
+using SerSync.Pipeline;
+using SerSync.Targets;
+
+namespace SerSync.Daemon.Operations;
+
+/// <summary>What the daemon is doing as a whole, beside the pipeline's own state.</summary>
+public enum DaemonPhase
+{
+    /// <summary>Placing watches, catching up, or the <c>-r</c> push.</summary>
+    Starting,
+
+    Running,
+
+    /// <summary>A SIGHUP: the old pipeline drains and a new one starts.</summary>
+    Reloading,
+
+    /// <summary>SIGTERM: pending changes are being sent before the exit.</summary>
+    Stopping,
+}
+
+/// <summary>One reading of the daemon for the status socket, <c>/status</c>, <c>/healthz</c> and <c>/metrics</c>.</summary>
+/// <param name="Generation">Counts the pipelines built (1 for the first, +1 per reload): a counter in
+/// <see cref="Pipeline"/> that went down is a new pipeline's, not a lost count.</param>
+public sealed record DaemonStatus(string Version, int Pid, TimeSpan Uptime, DaemonPhase Phase, int Generation, PipelineSnapshot? Pipeline, string ConfigFile);
+
+/// <summary>
+/// The current pipeline, published by <see cref="MirrorService"/> as it builds and replaces them; read from the
+/// socket's and the HTTP listener's threads. A read takes each worker's lock for a few field reads (no I/O), so a
+/// status request never blocks the pipeline and the pipeline never waits for a request.
+/// </summary>
+public sealed class StatusSource(TimeProvider time, string configFile)
+{
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+    private readonly Lock _gate = new();
+    private MirrorPipeline? _pipeline;
+    private int _generation;
+    private DaemonPhase _phase = DaemonPhase.Starting;
+
+    public static string Version { get; } = typeof(StatusSource).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>Called after each run of a live batch, with its root and target, on that target's worker.</summary>
+    public event Action<string, TargetSnapshot, TargetRun>? RunCompleted;
+
+    /// <summary>A new pipeline replaces the previous one (the first at start, then one per reload).</summary>
+    public void Publish(MirrorPipeline pipeline)
+    {
+        foreach (var worker in pipeline.Workers)
+        {
+            var w = worker;
+            w.RunCompleted = run => RunCompleted?.Invoke(w.Target.WatchRoot, w.Snapshot(), run);
+        }
+
+        lock (_gate)
+        {
+            _pipeline = pipeline;
+            _generation++;
+        }
+    }
+
+    public void SetPhase(DaemonPhase phase)
+    {
+        lock (_gate)
+        {
+            _phase = phase;
+        }
+    }
+
+    public DaemonStatus Read()
+    {
+        MirrorPipeline? pipeline;
+        int generation;
+        DaemonPhase phase;
+        lock (_gate)
+        {
+            (pipeline, generation, phase) = (_pipeline, _generation, _phase);
+        }
+
+        PipelineSnapshot? snapshot = null;
+        try
+        {
+            snapshot = pipeline?.Snapshot();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Replaced and disposed between the read and the snapshot: the next request sees the new one.
+        }
+
+        return new DaemonStatus(Version, Environment.ProcessId, time.GetUtcNow() - _started, phase, generation, snapshot, configFile);
+    }
+}
