@@ -137,4 +137,30 @@ public sealed partial class ArchitectureTests
 
     [GeneratedRegex(@"//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
     private static partial Regex Comment();
+
+    [GeneratedRegex(@"\[LoggerMessage\(EventId = (\d+)")]
+    private static partial Regex EventId();
+
+    /// <summary>Log filters and the docs' event-id tables name a line by its id: no two lines may share one.</summary>
+    [Fact]
+    public void Every_log_event_id_is_used_once_across_the_core_and_the_daemon()
+    {
+        var src = Path.GetDirectoryName(CoreDirectory)!;
+        var seen = new Dictionary<int, string>();
+        var duplicates = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories).Where(IsSource))
+        {
+            foreach (Match m in EventId().Matches(File.ReadAllText(file)))
+            {
+                var id = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                if (!seen.TryAdd(id, file))
+                {
+                    duplicates.Add($"{id}: {seen[id]} and {file}");
+                }
+            }
+        }
+
+        Assert.True(seen.Count > 50, $"only {seen.Count} event ids found under {src}: the pattern no longer matches");
+        Assert.Empty(duplicates);
+    }
 }

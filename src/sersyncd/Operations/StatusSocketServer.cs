@@ -197,18 +197,18 @@ public sealed partial class StatusSocketServer(string path, StatusConfig setting
         base.Dispose();
     }
 
-    [LoggerMessage(EventId = 9101, Level = LogLevel.Information, Message = "status socket {Path} ({Mode}): sersyncd status answers here")]
+    [LoggerMessage(EventId = 9201, Level = LogLevel.Information, Message = "status socket {Path} ({Mode}): sersyncd status answers here")]
     private partial void Listening(string path, string mode);
 
-    [LoggerMessage(EventId = 9102, Level = LogLevel.Error, Message = "status socket {Path}: cannot listen ({Reason}); mirroring goes on, but sersyncd status will not answer")]
+    [LoggerMessage(EventId = 9202, Level = LogLevel.Error, Message = "status socket {Path}: cannot listen ({Reason}); mirroring goes on, but sersyncd status will not answer")]
     private partial void CannotListen(string path, string reason);
 
-    [LoggerMessage(EventId = 9103, Level = LogLevel.Warning, Message = "status socket {Path}: accept failed: {Reason}")]
+    [LoggerMessage(EventId = 9203, Level = LogLevel.Warning, Message = "status socket {Path}: accept failed: {Reason}")]
     private partial void AcceptFailed(string path, string reason);
 
-    [LoggerMessage(EventId = 9104, Level = LogLevel.Warning, Message = "status socket {Path} existed (an instance that did not stop cleanly, or another one on the same name): replaced")]
+    [LoggerMessage(EventId = 9204, Level = LogLevel.Warning, Message = "status socket {Path} existed (an instance that did not stop cleanly, or another one on the same name): replaced")]
     private partial void Replacing(string path);
 
-    [LoggerMessage(EventId = 9105, Level = LogLevel.Warning, Message = "status socket {Path}: cannot remove it at stop: {Reason}")]
+    [LoggerMessage(EventId = 9205, Level = LogLevel.Warning, Message = "status socket {Path}: cannot remove it at stop: {Reason}")]
     private partial void CannotRemove(string path, string reason);
 }
