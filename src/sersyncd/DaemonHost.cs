@@ -32,9 +32,25 @@ internal static class DaemonHost
         builder.Services.AddSingleton(_ => SystemdNotifier.FromEnvironment());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new StatusSource(TimeProvider.System, config.SourceFile));
+        if (config.Status.Listen is not null)
+        {
+            // Before MirrorService: the port is bound (or the start fails) before any watch is placed. Without
+            // listen, nothing of the HTTP server or the metrics is built.
+            builder.Services.AddSingleton(config.Status);
+            builder.Services.AddHostedService<StatusHttpServer>();
+        }
+
         builder.Services.AddHostedService<MirrorService>();
         using var host = builder.Build();
-        await host.RunAsync();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (ListenException)
+        {
+            return ExitCodes.Config; // logged by the server
+        }
+
         return Environment.ExitCode;
     }
 }

@@ -41,6 +41,10 @@ public sealed class StatusSource(TimeProvider time, string configFile)
     /// <summary>Called after each run of a live batch, with its root and target, on that target's worker.</summary>
     public event Action<string, TargetSnapshot, TargetRun>? RunCompleted;
 
+    /// <summary>A pipeline has stopped (a reload or the stop), with its generation and its last snapshot: the final
+    /// values of its counters, which the metrics add to what earlier pipelines counted.</summary>
+    public event Action<int, PipelineSnapshot>? Retired;
+
     /// <summary>A new pipeline replaces the previous one (the first at start, then one per reload).</summary>
     public void Publish(MirrorPipeline pipeline)
     {
@@ -55,6 +59,23 @@ public sealed class StatusSource(TimeProvider time, string configFile)
             _pipeline = pipeline;
             _generation++;
         }
+    }
+
+    /// <summary>Called once the pipeline has stopped and before it is disposed.</summary>
+    public void Retire(MirrorPipeline pipeline)
+    {
+        int generation;
+        lock (_gate)
+        {
+            if (!ReferenceEquals(pipeline, _pipeline))
+            {
+                return;
+            }
+
+            generation = _generation;
+        }
+
+        Retired?.Invoke(generation, pipeline.Snapshot());
     }
 
     public void SetPhase(DaemonPhase phase)
