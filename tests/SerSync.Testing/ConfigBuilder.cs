@@ -44,6 +44,12 @@ public sealed class ConfigBuilder
     /// <summary>When set, <c>&lt;crontab start="true" schedule="N"&gt;</c>: a full push every N minutes.</summary>
     public int? CrontabMinutes { get; set; }
 
+    /// <summary><c>&lt;status listen&gt;</c> (ADDRESS:PORT) for the monitoring HTTP endpoints; null leaves it out.</summary>
+    public string? StatusListen { get; set; }
+
+    /// <summary><c>&lt;status unhealthyAfter&gt;</c> in seconds, with <see cref="StatusListen"/>.</summary>
+    public int? UnhealthyAfterSeconds { get; set; }
+
     /// <summary>Plugins switched on (under &lt;sersync&gt;), with their top-level sections as XML.</summary>
     private readonly List<(string Name, XElement Section)> _plugins = [];
 
@@ -162,12 +168,23 @@ public sealed class ConfigBuilder
         }
 
         sersync.Add(new XElement("state", new XAttribute("dir", StateDirectory)));
+        XElement? status = null;
+        if (StatusListen is not null)
+        {
+            status = new XElement("status", new XAttribute("listen", StatusListen));
+            if (UnhealthyAfterSeconds is { } unhealthy)
+            {
+                status.Add(new XAttribute("unhealthyAfter", unhealthy.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
         return new XDocument(
             new XDeclaration("1.0", "UTF-8", null),
             new XElement(
                 "head",
                 new XAttribute("version", "2.5"),
                 Flag("debug", false),
+                status,
                 new XElement(
                     "inotify",
                     Flag("delete", true),

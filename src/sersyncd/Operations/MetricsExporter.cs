@@ -7,6 +7,7 @@
 // (2) Events: each finished rsync run (StatusSource.RunCompleted, on the target's worker) counts in
 // sersyncd_rsync_runs_total and observes sersyncd_rsync_duration_seconds, so these survive reloads by themselves.
 using System.Globalization;
+using System.IO.Enumeration;
 using Prometheus;
 using SerSync.Pipeline;
 using SerSync.Rsync;
@@ -31,9 +32,12 @@ public sealed class MetricsExporter
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
     private readonly Lock _gate = new();
 
-    // Counters of retired pipelines, by series; the current pipeline's values are added at each scrape.
-    private readonly Dictionary<(string Root, string Target), long> _failuresBase = [];
-    private readonly Dictionary<string, (long Changes, long Overflows)> _rootBase = [];
+    // The series of each root, target and plugin; with the counts of retired pipelines, to which the current
+    // pipeline's values are added at each scrape.
+    private readonly Dictionary<string, RootSeries> _roots = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Root, string Target), TargetSeries> _targets = [];
+    private readonly Dictionary<(string Root, string Plugin), PluginSeries> _plugins = [];
+    private long _sweep;
 
     // The last values read from the current pipeline, folded into the bases if it is replaced without Retired.
     private PipelineSnapshot? _lastSeen;
@@ -76,7 +80,7 @@ public sealed class MetricsExporter
         _threads = f.CreateGauge("process_threads", "Number of OS threads in the process.");
         _info.WithLabels(StatusSource.Version).Set(1);
         source.RunCompleted += OnRunCompleted;
-        source.Retired += OnRetired;
+        source.Retired += Retire;
     }
 
     /// <summary>
@@ -90,8 +94,12 @@ public sealed class MetricsExporter
     public async Task WriteAsync(Stream output, CancellationToken cancellationToken)
     {
         Update(_source.Read());
-        await _registry.CollectAndExportAsTextAsync(output, cancellationToken);
+        await ExportAsync(output, cancellationToken);
     }
+
+    /// <summary>Writes the series as the last <see cref="Update"/> left them.</summary>
+    public Task ExportAsync(Stream output, CancellationToken cancellationToken) =>
+        _registry.CollectAndExportAsTextAsync(output, cancellationToken);
 
     /// <summary>Sets every series from <paramref name="status"/>: the scrape's work, apart from writing.</summary>
     public void Update(DaemonStatus status)
@@ -122,43 +130,41 @@ public sealed class MetricsExporter
 
     private void UpdatePipeline(PipelineSnapshot pipeline, bool live)
     {
-        var targets = new HashSet<(string, string)>();
-        var roots = new HashSet<string>(StringComparer.Ordinal);
-        var plugins = new HashSet<(string, string)>();
+        // The series' children are kept per root, target and plugin, so a scrape only sets values; the ones a
+        // scrape did not touch (removed by a reload) are removed with their children after it.
+        var sweep = ++_sweep;
         foreach (var root in pipeline.Roots)
         {
-            roots.Add(root.Path);
-            _watches.WithLabels(root.Path).Set(root.Watches);
-            _journalBytes.WithLabels(root.Path).Set(root.JournalBytes);
-            var rootBase = _rootBase.GetValueOrDefault(root.Path);
-            _changes.WithLabels(root.Path).IncTo(rootBase.Changes + (live ? root.ChangesTotal : 0));
-            _overflows.WithLabels(root.Path).IncTo(rootBase.Overflows + (live ? root.Overflows : 0));
+            var r = RootFor(root.Path);
+            r.Sweep = sweep;
+            r.Watches.Set(root.Watches);
+            r.JournalBytes.Set(root.JournalBytes);
+            r.Changes.IncTo(r.ChangesBase + (live ? root.ChangesTotal : 0));
+            r.Overflows.IncTo(r.OverflowsBase + (live ? root.Overflows : 0));
             foreach (var hook in root.Hooks)
             {
-                plugins.Add((root.Path, hook.Plugin));
-                _pluginPending.WithLabels(root.Path, hook.Plugin).Set(hook.Pending);
+                if (!_plugins.TryGetValue((root.Path, hook.Plugin), out var h))
+                {
+                    _plugins[(root.Path, hook.Plugin)] = h = new PluginSeries(_pluginPending.WithLabels(root.Path, hook.Plugin));
+                }
+
+                h.Sweep = sweep;
+                h.Pending.Set(hook.Pending);
             }
 
             foreach (var t in root.Targets)
             {
-                var key = (root.Path, t.Label);
-                targets.Add(key);
-                _pending.WithLabels(root.Path, t.Label).Set(t.Pending);
-                _lag.WithLabels(root.Path, t.Label).Set(t.LagAt(pipeline.At).TotalSeconds);
-                _up.WithLabels(root.Path, t.Label).Set(t.LastAttemptSucceeded == false ? 0 : 1);
-                foreach (var state in States)
+                var series = TargetFor(root.Path, t.Label);
+                series.Sweep = sweep;
+                series.Pending.Set(t.Pending);
+                series.Lag.Set(t.LagAt(pipeline.At).TotalSeconds);
+                series.Up.Set(t.LastAttemptSucceeded == false ? 0 : 1);
+                for (var k = 0; k < States.Length; k++)
                 {
-                    _state.WithLabels(root.Path, t.Label, StatusJson.StateName(state)).Set(t.State == state ? 1 : 0);
+                    series.States[k].Set(t.State == States[k] ? 1 : 0);
                 }
 
-                _failures.WithLabels(root.Path, t.Label).IncTo(_failuresBase.GetValueOrDefault(key) + (live ? t.FailuresTotal : 0));
-                foreach (var result in Results)
-                {
-                    // Every result from the start, so rate() and increase() see the first run of each.
-                    _runs.WithLabels(root.Path, t.Label, result);
-                }
-
-                _duration.WithLabels(root.Path, t.Label);
+                series.Failures.IncTo(series.FailuresBase + (live ? t.FailuresTotal : 0));
                 if (DriftPaths?.Invoke(root.Path, t) is { } drift)
                 {
                     _drift.WithLabels(root.Path, t.Label).Set(drift);
@@ -168,43 +174,96 @@ public sealed class MetricsExporter
 
         // A reload removed these roots, targets and plugins: their series go, and so do the counts kept for them
         // (one that comes back starts again from 0, which Prometheus reads as a counter reset).
-        RemoveMissing(_watches, l => roots.Contains(l[0]));
-        RemoveMissing(_journalBytes, l => roots.Contains(l[0]));
-        RemoveMissing(_changes, l => roots.Contains(l[0]));
-        RemoveMissing(_overflows, l => roots.Contains(l[0]));
-        RemoveMissing(_pluginPending, l => plugins.Contains((l[0], l[1])));
-        foreach (var collector in new Collector[] { _pending, _lag, _up, _state, _failures, _drift, _runs, _duration })
+        foreach (var (path, r) in _roots)
         {
-            RemoveMissing(collector, l => targets.Contains((l[0], l[1])));
+            if (r.Sweep != sweep)
+            {
+                _roots.Remove(path);
+                _watches.RemoveLabelled(path);
+                _journalBytes.RemoveLabelled(path);
+                _changes.RemoveLabelled(path);
+                _overflows.RemoveLabelled(path);
+            }
         }
 
-        foreach (var key in _failuresBase.Keys.Where(k => !targets.Contains(k)).ToList())
+        foreach (var (key, h) in _plugins)
         {
-            _failuresBase.Remove(key);
+            if (h.Sweep != sweep)
+            {
+                _plugins.Remove(key);
+                _pluginPending.RemoveLabelled(key.Root, key.Plugin);
+            }
         }
 
-        foreach (var key in _rootBase.Keys.Where(k => !roots.Contains(k)).ToList())
+        foreach (var (key, series) in _targets)
         {
-            _rootBase.Remove(key);
+            if (series.Sweep != sweep)
+            {
+                _targets.Remove(key);
+                RemoveTarget(key.Root, key.Target);
+            }
         }
     }
 
-    private static void RemoveMissing(Collector collector, Func<string[], bool> keep)
+    private RootSeries RootFor(string path)
     {
-        var labelled = collector switch
+        if (!_roots.TryGetValue(path, out var r))
         {
-            Gauge g => (g.GetAllLabelValues(), (Action<string[]>)(l => g.RemoveLabelled(l))),
-            Counter c => (c.GetAllLabelValues(), l => c.RemoveLabelled(l)),
-            Histogram h => (h.GetAllLabelValues(), l => h.RemoveLabelled(l)),
-            _ => throw new ArgumentException(collector.Name, nameof(collector)),
-        };
-        foreach (var labels in labelled.Item1.Where(l => !keep(l)).ToList())
+            _roots[path] = r = new RootSeries(_watches.WithLabels(path), _journalBytes.WithLabels(path), _changes.WithLabels(path), _overflows.WithLabels(path))
+            {
+                Sweep = _sweep,
+            };
+        }
+
+        return r;
+    }
+
+    private TargetSeries TargetFor(string root, string target)
+    {
+        if (!_targets.TryGetValue((root, target), out var series))
         {
-            labelled.Item2(labels);
+            _targets[(root, target)] = series = NewTarget(root, target);
+            series.Sweep = _sweep;
+        }
+
+        return series;
+    }
+
+    private TargetSeries NewTarget(string root, string target)
+    {
+        foreach (var result in Results)
+        {
+            // Every result from the start, so rate() and increase() see the first run of each.
+            _runs.WithLabels(root, target, result);
+        }
+
+        _duration.WithLabels(root, target);
+        return new TargetSeries(
+            _pending.WithLabels(root, target), _lag.WithLabels(root, target), _up.WithLabels(root, target),
+            [.. States.Select(s => _state.WithLabels(root, target, StatusJson.StateName(s)))], _failures.WithLabels(root, target));
+    }
+
+    private void RemoveTarget(string root, string target)
+    {
+        _pending.RemoveLabelled(root, target);
+        _lag.RemoveLabelled(root, target);
+        _up.RemoveLabelled(root, target);
+        _failures.RemoveLabelled(root, target);
+        _drift.RemoveLabelled(root, target);
+        _duration.RemoveLabelled(root, target);
+        foreach (var state in States)
+        {
+            _state.RemoveLabelled(root, target, StatusJson.StateName(state));
+        }
+
+        foreach (var result in Results)
+        {
+            _runs.RemoveLabelled(root, target, result);
         }
     }
 
-    private void OnRetired(int generation, PipelineSnapshot final)
+    /// <summary>A pipeline stopped (<see cref="StatusSource.Retired"/>): its final counts join the bases.</summary>
+    public void Retire(int generation, PipelineSnapshot final)
     {
         lock (_gate)
         {
@@ -223,12 +282,13 @@ public sealed class MetricsExporter
         _foldedGeneration = generation;
         foreach (var root in final.Roots)
         {
-            var b = _rootBase.GetValueOrDefault(root.Path);
-            _rootBase[root.Path] = (b.Changes + root.ChangesTotal, b.Overflows + root.Overflows);
+            // Created if no scrape saw them yet; the next scrape removes them if the new pipeline lacks them.
+            var r = RootFor(root.Path);
+            r.ChangesBase += root.ChangesTotal;
+            r.OverflowsBase += root.Overflows;
             foreach (var t in root.Targets)
             {
-                var key = (root.Path, t.Label);
-                _failuresBase[key] = _failuresBase.GetValueOrDefault(key) + t.FailuresTotal;
+                TargetFor(root.Path, t.Label).FailuresBase += t.FailuresTotal;
             }
         }
     }
@@ -247,30 +307,92 @@ public sealed class MetricsExporter
         _ => "fatal",
     };
 
-    /// <summary>The standard process collector's series, from /proc/self (what Prometheus' own clients export).</summary>
+    /// <summary>The standard process collector's series (the names Prometheus' own clients use), read from /proc/self
+    /// into stack buffers: a scrape every few seconds must not feed the GC (see the README on memory).</summary>
     private void UpdateProcess()
     {
+        Span<byte> buffer = stackalloc byte[1024];
+        if (Fields(ReadProc("/proc/self/statm", buffer), 0, 2) is [var size, var resident])
+        {
+            _virtual.Set(size * (double)Environment.SystemPageSize);
+            _resident.Set(resident * (double)Environment.SystemPageSize);
+        }
+
+        // /proc/self/stat: "PID (COMM) STATE ..." with COMM free to hold spaces; num_threads is the 20th field, the
+        // 18th after the closing parenthesis.
+        var stat = ReadProc("/proc/self/stat", buffer);
+        var close = stat.LastIndexOf((byte)')');
+        if (close >= 0 && close + 2 <= stat.Length && Fields(stat[(close + 2)..], 17, 1) is [var threads])
+        {
+            _threads.Set(threads);
+        }
+
+        _cpu.IncTo(Environment.CpuUsage.TotalTime.TotalSeconds);
+        _startTime.Set(_started);
+        _maxFds.Set(_maxOpenFiles);
+        _openFds.Set(CountOpenFiles());
+    }
+
+    private readonly double _started = ProcessStart();
+    private readonly long _maxOpenFiles = MaxOpenFiles() ?? 0;
+
+    private static double ProcessStart()
+    {
         using var self = System.Diagnostics.Process.GetCurrentProcess();
-        _resident.Set(self.WorkingSet64); // VmRSS
-        _virtual.Set(self.VirtualMemorySize64);
-        _cpu.IncTo(self.TotalProcessorTime.TotalSeconds);
-        _threads.Set(self.Threads.Count);
-        _startTime.Set(new DateTimeOffset(self.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
+        return new DateTimeOffset(self.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0;
+    }
+
+    private static int CountOpenFiles()
+    {
         try
         {
-            _openFds.Set(Directory.EnumerateFileSystemEntries("/proc/self/fd").Count());
-            if (MaxOpenFiles() is { } max)
+            // Counted without a string per entry.
+            return new FileSystemEnumerable<byte>("/proc/self/fd", (ref FileSystemEntry _) => 0).Count();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private static ReadOnlySpan<byte> ReadProc(string path, Span<byte> buffer)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path);
+            return buffer[..RandomAccess.Read(handle, buffer, 0)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary><paramref name="count"/> space-separated decimal fields from the <paramref name="skip"/>th on; empty
+    /// when the line has fewer.</summary>
+    private static long[] Fields(ReadOnlySpan<byte> line, int skip, int count)
+    {
+        var values = new long[count];
+        var field = 0;
+        foreach (var range in line.Split((byte)' '))
+        {
+            if (field >= skip && field < skip + count)
             {
-                _maxFds.Set(max);
+                if (!System.Buffers.Text.Utf8Parser.TryParse(line[range].TrimEnd((byte)'\n'), out long value, out _))
+                {
+                    return [];
+                }
+
+                values[field - skip] = value;
+            }
+
+            if (++field == skip + count)
+            {
+                return values;
             }
         }
-        catch (IOException)
-        {
-            // No /proc: the two series keep their last value.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+
+        return [];
     }
 
     /// <summary>The soft limit from /proc/self/limits ("Max open files  1024  524288  files").</summary>
@@ -286,5 +408,47 @@ public sealed class MetricsExporter
         }
 
         return null;
+    }
+
+    private sealed class RootSeries(Gauge.Child watches, Gauge.Child journalBytes, Counter.Child changes, Counter.Child overflows)
+    {
+        public Gauge.Child Watches { get; } = watches;
+
+        public Gauge.Child JournalBytes { get; } = journalBytes;
+
+        public Counter.Child Changes { get; } = changes;
+
+        public Counter.Child Overflows { get; } = overflows;
+
+        public long ChangesBase { get; set; }
+
+        public long OverflowsBase { get; set; }
+
+        public long Sweep { get; set; }
+    }
+
+    private sealed class TargetSeries(Gauge.Child pending, Gauge.Child lag, Gauge.Child up, Gauge.Child[] states, Counter.Child failures)
+    {
+        public Gauge.Child Pending { get; } = pending;
+
+        public Gauge.Child Lag { get; } = lag;
+
+        public Gauge.Child Up { get; } = up;
+
+        /// <summary>One per <see cref="ReportedState"/>, in <see cref="States"/> order.</summary>
+        public Gauge.Child[] States { get; } = states;
+
+        public Counter.Child Failures { get; } = failures;
+
+        public long FailuresBase { get; set; }
+
+        public long Sweep { get; set; }
+    }
+
+    private sealed class PluginSeries(Gauge.Child pending)
+    {
+        public Gauge.Child Pending { get; } = pending;
+
+        public long Sweep { get; set; }
     }
 }

@@ -5,6 +5,8 @@
 // 0.0.0.0. Here every connection is async (no thread waits on a client), at most MaxConnections are served at once
 // (more are closed as they are accepted), and each gets RequestTimeout for the whole exchange: reading the head,
 // then writing the answer. One request per connection (Connection: close); a request body is never read.
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -30,6 +32,9 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
 
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _slots = new(MaxConnections);
+
+    // The /metrics bodies are written into these and reused: a scrape every few seconds must not feed the GC.
+    private readonly ConcurrentBag<MemoryStream> _bodies = [];
     private Socket? _listener;
     private Task _accepting = Task.CompletedTask;
     private MetricsExporter? _metrics;
@@ -123,14 +128,24 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
 
     private async Task ServeAsync(Socket client, CancellationToken stop)
     {
+        var head = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
+        MemoryStream? body = null;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
             deadline.CancelAfter(RequestTimeout);
             await using var stream = new NetworkStream(client, ownsSocket: false);
-            var response = await ReadRequestAsync(stream, deadline.Token) is { } request
-                ? await AnswerAsync(request.Method, request.Path, deadline.Token)
-                : Response.Text(HttpStatusCode.BadRequest, "bad request\n");
+            Response response;
+            if (await ReadRequestAsync(stream, head, deadline.Token) is { } request)
+            {
+                body = _bodies.TryTake(out var reused) ? reused : new MemoryStream(64 * 1024);
+                response = await AnswerAsync(request.Method, request.Path, body, deadline.Token);
+            }
+            else
+            {
+                response = Response.Text(HttpStatusCode.BadRequest, "bad request\n");
+            }
+
             await stream.WriteAsync(response.Head, deadline.Token);
             if (!response.HeadOnly)
             {
@@ -146,18 +161,24 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
         finally
         {
             client.Dispose();
+            ArrayPool<byte>.Shared.Return(head);
+            if (body is not null && body.Capacity <= 4 * 1024 * 1024)
+            {
+                body.SetLength(0);
+                _bodies.Add(body);
+            }
+
             _slots.Release();
         }
     }
 
     /// <summary>The request line of one request; null when it is not HTTP or too long.</summary>
-    private static async Task<(string Method, string Path)?> ReadRequestAsync(NetworkStream stream, CancellationToken cancellationToken)
+    private static async Task<(string Method, string Path)?> ReadRequestAsync(NetworkStream stream, byte[] buffer, CancellationToken cancellationToken)
     {
-        var buffer = new byte[MaxHeadBytes];
         var length = 0;
-        while (length < buffer.Length)
+        while (length < MaxHeadBytes)
         {
-            var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            var read = await stream.ReadAsync(buffer.AsMemory(length, MaxHeadBytes - length), cancellationToken);
             if (read == 0)
             {
                 return null;
@@ -190,7 +211,7 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
         return (parts[0], query < 0 ? target : target[..query]);
     }
 
-    private async Task<Response> AnswerAsync(string method, string path, CancellationToken cancellationToken)
+    private async Task<Response> AnswerAsync(string method, string path, MemoryStream body, CancellationToken cancellationToken)
     {
         if (path is not ("/metrics" or "/status" or "/healthz"))
         {
@@ -208,11 +229,8 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
             switch (path)
             {
                 case "/metrics":
-                    using (var body = new MemoryStream())
-                    {
-                        await _metrics!.WriteAsync(body, cancellationToken);
-                        return new Response(HttpStatusCode.OK, "text/plain; version=0.0.4; charset=utf-8", body.ToArray()) { HeadOnly = headOnly };
-                    }
+                    await _metrics!.WriteAsync(body, cancellationToken);
+                    return new Response(HttpStatusCode.OK, "text/plain; version=0.0.4; charset=utf-8", body.GetBuffer().AsMemory(0, (int)body.Length)) { HeadOnly = headOnly };
 
                 case "/status":
                     return new Response(HttpStatusCode.OK, "application/json", StatusJson.Write(source.Read())) { HeadOnly = headOnly };
@@ -221,7 +239,8 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
                     var problems = HealthRules.Problems(source.Read(), config.UnhealthyAfter);
                     return (problems is null
                         ? Response.Text(HttpStatusCode.OK, "ok\n")
-                        : Response.Text(HttpStatusCode.ServiceUnavailable, string.Join('\n', problems) + "\n")) with { HeadOnly = headOnly };
+                        : Response.Text(HttpStatusCode.ServiceUnavailable, string.Join('\n', problems) + "\n")) with
+                    { HeadOnly = headOnly };
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -233,7 +252,7 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
 
     private static string Format(IPEndPoint endpoint) => endpoint.ToString();
 
-    private sealed record Response(HttpStatusCode Status, string ContentType, byte[] Body)
+    private sealed record Response(HttpStatusCode Status, string ContentType, ReadOnlyMemory<byte> Body)
     {
         public bool HeadOnly { get; init; }
 
