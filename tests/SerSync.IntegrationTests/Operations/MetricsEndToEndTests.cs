@@ -136,6 +136,47 @@ public sealed class MetricsEndToEndTests
     }
 
     [Fact]
+    public async Task A_reload_keeps_counters_growing_and_drops_the_series_of_a_removed_target()
+    {
+        using var tmp = new TempDirectory("sersync-metrics-reload-");
+        var src = tmp.Sub("src");
+        var (kept, removed) = (Path.Combine(tmp.Path, "kept"), Path.Combine(tmp.Path, "removed"));
+        var port = FreePort.Pick();
+        var configPath = Path.Combine(tmp.Path, "confxml.xml");
+        ConfigBuilder Config() => new(src, Path.Combine(tmp.Path, "state")) { StatusListen = $"127.0.0.1:{port}" };
+        Config().AddLocalTarget(kept).AddLocalTarget(removed).Write(configPath);
+        using var daemon = DaemonProcess.Start("-o", configPath);
+        await daemon.WaitForReadyAsync(Mirror.ReadyTimeout);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(15) };
+        var rootPath = (await ProbeAsync(http)).Status.GetProperty("roots")[0].GetProperty("path").GetString()!;
+        var (k, r) = (Labels(rootPath, kept), Labels(rootPath, removed));
+
+        for (var i = 0; i < 4; i++)
+        {
+            File.WriteAllText(Path.Combine(src, $"before-{i}.txt"), "before the reload");
+        }
+
+        var before = await WaitAsync(http, daemon, p => p.Get("sersyncd_changes_total", Labels(rootPath)) >= 4
+            && p.Get("sersyncd_target_pending_changes", k) == 0 && p.Get("sersyncd_target_pending_changes", r) == 0
+            && p.Get("sersyncd_rsync_runs_total", k, ("result", "success")) > 0, TimeSpan.FromSeconds(60), "both targets in sync before the reload");
+
+        Config().AddLocalTarget(kept).Write(configPath);
+        DaemonProcess.SendSignal(daemon.Pid, 1); // SIGHUP
+        var after = await WaitAsync(http, daemon, p => p.Get("sersyncd_pipeline_generation", []) == 2 && !p.MetricsText.Contains($"target=\"{removed}\"", StringComparison.Ordinal)
+            && p.HealthCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the reloaded pipeline without the removed target");
+        Assert.True(after.Get("sersyncd_changes_total", Labels(rootPath)) >= before.Get("sersyncd_changes_total", Labels(rootPath)), "changes_total went down across the reload");
+        Assert.True(after.Get("sersyncd_rsync_runs_total", k, ("result", "success")) >= before.Get("sersyncd_rsync_runs_total", k, ("result", "success")), "runs_total went down across the reload");
+        Assert.Equal(1, after.Get("sersyncd_target_up", k));
+
+        // The new pipeline counts from 0; the exported counter goes on from where it was.
+        File.WriteAllText(Path.Combine(src, "after.txt"), "after the reload");
+        var later = await WaitAsync(http, daemon, p => p.Get("sersyncd_changes_total", Labels(rootPath)) > after.Get("sersyncd_changes_total", Labels(rootPath))
+            && p.Get("sersyncd_target_pending_changes", k) == 0 && File.Exists(Path.Combine(kept, "after.txt")), TimeSpan.FromSeconds(60), "a change after the reload counted on top");
+        Assert.True(later.Get("sersyncd_rsync_runs_total", k, ("result", "success")) > after.Get("sersyncd_rsync_runs_total", k, ("result", "success")));
+        await daemon.StopAsync();
+    }
+
+    [Fact]
     public async Task Clients_that_hang_or_crowd_the_port_do_not_stop_the_next_scrape()
     {
         var port = FreePort.Pick();
