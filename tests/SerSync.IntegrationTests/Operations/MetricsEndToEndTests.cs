@@ -278,7 +278,7 @@ public sealed class MetricsEndToEndTests
             python.StandardInput.Close();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await python.WaitForExitAsync(timeout.Token);
-            Assert.True(python.ExitCode == 0, $"prometheus_client's parser rejected /metrics: {await errors}\n{text}");
+            Assert.True(python.ExitCode == 0, $"prometheus_client's parser rejected /metrics (or {Python} lacks it: apt-get install python3-prometheus-client): {await errors}\n{text}");
             return [.. (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Sample.FromJson)];
         }
         finally
