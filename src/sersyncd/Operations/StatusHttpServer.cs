@@ -25,7 +25,7 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
 {
     public const int MaxConnections = 8;
 
-    /// <summary>The longest request head read (request line and headers); a longer one is answered 431.</summary>
+    /// <summary>The longest request head read (request line and headers); a longer one is answered 400.</summary>
     public const int MaxHeadBytes = 8192;
 
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
@@ -168,7 +168,14 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
                 _bodies.Add(body);
             }
 
-            _slots.Release();
+            try
+            {
+                _slots.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The host disposed the server while this connection was closing.
+            }
         }
     }
 
