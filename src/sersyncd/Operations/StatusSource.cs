@@ -75,7 +75,17 @@ public sealed class StatusSource(TimeProvider time, string configFile)
             generation = _generation;
         }
 
-        Retired?.Invoke(generation, pipeline.Snapshot());
+        PipelineSnapshot final;
+        try
+        {
+            final = pipeline.Snapshot();
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the metrics then keep what the last scrape saw
+        }
+
+        Retired?.Invoke(generation, final);
     }
 
     public void SetPhase(DaemonPhase phase)
