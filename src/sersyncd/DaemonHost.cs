@@ -31,15 +31,20 @@ internal static class DaemonHost
         builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory) { PluginAlone = cl.Plugin });
         builder.Services.AddSingleton(_ => SystemdNotifier.FromEnvironment());
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new StatusSource(TimeProvider.System, config.SourceFile));
+        var status = new StatusSource(TimeProvider.System, config.SourceFile);
+        builder.Services.AddSingleton(status);
         if (config.Status.Listen is not null)
         {
-            // Before MirrorService: the port is bound (or the start fails) before any watch is placed. Without
-            // listen, nothing of the HTTP server or the metrics is built.
+            // First: the port is bound (or the start fails, exit 78) before the socket or any watch. Without listen,
+            // nothing of the HTTP server or the metrics is built.
             builder.Services.AddSingleton(config.Status);
             builder.Services.AddHostedService<StatusHttpServer>();
         }
 
+        // Before the mirror, so that the socket answers while watches are placed, and (hosted services stop in
+        // reverse order) still answers while the mirror drains at a stop.
+        builder.Services.AddHostedService(sp => new StatusSocketServer(
+            paths.StatusSocket, config.Status, status, TimeProvider.System, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<StatusSocketServer>>()));
         builder.Services.AddHostedService<MirrorService>();
         using var host = builder.Build();
         try

@@ -8,7 +8,9 @@ namespace SerSync.Daemon;
 /// the config file (<c>/etc/sersync.d/nginx.xml</c> → <c>nginx</c>). Every path is absolute: a detached daemon
 /// changes its directory to /.
 /// </summary>
-public sealed record DaemonPaths(string InstanceName, string? LogFile, string? PidFile, string StateDirectory)
+/// <param name="StatusSocket">Where the instance answers <c>sersyncd status</c>: <c>&lt;status socket&gt;</c>, else
+/// <c>/run/sersyncd/NAME.sock</c>; a plugin run alone gets <c>-PLUGIN</c> before the extension of either.</param>
+public sealed record DaemonPaths(string InstanceName, string? LogFile, string? PidFile, string StateDirectory, string StatusSocket)
 {
     public static DaemonPaths For(CommandLine cl, SerSyncConfig config)
     {
@@ -24,10 +26,14 @@ public sealed record DaemonPaths(string InstanceName, string? LogFile, string? P
             state = Path.Combine(state, "plugin-" + plugin);
         }
 
+        var socket = config.Status.Socket is { } configured
+            ? (cl.Plugin is { } p ? Path.ChangeExtension(configured, null) + "-" + p + Path.GetExtension(configured) : configured)
+            : $"/run/sersyncd/{name}.sock";
         return new DaemonPaths(
             name,
             logFile is null ? null : Path.GetFullPath(logFile),
             pidFile is null ? null : Path.GetFullPath(pidFile),
-            Path.GetFullPath(state));
+            Path.GetFullPath(state),
+            socket);
     }
 }

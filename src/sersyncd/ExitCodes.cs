@@ -8,6 +8,18 @@ public static class ExitCodes
     /// <summary><c>--once</c>: at least one target failed.</summary>
     public const int SomeTargetsFailed = 1;
 
+    /// <summary><c>status</c>: a target is retrying or failed.</summary>
+    public const int TargetsBehind = 1;
+
+    /// <summary><c>status</c>: no daemon answers on the instance's socket (LSB's "program is not running").</summary>
+    public const int NotRunning = 3;
+
+    /// <summary><c>verify</c>: a target differs from its source.</summary>
+    public const int Drift = 1;
+
+    /// <summary><c>verify</c>: a target could not be checked (unreachable, refused, rsync failed); wins over <see cref="Drift"/>.</summary>
+    public const int TargetNotChecked = 2;
+
     /// <summary>EX_USAGE: a bad command line, or a plugin name sersync never had.</summary>
     public const int Usage = 64;
 

@@ -1,6 +1,7 @@
 using Serilog;
 using SerSync.Configuration;
 using SerSync.Daemon;
+using SerSync.Daemon.Operations;
 
 try
 {
@@ -60,6 +61,12 @@ namespace SerSync.Daemon
                 return ExitCodes.Config;
             }
 
+            if (cl.Verb == CommandVerb.Verify)
+            {
+                // Before the PID file and the state: verify only reads, beside a running daemon or without one.
+                return await Operations.VerifyCommand.RunAsync(config, cl, Console.Out, Console.Error);
+            }
+
             if (cl.Plugin is { } alone)
             {
                 if (config.ForPluginAlone(alone) is not { } only)
@@ -69,6 +76,11 @@ namespace SerSync.Daemon
                 }
 
                 config = only;
+            }
+
+            if (cl.Verb == CommandVerb.Status)
+            {
+                return await StatusCommand.RunAsync(DaemonPaths.For(cl, config).StatusSocket, cl.Json, Console.Out, Console.Error);
             }
 
             if (cl.CheckOnly)

@@ -20,6 +20,7 @@ public sealed class ConfigBuilder
     {
         Watch = watch;
         StateDirectory = stateDirectory;
+        StatusSocket = stateDirectory.TrimEnd('/') + ".sock";
     }
 
     public string Watch { get; }
@@ -44,11 +45,21 @@ public sealed class ConfigBuilder
     /// <summary>When set, <c>&lt;crontab start="true" schedule="N"&gt;</c>: a full push every N minutes.</summary>
     public int? CrontabMinutes { get; set; }
 
-    /// <summary><c>&lt;status listen&gt;</c> (ADDRESS:PORT) for the monitoring HTTP endpoints; null leaves it out.</summary>
+    /// <summary><c>&lt;status socket&gt;</c>: by default beside the state directory, so that daemons of tests running
+    /// at once never share the default <c>/run/sersyncd/NAME.sock</c>; null leaves the attribute out.</summary>
+    public string? StatusSocket { get; set; }
+
+    /// <summary><c>&lt;status listen&gt;</c>, e.g. <c>127.0.0.1:PORT</c>; null: no HTTP.</summary>
     public string? StatusListen { get; set; }
 
-    /// <summary><c>&lt;status unhealthyAfter&gt;</c> in seconds, with <see cref="StatusListen"/>.</summary>
+    /// <summary><c>&lt;status unhealthyAfter&gt;</c> in seconds; null: the default.</summary>
     public int? UnhealthyAfterSeconds { get; set; }
+
+    /// <summary><c>&lt;audit start="true" schedule="MIN" repair="..."/&gt;</c> when set (minutes may be fractional).</summary>
+    public (double Minutes, bool Repair)? Audit { get; set; }
+
+    /// <summary><c>&lt;inotify&gt;&lt;delete start&gt;</c> (on by default here, as in sersync's stock file).</summary>
+    public bool Delete { get; set; } = true;
 
     /// <summary>Plugins switched on (under &lt;sersync&gt;), with their top-level sections as XML.</summary>
     private readonly List<(string Name, XElement Section)> _plugins = [];
@@ -162,20 +173,35 @@ public sealed class ConfigBuilder
                 new XElement("crontabfilter", new XAttribute("start", "false"))));
         }
 
+        if (Audit is { } audit)
+        {
+            sersync.Add(new XElement(
+                "audit",
+                new XAttribute("start", "true"),
+                new XAttribute("schedule", audit.Minutes.ToString(CultureInfo.InvariantCulture)),
+                new XAttribute("repair", audit.Repair ? "true" : "false")));
+        }
+
         foreach (var (name, _) in _plugins)
         {
             sersync.Add(new XElement("plugin", new XAttribute("start", "true"), new XAttribute("name", name)));
         }
 
         sersync.Add(new XElement("state", new XAttribute("dir", StateDirectory)));
-        XElement? status = null;
+        var status = new XElement("status");
+        if (StatusSocket is not null)
+        {
+            status.Add(new XAttribute("socket", StatusSocket));
+        }
+
         if (StatusListen is not null)
         {
-            status = new XElement("status", new XAttribute("listen", StatusListen));
-            if (UnhealthyAfterSeconds is { } unhealthy)
-            {
-                status.Add(new XAttribute("unhealthyAfter", unhealthy.ToString(CultureInfo.InvariantCulture)));
-            }
+            status.Add(new XAttribute("listen", StatusListen));
+        }
+
+        if (UnhealthyAfterSeconds is { } unhealthy)
+        {
+            status.Add(new XAttribute("unhealthyAfter", unhealthy.ToString(CultureInfo.InvariantCulture)));
         }
 
         return new XDocument(
@@ -183,11 +209,11 @@ public sealed class ConfigBuilder
             new XElement(
                 "head",
                 new XAttribute("version", "2.5"),
-                Flag("debug", false),
                 status,
+                Flag("debug", false),
                 new XElement(
                     "inotify",
-                    Flag("delete", true),
+                    Flag("delete", Delete),
                     Flag("createFolder", true),
                     Flag("createFile", CreateFile),
                     Flag("closeWrite", true),

@@ -21,13 +21,13 @@ public sealed class ConfigMutator
     [
         "head", "host", "debug", "fileSystem", "filter", "exclude", "inotify", "delete", "createFolder", "sersync",
         "localpath", "remote", "rsync", "commonParams", "auth", "userDefinedPort", "timeout", "ssh", "failLog",
-        "crontab", "crontabfilter", "plugin", "state", "param", "include", "deshost", "cdninfo", "regexurl",
+        "crontab", "crontabfilter", "plugin", "state", "param", "include", "deshost", "cdninfo", "regexurl", "audit",
     ];
 
     private static readonly string[] AttributeNames =
     [
         "version", "hostip", "port", "start", "xfs", "expression", "watch", "ip", "name", "path", "params", "users",
-        "passwordfile", "time", "command", "timeToExecute", "schedule", "dir", "prefix", "ignoreError", "regex",
+        "passwordfile", "time", "command", "timeToExecute", "schedule", "dir", "prefix", "ignoreError", "regex", "repair",
     ];
 
     private static readonly string[] Encodings =

@@ -29,6 +29,7 @@ internal static class ConfigSchema
         [
             new("crontabfilter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),
         ]),
+        new("audit", ["start", "schedule", "repair"], []),
         new("plugin", ["start", "name"], [], Repeated: true),
         new("state", ["dir"], []),
     ]);

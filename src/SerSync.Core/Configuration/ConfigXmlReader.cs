@@ -1,6 +1,7 @@
 // Why the order matters: every check throws, so the first problem in reading order is the one reported. The shape
 // of the whole document is checked first; then rsync is read before the watches (whose remotes depend on ssh), the
 // watches before the state directory (which must lie outside them), and the rest in the order of the record below.
+using System.Globalization;
 using System.Text;
 using System.Xml.Linq;
 using SerSync.Interop;
@@ -74,6 +75,7 @@ internal sealed class ConfigXmlReader
             Rsync = rsync,
             FailLog = ReadFailLog(sersync.Element("failLog")),
             Crontab = ReadCrontab(sersync.Element("crontab")),
+            Audit = ReadAudit(sersync.Element("audit")),
             EnabledPlugins = enabledPlugins,
             Plugins = plugins,
             StateDirectory = stateDir,
@@ -201,6 +203,30 @@ internal sealed class ConfigXmlReader
         }
 
         return new CrontabConfig(enabled, schedule, _values.Bool(filter, "start", false), excludes);
+    }
+
+    private AuditConfig ReadAudit(XElement? audit)
+    {
+        var d = AuditConfig.Disabled;
+        if (audit == null)
+        {
+            return d;
+        }
+
+        var enabled = _values.Bool(audit, "start", false);
+        var repair = _values.Bool(audit, "repair", false);
+        var schedule = d.ScheduleMinutes;
+        if (audit.Attribute("schedule") is { } attr)
+        {
+            const double max = 525_600; // a year
+            if (!double.TryParse(attr.Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out schedule)
+                || !(schedule >= AuditConfig.MinimumScheduleMinutes && schedule <= max))
+            {
+                throw _errors.Fail(attr, $"audit schedule {ConfigText.Quote(attr.Value)} is not valid; expected minutes between audits, a number from {AuditConfig.MinimumScheduleMinutes.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)} (fractions allowed, e.g. 0.5 for 30 s)");
+            }
+        }
+
+        return new AuditConfig(enabled, schedule, repair);
     }
 
     private string? ReadStateDirectory(XElement? state, List<WatchConfig> watches)

@@ -36,6 +36,9 @@ public sealed record SerSyncConfig
 
     public CrontabConfig Crontab { get; init; } = CrontabConfig.Disabled;
 
+    /// <summary>Addition: <c>&lt;audit start schedule repair&gt;</c> under <c>&lt;sersync&gt;</c>, the scheduled drift audit.</summary>
+    public AuditConfig Audit { get; init; } = AuditConfig.Disabled;
+
     /// <summary>The plugins switched on by <c>&lt;sersync&gt;&lt;plugin start="true" name&gt;</c> (sersync had one
     /// such element; sersyncd takes one per plugin), in file order.</summary>
     public IReadOnlyList<string> EnabledPlugins { get; init; } = [];
@@ -65,6 +68,7 @@ public sealed record SerSyncConfig
             Watches = plugin.Watch is { } dir ? [new WatchConfig(dir, [], plugin.Line)] : [.. Watches.Select(w => w with { Remotes = [] })],
             EnabledPlugins = [name],
             Crontab = CrontabConfig.Disabled,
+            Audit = AuditConfig.Disabled,
             FailLog = FailLogConfig.Absent, // the sync instance owns (and replays) that file
         };
     }
@@ -181,6 +185,20 @@ public sealed record FailLogConfig(string? Path, int TimeToExecuteMinutes)
 public sealed record CrontabConfig(bool Enabled, int ScheduleMinutes, bool FilterEnabled, IReadOnlyList<string> Excludes)
 {
     public static CrontabConfig Disabled { get; } = new(false, 600, false, []);
+}
+
+/// <summary>The scheduled drift audit (<c>&lt;audit start="true" schedule="MIN" repair="true|false"/&gt;</c>).</summary>
+/// <param name="ScheduleMinutes">Minutes between audits, fractions allowed (0.5 is 30 s); at least
+/// <see cref="MinimumScheduleMinutes"/>.</param>
+/// <param name="Repair">Queue the paths found through the journal, like any change.</param>
+public sealed record AuditConfig(bool Enabled, double ScheduleMinutes, bool Repair)
+{
+    /// <summary>3 s: small enough for a test, large enough that audits cannot run back to back by mistake.</summary>
+    public const double MinimumScheduleMinutes = 0.05;
+
+    public static AuditConfig Disabled { get; } = new(false, 60, false);
+
+    public TimeSpan Period => TimeSpan.FromMinutes(ScheduleMinutes);
 }
 
 /// <summary>The plugin sections present in the file (null when absent).</summary>

@@ -526,6 +526,8 @@ public sealed partial class MirrorPipeline : IDisposable
             var replays = new FailLogReplayScheduler(replayer, _time, _loggers.CreateLogger<FailLogReplayScheduler>()) { Exclusive = HoldAllAsync };
             _schedules.Add(replays.RunAsync(token));
         }
+
+        StartAudit(token);
     }
 
     private TargetWorker WorkerOf(SyncTarget target) => _workers.First(w => w.Target == target);

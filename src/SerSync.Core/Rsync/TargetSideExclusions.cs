@@ -34,7 +34,7 @@ public static partial class TargetSideExclusions
             return null;
         }
 
-        var name = Unescape(line.AsSpan(NameColumn));
+        var name = ItemizedChangeParser.Unescape(line.AsSpan(NameColumn));
         var isDir = name.Length > 1 && name[^1] == (byte)'/';
         if (isDir)
         {
@@ -43,27 +43,6 @@ public static partial class TargetSideExclusions
 
         return (new RelativePath(name), isDir);
     }
-
-    private static byte[] Unescape(ReadOnlySpan<char> text)
-    {
-        var bytes = new List<byte>(text.Length);
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (text[i] == '\\' && i + 4 < text.Length && text[i + 1] == '#' && IsOctal(text[i + 2]) && IsOctal(text[i + 3]) && IsOctal(text[i + 4]))
-            {
-                bytes.Add((byte)(((text[i + 2] - '0') << 6) | ((text[i + 3] - '0') << 3) | (text[i + 4] - '0')));
-                i += 4;
-            }
-            else
-            {
-                bytes.Add((byte)text[i]);
-            }
-        }
-
-        return [.. bytes];
-    }
-
-    private static bool IsOctal(char c) => c is >= '0' and <= '7';
 
     /// <summary>
     /// Adds to a full push's exclude list the target-only paths the filter excludes. Returns the invocation to run,

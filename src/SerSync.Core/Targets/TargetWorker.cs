@@ -467,7 +467,10 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
     private static string ErrorMessage(ProcessResult result)
     {
         var meaning = RsyncExitCodes.Describe(result.ExitCode);
-        var last = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+        // rsync's last line is its summary ("rsync error: ... (code 10) at clientserver.c(...)"); the cause is the line
+        // before, from rsync itself ("rsync: failed to connect to ...") or from the daemon ("@ERROR: auth failed ...").
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var last = lines.LastOrDefault(l => l.StartsWith("rsync:", StringComparison.Ordinal) || l.StartsWith("@ERROR", StringComparison.Ordinal)) ?? lines.LastOrDefault();
         var message = string.IsNullOrEmpty(last) ? meaning : meaning + ": " + last;
         return message.Length > 300 ? message[..300] + "..." : message;
     }

@@ -79,13 +79,15 @@ public sealed class MetricsExporter
         _startTime = f.CreateGauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.");
         _threads = f.CreateGauge("process_threads", "Number of OS threads in the process.");
         _info.WithLabels(StatusSource.Version).Set(1);
+        DriftPaths = (_, t) => source.Audits?.For(t.Id) is { Succeeded: true } audit ? audit.DriftPaths : null;
         source.RunCompleted += OnRunCompleted;
         source.Retired += Retire;
     }
 
     /// <summary>
-    /// WIRE (lead, with helper A's audit): the last audit's count of differing paths for a target (root path,
-    /// target), or null when no audit ran yet (no series then). Unset: <c>sersyncd_target_drift_paths</c> is absent.
+    /// The last audit's count of differing paths for a target (root path, target), or null when none is known (no
+    /// series then). By default the current pipeline's scheduled audit (<c>&lt;audit&gt;</c>); an audit that could
+    /// not finish says nothing about drift, so it leaves no series either.
     /// </summary>
     public Func<string, TargetSnapshot, long?>? DriftPaths { get; set; }
 

@@ -1,4 +1,5 @@
 using SerSync.Pipeline;
+using SerSync.Scheduling;
 using SerSync.Targets;
 
 namespace SerSync.Daemon.Operations;
@@ -86,6 +87,18 @@ public sealed class StatusSource(TimeProvider time, string configFile)
         }
 
         Retired?.Invoke(generation, final);
+    }
+
+    /// <summary>The current pipeline's last audit results (<c>sersyncd_target_drift_paths</c>); null before the first.</summary>
+    public AuditResults? Audits
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pipeline?.Audits;
+            }
+        }
     }
 
     public void SetPhase(DaemonPhase phase)

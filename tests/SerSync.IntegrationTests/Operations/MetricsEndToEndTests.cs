@@ -177,6 +177,28 @@ public sealed class MetricsEndToEndTests
     }
 
     [Fact]
+    public async Task Drift_paths_show_what_the_scheduled_audit_found()
+    {
+        var port = FreePort.Pick();
+        await using var mirror = await Mirror.StartAsync(m =>
+        {
+            File.WriteAllText(m.Src("a.txt"), "the source's content");
+            m.Config.StatusListen = $"127.0.0.1:{port}";
+            m.Config.Audit = (0.05, false); // every 3 s, no repair: the drift stays and is reported
+        });
+        await mirror.WaitForTargetAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(15) };
+        var labels = Labels((await ProbeAsync(http)).Status.GetProperty("roots")[0].GetProperty("path").GetString()!, mirror.Target);
+        await WaitAsync(http, mirror.Daemon, p => p.Get("sersyncd_target_drift_paths", labels) == 0, TimeSpan.FromSeconds(60), "an audit finding nothing");
+
+        // Behind the daemon's back: one file changed on the target, one added there.
+        File.WriteAllText(mirror.Dst("a.txt"), "changed on the target, and longer");
+        File.WriteAllText(mirror.Dst("extra.txt"), "only on the target");
+        var found = await WaitAsync(http, mirror.Daemon, p => p.Get("sersyncd_target_drift_paths", labels) >= 2, TimeSpan.FromSeconds(60), "the audit's drift in /metrics");
+        Assert.Equal("gauge", found.TypeOf("sersyncd_target_drift_paths"));
+    }
+
+    [Fact]
     public async Task Clients_that_hang_or_crowd_the_port_do_not_stop_the_next_scrape()
     {
         var port = FreePort.Pick();

@@ -32,4 +32,19 @@ public class DaemonPathsTests
         Assert.Equal("/var/log/sersyncd/www-socket.log", alone.LogFile);
         Assert.Equal("/run/sersyncd/www-socket.pid", alone.PidFile);
     }
+
+    [Fact]
+    public void The_status_socket_is_named_after_the_instance_and_a_plugin_alone_gets_its_own()
+    {
+        var sync = DaemonPaths.For(CommandLine.Parse(["-o", "/etc/sersync.d/www.xml"]), Config);
+        var alone = DaemonPaths.For(CommandLine.Parse(["-m", "socket", "-o", "/etc/sersync.d/www.xml"]), Config);
+        var asked = DaemonPaths.For(CommandLine.Parse(["status", "-o", "/etc/sersync.d/www.xml"]), Config);
+        Assert.Equal("/run/sersyncd/www.sock", sync.StatusSocket);
+        Assert.Equal("/run/sersyncd/www-socket.sock", alone.StatusSocket);
+        Assert.Equal(sync.StatusSocket, asked.StatusSocket); // the status command asks the sync instance
+
+        var configured = Config with { Status = StatusConfig.Default with { Socket = "/srv/run/www.sock" } };
+        Assert.Equal("/srv/run/www.sock", DaemonPaths.For(CommandLine.Parse(["-o", "/etc/sersync.d/www.xml"]), configured).StatusSocket);
+        Assert.Equal("/srv/run/www-socket.sock", DaemonPaths.For(CommandLine.Parse(["-m", "socket", "-o", "/etc/sersync.d/www.xml"]), configured).StatusSocket);
+    }
 }

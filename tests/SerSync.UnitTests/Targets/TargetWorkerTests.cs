@@ -275,7 +275,7 @@ public sealed class TargetWorkerTests : IDisposable
         Assert.Equal(1, failing.FailuresTotal);
         Assert.NotNull(failing.FailingSince);
         Assert.Equal(10, failing.LastError!.ExitCode);
-        Assert.Contains("rsync error: error in socket IO (code 10)", failing.LastError.Message, StringComparison.Ordinal);
+        Assert.Equal("error in socket I/O: rsync: failed to connect to 127.0.0.1: Connection refused (111)", failing.LastError.Message); // the cause, not the summary line
         Assert.Equal(1, failing.Runs[(int)FailureClass.Transient]);
 
         _time.Advance(worker.RetryAt!.Value - _time.GetUtcNow());

@@ -1,0 +1,20 @@
+using System.Text;
+
+namespace SerSync.Interop;
+
+/// <summary>Which file a path names right now (its inode), without following a symlink: lets a daemon remove its own
+/// socket at stop without removing one that another process put at the same path since.</summary>
+public static class FileIdentity
+{
+    /// <summary>The inode at <paramref name="path"/>; null when nothing is there (or it cannot be read).</summary>
+    public static unsafe ulong? InodeOf(string path)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, bytes);
+        Libc.Statx st;
+        fixed (byte* p = bytes)
+        {
+            return Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &st) == 0 ? st.Ino : null;
+        }
+    }
+}
