@@ -28,9 +28,19 @@ internal static class DaemonHost
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
         builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory) { PluginAlone = cl.Plugin });
+        var watchdog = WatchdogSettings.FromEnvironment();
+        var liveness = watchdog is null ? null : new Liveness(watchdog.BeatPeriod, TimeProvider.System);
+        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory) { PluginAlone = cl.Plugin, Liveness = liveness });
         builder.Services.AddSingleton(_ => SystemdNotifier.FromEnvironment());
         builder.Services.AddSingleton(TimeProvider.System);
+        if (watchdog is not null)
+        {
+            // Before the mirror: hosted services start in order, and the mirror's start places every watch first.
+            builder.Services.AddSingleton(watchdog);
+            builder.Services.AddSingleton(liveness!);
+            builder.Services.AddHostedService<Watchdog>();
+        }
+
         var status = new StatusSource(TimeProvider.System, config.SourceFile);
         builder.Services.AddSingleton(status);
         if (config.Status.Listen is not null)

@@ -39,6 +39,9 @@ public sealed class ConfigBuilder
     /// <summary>rsync's I/O timeout in seconds (<c>&lt;timeout start="true" time="N"/&gt;</c>).</summary>
     public int TimeoutSeconds { get; set; } = 60;
 
+    /// <summary><c>&lt;debug start="true"/&gt;</c>: debug lines, the raw inotify events among them.</summary>
+    public bool Debug { get; set; }
+
     /// <summary>Full path of a sersync fail log, or null for none.</summary>
     public string? FailLog { get; set; }
 
@@ -210,7 +213,7 @@ public sealed class ConfigBuilder
                 "head",
                 new XAttribute("version", "2.5"),
                 status,
-                Flag("debug", false),
+                Flag("debug", Debug),
                 new XElement(
                     "inotify",
                     Flag("delete", Delete),

@@ -39,3 +39,19 @@ public sealed class LogCapture : ILogger
         _lines.Enqueue(new CapturedLogLine(logLevel, eventId, formatter(state, exception), values));
     }
 }
+
+/// <summary>A <see cref="LogCapture"/> for code that asks for an <see cref="ILogger{TCategoryName}"/>.</summary>
+public sealed class LogCapture<T> : ILogger<T>
+{
+    public LogCapture Capture { get; } = new();
+
+    public IReadOnlyList<CapturedLogLine> Lines => Capture.Lines;
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Capture.Log(logLevel, eventId, state, exception, formatter);
+}

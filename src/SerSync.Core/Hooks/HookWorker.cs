@@ -71,6 +71,9 @@ public sealed partial class HookWorker : IChangeSink
 
     public IHookPlugin Plugin => _plugin;
 
+    /// <summary>The hook loop's proof that it turns, for the watchdog; <see cref="Heartbeat.None"/> unless watched.</summary>
+    public Heartbeat Heartbeat { get; set; } = Heartbeat.None;
+
     public HookScope Scope => _scope;
 
     /// <summary>How long a change waits for targets that do not have it before the hook fires anyway.</summary>
@@ -167,15 +170,24 @@ public sealed partial class HookWorker : IChangeSink
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        Heartbeat.Start();
+        try
         {
-            var work = await WaitForWorkAsync(stoppingToken);
-            if (work is null)
+            while (!stoppingToken.IsCancellationRequested)
             {
-                return;
-            }
+                Heartbeat.Beat();
+                var work = await WaitForWorkAsync(stoppingToken);
+                if (work is null)
+                {
+                    return;
+                }
 
-            await DeliverAsync(work, stoppingToken);
+                await DeliverAsync(work, stoppingToken);
+            }
+        }
+        finally
+        {
+            Heartbeat.Stop();
         }
     }
 
@@ -241,7 +253,7 @@ public sealed partial class HookWorker : IChangeSink
                         _timerDue = _wake.Reader.Count == 0 ? at : null;
                     }
 
-                    await Task.WhenAny(wake, delay);
+                    await Heartbeat.AwaitAsync(Task.WhenAny(wake, delay));
                     await cancelDelay.CancelAsync();
                     lock (_gate)
                     {
@@ -250,7 +262,7 @@ public sealed partial class HookWorker : IChangeSink
                 }
                 else
                 {
-                    await wake;
+                    await Heartbeat.AwaitAsync(wake);
                 }
 
                 _wake.Reader.TryRead(out _);
@@ -340,7 +352,8 @@ public sealed partial class HookWorker : IChangeSink
         {
             try
             {
-                outcome = await _plugin.DeliverAsync(batch, token);
+                // Each transport bounds its own delivery (a command's lifetime, a socket's or a request's timeout).
+                outcome = await Heartbeat.AwaitAsync(_plugin.DeliverAsync(batch, token));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

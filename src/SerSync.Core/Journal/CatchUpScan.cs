@@ -1,5 +1,6 @@
 using SerSync.Filtering;
 using SerSync.Paths;
+using SerSync.Targets;
 
 namespace SerSync.Journal;
 
@@ -16,7 +17,8 @@ public static class CatchUpScan
         [.. FindWithTimes(root, since, filter).Select(f => f.Change)];
 
     /// <summary>As <see cref="Find"/>, with the ctime that made each path count.</summary>
-    public static List<(FileChange Change, DateTimeOffset ChangeTime)> FindWithTimes(string root, DateTimeOffset since, PathFilter filter)
+    /// <param name="heartbeat">Beaten once per directory: a scan of a big tree is work that progresses.</param>
+    public static List<(FileChange Change, DateTimeOffset ChangeTime)> FindWithTimes(string root, DateTimeOffset since, PathFilter filter, Heartbeat? heartbeat = null)
     {
         var changes = new List<(FileChange, DateTimeOffset)>();
         var rootBytes = FileSystemBytes.RootBytes(root); // encoded once, not per stat
@@ -25,6 +27,7 @@ public static class CatchUpScan
         while (pending.Count > 0)
         {
             var dir = pending.Pop();
+            heartbeat?.Beat();
             var self = FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, dir));
             if (self is not { Type: EntryType.Directory })
             {

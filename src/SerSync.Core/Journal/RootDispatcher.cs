@@ -24,6 +24,9 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
 
     public IReadOnlyList<IChangeSink> Queues => queues;
 
+    /// <summary>The dispatch loop's proof that it turns, for the watchdog; <see cref="Heartbeat.None"/> unless watched.</summary>
+    public Heartbeat Heartbeat { get; set; } = Heartbeat.None;
+
     /// <summary>Changes handed to the queues since the dispatcher started (full syncs asked for excepted).</summary>
     public long ChangesTotal => Interlocked.Read(ref _changes);
 
@@ -79,6 +82,19 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
     /// <summary>Runs until the channel is completed.</summary>
     public async Task RunAsync()
     {
+        Heartbeat.Start();
+        try
+        {
+            await LoopAsync();
+        }
+        finally
+        {
+            Heartbeat.Stop();
+        }
+    }
+
+    private async Task LoopAsync()
+    {
         using var stop = new CancellationTokenSource();
         var seen = journal is null ? Task.CompletedTask : MarkSeenLoopAsync(stop.Token);
         var batch = new List<FileChange>();
@@ -86,7 +102,9 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
         {
             // Idle: everything the watcher has handed over is journaled (a SingleReader channel cannot count).
             _idle = true;
-            if (!await reader.WaitToReadAsync())
+            Heartbeat.Beat();
+            var ready = reader.WaitToReadAsync();
+            if (!(ready.IsCompleted || !Heartbeat.IsWatched ? await ready : await Heartbeat.AwaitAsync(ready.AsTask())))
             {
                 break;
             }

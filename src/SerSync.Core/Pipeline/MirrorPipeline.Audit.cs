@@ -59,7 +59,8 @@ public sealed partial class MirrorPipeline
             _audits,
             _time,
             _loggers.CreateLogger<AuditScheduler>(),
-            _slots);
+            _slots,
+            (t, path) => WorkerOf(t).IsPending(path));
         _schedules.Add(audit.RunAsync(token));
     }
 }

@@ -6,6 +6,7 @@
 // Dispose. Stopping order matters: schedules end first (they hold workers), then a cookie barrier proves every
 // event the kernel queued before the stop was read, then the watchers go, the channels complete, the dispatchers
 // hand over the rest, and the workers drain.
+using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
@@ -36,6 +37,9 @@ public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan Dra
 
     /// <summary>How long the stop waits for each watcher's cookie to come back before it gives up on the barrier.</summary>
     public TimeSpan BarrierTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where the pipeline's loops register their heartbeats (the systemd watchdog reads it); null: none.</summary>
+    public Liveness? Liveness { get; init; }
 }
 
 /// <summary>Why a pipeline cannot go on.</summary>
@@ -86,6 +90,8 @@ public sealed partial class MirrorPipeline : IDisposable
     private readonly List<Task> _workerTasks = [];
     private readonly CancellationTokenSource _hooksStop = new();
     private readonly List<Task> _hookTasks = [];
+    private readonly List<Heartbeat> _heartbeats = [];
+    private readonly Heartbeat _lifecycle;
     private volatile bool _faulted;
 
     /// <param name="plugins">Builds a plugin's transport from its settings (tests give their own); by default
@@ -114,6 +120,32 @@ public sealed partial class MirrorPipeline : IDisposable
         _workers = [.. _roots.SelectMany(r => r.Workers)];
         _hooks = [.. _roots.SelectMany(r => r.Hooks)];
         _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>());
+        _lifecycle = Beat("pipeline start and stop");
+        foreach (var worker in _workers)
+        {
+            worker.Heartbeat = Beat("worker for " + worker.Target.Label);
+        }
+
+        foreach (var root in _roots)
+        {
+            foreach (var hook in root.Hooks)
+            {
+                hook.Heartbeat = Beat($"plugin {hook.Plugin.Label} for {root.Watch.Path}");
+            }
+        }
+    }
+
+    /// <summary>A heartbeat registered with the options' liveness, or <see cref="Heartbeat.None"/> without one.</summary>
+    private Heartbeat Beat(string name)
+    {
+        if (_options.Liveness is not { } liveness)
+        {
+            return Heartbeat.None;
+        }
+
+        var beat = liveness.Register(name);
+        _heartbeats.Add(beat);
+        return beat;
     }
 
     /// <summary>Raised (on a watcher's thread) when a root is lost or a watcher fails.</summary>
@@ -137,7 +169,8 @@ public sealed partial class MirrorPipeline : IDisposable
             r.Dispatcher?.ChangesTotal ?? 0,
             r.Journal?.Bytes ?? 0,
             [.. r.Workers.Select(w => w.Snapshot())],
-            [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))]))]);
+            [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))],
+            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal)))]);
 
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
@@ -181,12 +214,23 @@ public sealed partial class MirrorPipeline : IDisposable
 
             var offset = placed;
             var progress = new Progress<int>(n => status?.Invoke($"placing watches: {offset + n} directories"));
-            root.Watcher = StartWatcher(() => NewWatcher(root, progress));
+            var reader = Beat("inotify reader for " + root.Watch.Path);
+            root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
-            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time);
+            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path) };
             if (root.Journal is not null)
             {
-                Recover(root);
+                // The catch-up scan of a big tree runs here, on the caller's thread: it beats per directory.
+                _lifecycle.Start();
+                try
+                {
+                    Recover(root);
+                }
+                finally
+                {
+                    _lifecycle.Stop();
+                }
+
                 if (!fullPushFollows)
                 {
                     QueueFullSyncForUnknownTargets(root);
@@ -204,7 +248,18 @@ public sealed partial class MirrorPipeline : IDisposable
         // What was journaled before the push began is on a target the push reached; a target without a record
         // becomes known at that point, so the next start does not push it in full again.
         var before = _roots.ToDictionary(r => r, r => r.Journal?.LastSequence ?? 0);
-        var results = await _fullPush.RunAsync([.. _workers.Select(w => w.Target)], _filter.RulesOrNull, [], cancellationToken);
+        IReadOnlyList<TargetPushResult> results;
+        _lifecycle.Start();
+        try
+        {
+            // Each rsync of the push is bounded by its own timeouts; the wait for them is alive while it lasts.
+            results = await _lifecycle.AwaitAsync(_fullPush.RunAsync([.. _workers.Select(w => w.Target)], _filter.RulesOrNull, [], cancellationToken));
+        }
+        finally
+        {
+            _lifecycle.Stop();
+        }
+
         foreach (var result in results)
         {
             var (root, worker) = Find(result.Target);
@@ -243,6 +298,19 @@ public sealed partial class MirrorPipeline : IDisposable
     /// </summary>
     public async Task StopAsync(TimeSpan drainTimeout)
     {
+        _lifecycle.Start();
+        try
+        {
+            await StopInOrderAsync(drainTimeout);
+        }
+        finally
+        {
+            _lifecycle.Stop();
+        }
+    }
+
+    private async Task StopInOrderAsync(TimeSpan drainTimeout)
+    {
         await _schedulesStop.CancelAsync();
         await Task.WhenAll(_schedules);
 
@@ -261,7 +329,7 @@ public sealed partial class MirrorPipeline : IDisposable
                 r.Barrier = (began, _time.GetUtcNow());
             }
         });
-        await Task.WhenAll(barriers);
+        await _lifecycle.AwaitAsync(Task.WhenAll(barriers)); // bounded by the barrier timeout
 
         foreach (var root in _roots)
         {
@@ -281,20 +349,64 @@ public sealed partial class MirrorPipeline : IDisposable
         await DrainAsync(drainTimeout);
     }
 
+    /// <summary>How many targets that are behind <see cref="StatusLine"/> names before "and N more".</summary>
+    internal const int StatusTargets = 3;
+
+    /// <summary>
+    /// systemd's STATUS= line: one line, bounded, naming the targets that are behind (the failing ones first, then
+    /// by lag) with their pending changes and lag: "watching 120 directories; 2 target(s) behind: 127.0.0.1::www 35
+    /// changes 12 s (retrying), /srv/copy 3 changes 0.4 s".
+    /// </summary>
     public string StatusLine()
     {
-        var workers = _workers;
-        var pending = workers.Sum(w => w.PendingCount);
-        var failed = workers.Where(w => w.State is TargetState.Failed or TargetState.Retrying).Select(w => w.Target.Label).ToList();
-        var line = $"watching {WatchCount} directories; {pending} change(s) queued";
-        var hooks = _hooks.Sum(h => h.PendingCount);
-        if (_hooks.Count > 0)
+        var snapshot = Snapshot();
+        var targets = snapshot.Roots.SelectMany(r => r.Targets).ToList();
+        var behind = targets
+            .Where(t => t.Pending > 0 || t.State is ReportedState.Retrying or ReportedState.Failed)
+            .OrderBy(t => t.State is ReportedState.Retrying or ReportedState.Failed ? 0 : 1)
+            .ThenByDescending(t => t.LagAt(snapshot.At))
+            .ToList();
+        var line = new System.Text.StringBuilder($"watching {WatchCount} directories; ");
+        if (behind.Count == 0)
         {
-            line += $"; {hooks} plugin change(s) pending";
+            line.Append(targets.Count == 1 ? "the target is in sync" : $"all {targets.Count} targets in sync");
+        }
+        else
+        {
+            line.Append(CultureInfo.InvariantCulture, $"{behind.Count} of {targets.Count} target(s) behind: ");
+            for (var i = 0; i < behind.Count && i < StatusTargets; i++)
+            {
+                var t = behind[i];
+                line.Append(i > 0 ? ", " : "").Append(t.Label)
+                    .Append(CultureInfo.InvariantCulture, $" {t.Pending} change(s) {Lag(t.LagAt(snapshot.At))}");
+                if (t.State is ReportedState.Retrying or ReportedState.Failed)
+                {
+                    line.Append(t.State == ReportedState.Failed ? " (failed)" : " (retrying)");
+                }
+            }
+
+            if (behind.Count > StatusTargets)
+            {
+                line.Append(CultureInfo.InvariantCulture, $" and {behind.Count - StatusTargets} more");
+            }
         }
 
-        return failed.Count == 0 ? line + "; all targets in sync or syncing" : line + "; retrying: " + string.Join(", ", failed);
+        var hooks = _hooks.Sum(h => h.PendingCount);
+        if (_hooks.Count > 0 && hooks > 0)
+        {
+            line.Append(CultureInfo.InvariantCulture, $"; {hooks} plugin change(s) pending");
+        }
+
+        return line.ToString();
     }
+
+    private static string Lag(TimeSpan lag) => lag switch
+    {
+        _ when lag < TimeSpan.FromSeconds(10) => lag.TotalSeconds.ToString("0.0 's'", CultureInfo.InvariantCulture),
+        _ when lag < TimeSpan.FromMinutes(2) => lag.TotalSeconds.ToString("0 's'", CultureInfo.InvariantCulture),
+        _ when lag < TimeSpan.FromHours(2) => lag.TotalMinutes.ToString("0 'min'", CultureInfo.InvariantCulture),
+        _ => lag.TotalHours.ToString("0 'h'", CultureInfo.InvariantCulture),
+    };
 
     public void Dispose()
     {
@@ -314,6 +426,7 @@ public sealed partial class MirrorPipeline : IDisposable
         _schedulesStop.Dispose();
         _workersStop.Dispose();
         _hooksStop.Dispose();
+        _options.Liveness?.Remove(_heartbeats);
     }
 
     private TargetWorker NewWorker(SyncTarget target) => new(
@@ -353,9 +466,9 @@ public sealed partial class MirrorPipeline : IDisposable
         return hooks;
     }
 
-    private InotifyWatcher NewWatcher(Root root, IProgress<int> progress)
+    private InotifyWatcher NewWatcher(Root root, IProgress<int> progress, Heartbeat heartbeat)
     {
-        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress);
+        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat };
         watcher.RootLost += (_, e) => Fail(PipelineFault.RootLost, $"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
         watcher.Faulted += (_, e) => Fail(e.Exception is WatchLimitException ? PipelineFault.WatchLimit : PipelineFault.Other, $"watching {root.Watch.Path} failed: {e.Exception.Message}");
         return watcher;
@@ -435,7 +548,7 @@ public sealed partial class MirrorPipeline : IDisposable
             // (A real entry change of the root in it was journaled on its own; only the directory's summary goes.)
             var journaled = journal.LatestRecordTimes();
             var barrier = journal.StopBarrier;
-            var changes = CatchUpScan.FindWithTimes(root.Watch.Path, since, _filter)
+            var changes = CatchUpScan.FindWithTimes(root.Watch.Path, since, _filter, _lifecycle)
                 .Select(f => (journaled.TryGetValue(f.Change.Path, out var at) && f.ChangeTime <= at + TimeSpan.FromMilliseconds(1))
                     || (f.Change.Path.IsRoot && barrier is { } b && f.ChangeTime >= b.Began - CoarseClock && f.ChangeTime <= b.Ended + CoarseClock)
                     ? f.Change with { Event = ChangeEvent.Recheck }
@@ -564,6 +677,7 @@ public sealed partial class MirrorPipeline : IDisposable
         // After a fatal error nothing is waited for: the journal keeps what is left.
         while (!_faulted && workers.Any(w => w.HasWorkToDrain) && _time.GetUtcNow() < deadline)
         {
+            _lifecycle.Beat();
             await Task.Delay(TimeSpan.FromMilliseconds(50), _time);
         }
 
@@ -585,6 +699,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
         while (!_faulted && _hooks.Any(h => h.HasWorkToDrain) && _time.GetUtcNow() < deadline)
         {
+            _lifecycle.Beat();
             await Task.Delay(TimeSpan.FromMilliseconds(50), _time);
         }
 

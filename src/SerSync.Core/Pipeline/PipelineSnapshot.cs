@@ -1,3 +1,4 @@
+using SerSync.Scheduling;
 using SerSync.Targets;
 
 namespace SerSync.Pipeline;
@@ -8,6 +9,7 @@ public sealed record PipelineSnapshot(DateTimeOffset At, IReadOnlyList<RootSnaps
 
 /// <param name="ChangesTotal">Changes the root's dispatcher has journaled and queued.</param>
 /// <param name="JournalBytes">The size of the root's journal file (0 without a state directory).</param>
+/// <param name="Audits">The last scheduled audit of each target that had one, by target id.</param>
 public sealed record RootSnapshot(
     string Path,
     int Watches,
@@ -15,7 +17,11 @@ public sealed record RootSnapshot(
     long ChangesTotal,
     long JournalBytes,
     IReadOnlyList<TargetSnapshot> Targets,
-    IReadOnlyList<HookSnapshot> Hooks);
+    IReadOnlyList<HookSnapshot> Hooks,
+    IReadOnlyDictionary<string, AuditSummary>? Audits = null)
+{
+    public AuditSummary? AuditOf(TargetSnapshot target) => Audits is not null && Audits.TryGetValue(target.Id, out var audit) ? audit : null;
+}
 
 /// <summary>A plugin on one root: how many changes wait for the targets or for a delivery.</summary>
 public sealed record HookSnapshot(string Plugin, int Pending);

@@ -27,4 +27,7 @@ public sealed partial class AuditScheduler
         Level = LogLevel.Warning,
         Message = "audit: commonParams hold -u (--update), so a repair cannot overwrite a target file newer than the source (an edit made on the target); the audit keeps reporting it. Drop u from commonParams to let repairs fix it")]
     private static partial void RepairKeepsNewer(ILogger logger);
+
+    [LoggerMessage(EventId = 4046, Level = LogLevel.Debug, Message = "audit {Root} -> {Target}: {Count} path(s) differ but have changes queued; not counted as drift")]
+    private static partial void PendingNotCounted(ILogger logger, string root, string target, int count);
 }

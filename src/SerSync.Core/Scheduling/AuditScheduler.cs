@@ -30,6 +30,7 @@ public sealed partial class AuditScheduler
     private readonly ILogger _logger;
     private readonly PeriodicSchedule? _schedule;
     private readonly SemaphoreSlim? _slots;
+    private readonly Func<SyncTarget, RelativePath, bool>? _pending;
     private int _runs;
 
     /// <summary>Holds a target's batches until disposed (<c>TargetWorker.HoldAsync</c>).</summary>
@@ -38,6 +39,8 @@ public sealed partial class AuditScheduler
     /// <param name="targets">The targets to audit, asked at every run.</param>
     /// <param name="repair">Queues changes on the target's root; returns how many were queued.</param>
     /// <param name="slots">The shared cap on rsync processes (<c>-n</c>), taken after the hold as a batch takes it; null: none.</param>
+    /// <param name="pending">Whether a change already queued on the target will bring a path in line
+    /// (<c>TargetWorker.IsPending</c>): such a path is on its way, not drift, and is neither counted nor queued again.</param>
     public AuditScheduler(
         AuditConfig config,
         Func<IReadOnlyList<SyncTarget>> targets,
@@ -48,11 +51,13 @@ public sealed partial class AuditScheduler
         AuditResults results,
         TimeProvider time,
         ILogger logger,
-        SemaphoreSlim? slots = null)
+        SemaphoreSlim? slots = null,
+        Func<SyncTarget, RelativePath, bool>? pending = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _config = config;
         _slots = slots;
+        _pending = pending;
         _targets = targets;
         _filter = filter;
         _audit = audit;
@@ -147,6 +152,16 @@ public sealed partial class AuditScheduler
             _results.Record(target, new AuditSummary(report.At, 0, 0, 0, 0, 0, $"rsync exit {failure.ExitCode} ({failure.Meaning})"));
             AuditFailed(_logger, target.WatchRoot, target.Label, failure.ExitCode, failure.Meaning, failure.Output);
             return;
+        }
+
+        if (_pending is not null)
+        {
+            var drifted = report.Entries.Where(e => !_pending(target, e.Path)).ToList();
+            if (drifted.Count < report.Entries.Count)
+            {
+                PendingNotCounted(_logger, target.WatchRoot, target.Label, report.Entries.Count - drifted.Count);
+                report = report with { Entries = drifted };
+            }
         }
 
         var queued = 0;

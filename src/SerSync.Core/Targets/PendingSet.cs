@@ -111,6 +111,34 @@ public sealed class PendingSet
         }
     }
 
+    /// <summary>
+    /// Whether what is pending will bring <paramref name="path"/> in line: a full sync; the path itself; an ancestor
+    /// whose whole tree is pending; its parent's entries; or anything below it (rsync <c>-R</c> sends a listed path's
+    /// directories too, so a directory whose time moved because an entry changed is set right by that entry's batch).
+    /// </summary>
+    public bool Covers(RelativePath path)
+    {
+        if (_fullSync || _paths.ContainsKey(path) || CoveredByAncestor(path))
+        {
+            return true;
+        }
+
+        if (!path.IsRoot && _paths.TryGetValue(path.Parent, out var parent) && parent == Reach.Contents)
+        {
+            return true;
+        }
+
+        foreach (var pending in _paths.Keys)
+        {
+            if (pending.IsAtOrBelow(path))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void Mark(RelativePath path, Reach reach)
     {
         if (_fullSync || CoveredByAncestor(path))

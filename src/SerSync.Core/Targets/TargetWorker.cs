@@ -8,6 +8,7 @@
 // timer late by the jump. So a wait is only made visible (RetryAt, BatchTimerDue) once its timer exists, and the
 // batch wait only when no wake is queued behind it (wakes clear it under _gate): whoever sees it and moves the
 // clock then moves a timer that is already armed, for a wait that is still current.
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SerSync.FailLog;
@@ -58,6 +59,21 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
     private TargetState _failureState = TargetState.Retrying;
     private readonly long[] _runs = new long[4];
 
+    // The log (worker's task only): when the last "still failing" reminder went out.
+    private readonly BatchLogLimiter _batchLog;
+    private DateTimeOffset? _lastReminder;
+
+    /// <summary>How often a target that keeps failing is reminded of at warning level; the attempts in between are
+    /// debug lines (a target down for an hour retries about 120 times).</summary>
+    public static readonly TimeSpan FailureReminderInterval = TimeSpan.FromMinutes(10);
+
+    /// <summary>For tests only, ignored unless set: <c>SERSYNCD_TEST_BLOCK_ON=NAME</c> makes a worker block its thread
+    /// for good, synchronously, when it takes a batch with a path whose last name is NAME (a hung pipeline, for the
+    /// watchdog's test).</summary>
+    internal static readonly byte[]? TestBlockOn = Environment.GetEnvironmentVariable("SERSYNCD_TEST_BLOCK_ON") is { Length: > 0 } name
+        ? System.Text.Encoding.UTF8.GetBytes(name)
+        : null;
+
     public TargetWorker(
         TargetBatchBuilder builder,
         IProcessRunner runner,
@@ -76,7 +92,11 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         _retry = retry;
         _time = time;
         _logger = logger;
+        _batchLog = new BatchLogLimiter(BatchLogLimiter.DefaultWindow, time, LogBatch, LogSummary);
     }
+
+    /// <summary>The worker loop's proof that it turns, for the watchdog; <see cref="Heartbeat.None"/> unless watched.</summary>
+    public Heartbeat Heartbeat { get; set; } = Heartbeat.None;
 
     public SyncTarget Target => _builder.Target;
 
@@ -203,6 +223,16 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         return new Releaser(_exclusive);
     }
 
+    /// <summary>Whether a pending change will bring <paramref name="path"/> in line (see <see cref="PendingSet.Covers"/>):
+    /// the audit does not count such a path as drift.</summary>
+    public bool IsPending(RelativePath path)
+    {
+        lock (_gate)
+        {
+            return _pending.Covers(path);
+        }
+    }
+
     public void Enqueue(FileChange change, long sequence)
     {
         lock (_gate)
@@ -225,19 +255,42 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
+        Heartbeat.Start();
+        try
+        {
+            await LoopAsync(stoppingToken);
+        }
+        finally
+        {
+            Heartbeat.Stop();
+            _batchLog.Flush();
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
+            Heartbeat.Beat();
             var batch = await WaitForBatchAsync(stoppingToken);
             if (batch is null)
             {
                 return;
             }
 
+            if (TestBlockOn is { } blockOn && batch.Paths.Any(p => p.Name.SequenceEqual(blockOn)))
+            {
+                TestHookBlocks(Target.Label, Encoding.UTF8.GetString(blockOn));
+                Thread.Sleep(Timeout.Infinite);
+            }
+
             ProcessResult result;
-            await _exclusive.WaitAsync(CancellationToken.None);
+            RsyncStats stats;
+            // A crontab push or a fail-log replay may hold the target for a while; both are bounded by their runs.
+            await Heartbeat.AwaitAsync(_exclusive.WaitAsync(CancellationToken.None));
             try
             {
-                result = await SendAsync(batch, stoppingToken);
+                (result, stats) = await SendAsync(batch, stoppingToken);
             }
             finally
             {
@@ -263,9 +316,9 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                 return;
             }
 
-            Record(batch, result, ended);
+            var outageBegan = Record(batch, result, ended);
 
-            await HandleResultAsync(batch, result, stoppingToken);
+            await HandleResultAsync(batch, result, stats, outageBegan, stoppingToken);
         }
     }
 
@@ -310,7 +363,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                         _batchTimerDue = _wake.Reader.Count == 0 ? d : null;
                     }
 
-                    await Task.WhenAny(wake, delay);
+                    await Heartbeat.AwaitAsync(Task.WhenAny(wake, delay));
                     await delayCancel.CancelAsync();
                     lock (_gate)
                     {
@@ -319,7 +372,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                 }
                 else
                 {
-                    await wake;
+                    await Heartbeat.AwaitAsync(wake);
                 }
 
                 _wake.Reader.TryRead(out _);
@@ -336,18 +389,20 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
     }
 
-    private async Task<ProcessResult> SendAsync(Batch batch, CancellationToken token)
+    private async Task<(ProcessResult Result, RsyncStats Stats)> SendAsync(Batch batch, CancellationToken token)
     {
         using var prepared = _builder.Build(batch);
         var invocation = prepared.Invocation;
+        var stats = new RsyncStats();
         ProcessResult result;
         try
         {
-            await _slots.WaitAsync(token);
+            // Other targets' runs hold the slots (-n); each is bounded by its own lifetime.
+            await Heartbeat.AwaitAsync(_slots.WaitAsync(token));
         }
         catch (OperationCanceledException)
         {
-            return new ProcessResult(-1, "stopped before it started", TimeSpan.Zero, false);
+            return (new ProcessResult(-1, "stopped before it started", TimeSpan.Zero, false), stats);
         }
 
         try
@@ -355,11 +410,13 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             Exec(Target.Label, _runner.Program, string.Join(' ', invocation.Arguments), prepared.Count);
             if (prepared.FullSync)
             {
-                (invocation, result) = await FullPush.RunProtectedAsync(_runner, invocation, _builder.FullSyncExclusion, _logger, token);
+                (invocation, result) = await Heartbeat.AwaitAsync(FullPush.RunProtectedAsync(_runner, invocation, _builder.FullSyncExclusion, _logger, token));
             }
             else
             {
-                result = await _runner.RunAsync(invocation, BatchLifetime, token);
+                // --stats for the log's byte counts, on the run alone: the fail log keeps the argv as configured.
+                // Its lines are on stdout, read apart from the output that errors are read from (stderr).
+                result = await Heartbeat.AwaitAsync(_runner.RunAsync(WithStats(invocation), BatchLifetime, token, stats.Read));
             }
         }
         finally
@@ -372,10 +429,17 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), Target.Label, _time.GetLocalNow(), prepared.FailLogExtra);
         }
 
-        return result;
+        return (result, stats);
     }
 
-    private async Task HandleResultAsync(Batch batch, ProcessResult result, CancellationToken token)
+    /// <summary>The invocation with <c>--stats</c> among the options (before the source and destination).</summary>
+    private static ProcessInvocation WithStats(ProcessInvocation invocation)
+    {
+        var args = invocation.Arguments;
+        return args.Count < 2 ? invocation : invocation with { Arguments = [.. args.Take(args.Count - 2), RsyncStats.Option, args[^2], args[^1]] };
+    }
+
+    private async Task HandleResultAsync(Batch batch, ProcessResult result, RsyncStats stats, DateTimeOffset? outageBegan, CancellationToken token)
     {
         var failure = RsyncExitCodes.Classify(result.ExitCode);
         if (failure == FailureClass.Success)
@@ -388,7 +452,9 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             var failedBefore = _retry.OnSuccess();
             if (failedBefore > 0)
             {
-                BackInSync(Target.Label, failedBefore);
+                var outage = outageBegan is { } began ? _time.GetUtcNow() - began : TimeSpan.Zero;
+                BackInSync(Target.Label, Duration(outage), failedBefore);
+                _lastReminder = null;
             }
 
             lock (_gate)
@@ -397,24 +463,25 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                 _inFlight = null;
             }
 
-            BatchSynced(Target.Label, batch.Count, (int)result.Duration.TotalMilliseconds);
+            _batchLog.Add(new BatchLogEntry(batch.Count, FirstPaths(batch), stats.TransferredBytes, stats.SentBytes, result.Duration, batch.FullSync));
             return;
         }
 
         var decision = _retry.OnFailure(failure);
         DateTimeOffset retryAt;
+        TargetState before;
         lock (_gate)
         {
             var now = _time.GetUtcNow();
             _pending.Requeue(batch, now);
             _inFlight = null;
+            before = decision.Attempt == 1 ? TargetState.InSync : _failureState;
             _state = decision.State;
             _failureState = decision.State;
             retryAt = now + decision.Wait;
         }
 
-        var level = failure == FailureClass.Fatal ? LogLevel.Error : LogLevel.Warning;
-        BatchFailed(level, Target.Label, result.ExitCode, RsyncExitCodes.Describe(result.ExitCode), failure, batch.Count, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
+        LogFailure(batch, result, failure, decision, before, outageBegan);
 
         // Until a moment, not for a span: time that passed since the decision (logging, a busy machine) counts.
         var left = retryAt - _time.GetUtcNow();
@@ -426,7 +493,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
         try
         {
-            await delay;
+            await Heartbeat.AwaitAsync(delay);
         }
         catch (OperationCanceledException)
         {
@@ -438,13 +505,92 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
     }
 
-    /// <summary>Counts a finished run and keeps what status reports of it: the last success, the last error and when
-    /// the outage began.</summary>
-    private void Record(Batch batch, ProcessResult result, DateTimeOffset ended)
+    /// <summary>
+    /// A failed run, told so that an outage of an hour does not flood the log: the change of state (in sync to
+    /// retrying, or to failed, or back) at warning or error with the error; the attempts after it at debug, with a
+    /// warning reminder every <see cref="FailureReminderInterval"/>.
+    /// </summary>
+    private void LogFailure(Batch batch, ProcessResult result, FailureClass failure, RetryDecision decision, TargetState before, DateTimeOffset? outageBegan)
     {
-        var failure = RsyncExitCodes.Classify(result.ExitCode);
+        var meaning = RsyncExitCodes.Describe(result.ExitCode);
+        var now = _time.GetUtcNow();
+        var level = failure == FailureClass.Fatal ? LogLevel.Error : LogLevel.Warning;
+        if (before != decision.State)
+        {
+            var state = decision.State == TargetState.Failed ? "failed (fatal: retried every " + Duration(decision.Wait) + ")" : "retrying";
+            StateChanged(level, Target.Label, state, result.ExitCode, meaning, batch.Count, decision.Wait.TotalSeconds, result.Output);
+            _lastReminder = now;
+            return;
+        }
+
+        var outage = outageBegan is { } began ? now - began : TimeSpan.Zero;
+        if (_lastReminder is { } last && now - last < FailureReminderInterval)
+        {
+            RetryFailed(Target.Label, result.ExitCode, meaning, decision.Attempt, decision.Wait.TotalSeconds, result.Output);
+            return;
+        }
+
+        _lastReminder = now;
+        int pending;
         lock (_gate)
         {
+            pending = _pending.Count;
+        }
+
+        StillFailing(level, Target.Label, Duration(outage), decision.Attempt, result.ExitCode, meaning, pending, decision.Wait.TotalSeconds, result.Output);
+    }
+
+    /// <summary>The first path or two of a batch, escaped for the log, and how many more.</summary>
+    internal static string FirstPaths(Batch batch)
+    {
+        if (batch.FullSync)
+        {
+            return "full sync";
+        }
+
+        var shown = batch.Entries.Take(2).Select(e => e.Path.IsRoot ? "." : e.Path.ToString());
+        var text = string.Join(", ", shown);
+        return batch.Entries.Count > 2 ? $"{text} and {batch.Entries.Count - 2} more" : text;
+    }
+
+    /// <summary>A span for a person: "850 ms", "12 s", "4 min 10 s", "2 h 5 min".</summary>
+    internal static string Duration(TimeSpan span) => span switch
+    {
+        _ when span < TimeSpan.FromSeconds(1) => $"{(int)span.TotalMilliseconds} ms",
+        _ when span < TimeSpan.FromMinutes(1) => $"{span.TotalSeconds:0.#} s",
+        _ when span < TimeSpan.FromHours(1) => span.Seconds == 0 ? $"{(int)span.TotalMinutes} min" : $"{(int)span.TotalMinutes} min {span.Seconds} s",
+        _ => span.Minutes == 0 ? $"{(int)span.TotalHours} h" : $"{(int)span.TotalHours} h {span.Minutes} min",
+    };
+
+    private void LogBatch(BatchLogEntry entry)
+    {
+        if (entry.FullSync)
+        {
+            FullSyncDone(Target.Label, Duration(entry.Duration));
+        }
+        else if (entry.Bytes is { } bytes)
+        {
+            BatchSynced(Target.Label, entry.Paths, entry.FirstPaths, bytes, entry.SentBytes ?? 0, Duration(entry.Duration));
+        }
+        else
+        {
+            BatchSyncedNoStats(Target.Label, entry.Paths, entry.FirstPaths, Duration(entry.Duration));
+        }
+    }
+
+    private void LogSummary(BatchLogSummary summary) =>
+        BatchesSummed(Target.Label, summary.Batches, summary.Paths, summary.Bytes ?? 0, summary.SentBytes ?? 0, Duration(summary.Duration));
+
+    /// <summary>Counts a finished run and keeps what status reports of it: the last success, the last error and when
+    /// the outage began.</summary>
+    /// <returns>When the outage that this run ended or continues began (null when none was going on).</returns>
+    private DateTimeOffset? Record(Batch batch, ProcessResult result, DateTimeOffset ended)
+    {
+        var failure = RsyncExitCodes.Classify(result.ExitCode);
+        DateTimeOffset? outageBegan;
+        lock (_gate)
+        {
+            outageBegan = _failingSince;
             _runs[(int)failure]++;
             _lastAttemptSucceeded = failure == FailureClass.Success;
             if (failure == FailureClass.Success)
@@ -461,6 +607,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
 
         RunCompleted?.Invoke(new TargetRun(Id, failure, result.Duration, batch.Count, batch.FullSync));
+        return outageBegan;
     }
 
     /// <summary>The meaning of the exit code and rsync's last line of output, kept short: it is shown in a table.</summary>
@@ -475,7 +622,11 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         return message.Length > 300 ? message[..300] + "..." : message;
     }
 
-    public void Dispose() => _exclusive.Dispose();
+    public void Dispose()
+    {
+        _batchLog.Dispose();
+        _exclusive.Dispose();
+    }
 
     private sealed class Releaser(SemaphoreSlim semaphore) : IDisposable
     {

@@ -11,8 +11,53 @@ public sealed partial class InotifyWatcher
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "inotify reader for {Root} failed; changes are no longer seen")]
     private static partial void ReaderFailed(ILogger logger, Exception exception, string root);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Trace, Message = "inotify {RawEvent}")]
-    private static partial void RawEvent(ILogger logger, RawInotifyEvent rawEvent);
+    /// <summary>sersync's debug line ("inotify wd:N name:X mask:M"), with the watched directory and the cookie.</summary>
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "inotify wd:{Wd} ({Directory}) name:{Name} mask:{Mask} cookie:{Cookie}")]
+    private static partial void RawEvent(ILogger logger, int wd, string directory, string name, string mask, uint cookie);
+
+    /// <summary>One debug line per raw event of a read, before it is handled (so the watch's path is still known).</summary>
+    private void LogRawEvents(List<RawInotifyEvent> events)
+    {
+        foreach (var e in events)
+        {
+            var node = _tree.Get(e.Wd);
+            var path = node == WatchTree.None ? RelativePath.Root : _tree.GetPath(node);
+            var directory = node == WatchTree.None ? "?" : path.IsRoot ? Root : Root + "/" + path;
+            RawEvent(_logger, e.Wd, directory, e.Name.IsEmpty ? "" : new RelativePath(e.Name.ToArray()).ToString(), MaskNames(e.Mask), e.Cookie);
+        }
+    }
+
+    private static readonly (InotifyMask Flag, string Name)[] EventNames =
+    [
+        (InotifyMask.Access, "IN_ACCESS"), (InotifyMask.Modify, "IN_MODIFY"), (InotifyMask.Attrib, "IN_ATTRIB"),
+        (InotifyMask.CloseWrite, "IN_CLOSE_WRITE"), (InotifyMask.CloseNoWrite, "IN_CLOSE_NOWRITE"), (InotifyMask.Open, "IN_OPEN"),
+        (InotifyMask.MovedFrom, "IN_MOVED_FROM"), (InotifyMask.MovedTo, "IN_MOVED_TO"), (InotifyMask.Create, "IN_CREATE"),
+        (InotifyMask.Delete, "IN_DELETE"), (InotifyMask.DeleteSelf, "IN_DELETE_SELF"), (InotifyMask.MoveSelf, "IN_MOVE_SELF"),
+        (InotifyMask.Unmount, "IN_UNMOUNT"), (InotifyMask.QueueOverflow, "IN_Q_OVERFLOW"), (InotifyMask.Ignored, "IN_IGNORED"),
+        (InotifyMask.IsDir, "IN_ISDIR"),
+    ];
+
+    /// <summary>The kernel's names of the bits set, "IN_CREATE|IN_ISDIR"; unknown bits in hex.</summary>
+    internal static string MaskNames(InotifyMask mask)
+    {
+        var names = new List<string>();
+        var rest = (uint)mask;
+        foreach (var (flag, name) in EventNames)
+        {
+            if ((mask & flag) != 0)
+            {
+                names.Add(name);
+                rest &= ~(uint)flag;
+            }
+        }
+
+        if (rest != 0 || names.Count == 0)
+        {
+            names.Add($"0x{rest:x}");
+        }
+
+        return string.Join('|', names);
+    }
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
         Message = "inotify event queue overflowed for {Root} ({File}): events were lost; re-scanning and requesting a full sync")]

@@ -43,7 +43,6 @@ public sealed partial class InotifyWatcher
             }
 
             var e = events[i];
-            RawEvent(_logger, e);
 
             if (e.Has(InotifyMask.QueueOverflow))
             {
@@ -617,6 +616,7 @@ public sealed partial class InotifyWatcher
     /// passed since the last report (by the clock, not by count, so a slow tree still reports steadily).</summary>
     private void ReportProgressIfDue()
     {
+        Heartbeat.Beat(); // placing a million watches (at start, or after an overflow) is work that progresses
         if (_progress is null || _watching)
         {
             return;

@@ -36,6 +36,7 @@ using SerSync.Configuration;
 using SerSync.Filtering;
 using SerSync.Interop;
 using SerSync.Paths;
+using SerSync.Targets;
 
 namespace SerSync.Watching;
 
@@ -186,6 +187,12 @@ public sealed partial class InotifyWatcher : IDisposable
 
     public PathFilter Filter { get; }
 
+    /// <summary>The reader's proof that it turns, for the watchdog: beaten for every watch placed (at start and in a
+    /// rescan) and each time round the read loop, which then polls with <see cref="Heartbeat.Period"/> as its
+    /// timeout so an idle root still beats. <see cref="Heartbeat.None"/> (poll blocks) unless watched. Set before
+    /// <see cref="Start"/>.</summary>
+    public Heartbeat Heartbeat { get; set; } = Heartbeat.None;
+
     /// <summary>Watches currently placed (one per watched directory).</summary>
     public int WatchCount => Volatile.Read(ref _watchCount);
 
@@ -216,6 +223,7 @@ public sealed partial class InotifyWatcher : IDisposable
         }
 
         _lastProgress = _time.GetTimestamp();
+        Heartbeat.Start();
         try
         {
             OpenAndPlace();
@@ -224,6 +232,7 @@ public sealed partial class InotifyWatcher : IDisposable
         {
             // Nothing else will close them: the reader never starts and Dispose may come only at finalization.
             CloseHandles();
+            Heartbeat.Stop();
             throw;
         }
 
@@ -303,6 +312,7 @@ public sealed partial class InotifyWatcher : IDisposable
         }
 
         _stopping = true;
+        Heartbeat.Stop();
         Wake();
         if (_thread is not null && _thread != Thread.CurrentThread)
         {
@@ -353,9 +363,11 @@ public sealed partial class InotifyWatcher : IDisposable
             _inotify!.DangerousAddRef(ref inotifyAdded);
             _wakeup!.DangerousAddRef(ref wakeupAdded);
             var events = new List<RawInotifyEvent>();
+            var pollTimeout = Heartbeat.PollTimeoutMilliseconds;
             while (!_stopping)
             {
-                if (!WaitReadable(-1))
+                Heartbeat.Beat();
+                if (!WaitReadable(pollTimeout))
                 {
                     continue;
                 }
@@ -377,6 +389,11 @@ public sealed partial class InotifyWatcher : IDisposable
                 if (_stopping)
                 {
                     break;
+                }
+
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    LogRawEvents(events); // <debug start="true"/>: checked once per read, not per event
                 }
 
                 if (!ProcessBatch(events))

@@ -99,6 +99,7 @@ internal static class StatusTable
         text.Append(CultureInfo.InvariantCulture, $"sersyncd {status.GetProperty("version").GetString()}, pid {status.GetProperty("pid").GetInt32()}, up {Span(uptime)}, {status.GetProperty("phase").GetString()}: {status.GetProperty("config").GetString()}\n");
         var rows = new List<string[]> { Header };
         var notes = new List<string>();
+        var audits = new List<string>();
         foreach (var root in status.GetProperty("roots").EnumerateArray())
         {
             var path = root.GetProperty("path").GetString()!;
@@ -106,6 +107,14 @@ internal static class StatusTable
                 + string.Concat(root.GetProperty("plugins").EnumerateArray().Select(p => string.Create(CultureInfo.InvariantCulture, $", plugin {p.GetProperty("name").GetString()} {p.GetProperty("pending").GetInt32()} pending"))));
             foreach (var t in root.GetProperty("targets").EnumerateArray())
             {
+                if (t.TryGetProperty("last_audit", out var audit) && audit.ValueKind == JsonValueKind.Object)
+                {
+                    var found = audit.GetProperty("error").GetString() is { } failed
+                        ? "could not run: " + failed
+                        : string.Create(CultureInfo.InvariantCulture, $"{audit.GetProperty("drift_paths").GetInt32()} drift paths ({audit.GetProperty("missing").GetInt32()} missing, {audit.GetProperty("differs").GetInt32()} differ, {audit.GetProperty("only_on_target").GetInt32()} only on target), {audit.GetProperty("queued").GetInt32()} queued for repair");
+                    audits.Add($"{path} -> {t.GetProperty("name").GetString()}: last audit {Ago(audit.GetProperty("at"), now)}: {found}");
+                }
+
                 var lag = t.GetProperty("lag_s").GetDouble();
                 rows.Add(
                 [
@@ -133,6 +142,7 @@ internal static class StatusTable
         }
 
         notes.ForEach(n => text.Append(n).Append('\n'));
+        audits.ForEach(n => text.Append(n).Append('\n'));
         return text.ToString();
     }
 

@@ -66,6 +66,23 @@ public static class StatusJson
 
                 json.WriteNumber("failures_total", t.FailuresTotal);
                 WriteTime(json, "failing_since", t.FailingSince);
+                if (root.AuditOf(t) is { } audit)
+                {
+                    json.WriteStartObject("last_audit");
+                    WriteTime(json, "at", audit.At);
+                    json.WriteNumber("drift_paths", audit.DriftPaths);
+                    json.WriteNumber("missing", audit.Missing);
+                    json.WriteNumber("differs", audit.Differs);
+                    json.WriteNumber("only_on_target", audit.OnlyOnTarget);
+                    json.WriteNumber("queued", audit.Queued);
+                    json.WriteString("error", audit.Error);
+                    json.WriteEndObject();
+                }
+                else
+                {
+                    json.WriteNull("last_audit");
+                }
+
                 json.WriteEndObject();
             }
 

@@ -23,6 +23,8 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
     private readonly Task _notifyReader = Task.CompletedTask;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _messages = [];
+    private readonly List<TimeSpan> _messageTimes = [];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private bool _disposed;
@@ -95,6 +97,22 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Every datagram with when it arrived (since the process was started), in order.</summary>
+    public IReadOnlyList<(TimeSpan At, string Message)> TimedMessages
+    {
+        get
+        {
+            lock (_messages)
+            {
+                return [.. _messageTimes.Zip(_messages)];
+            }
+        }
+    }
+
+    /// <summary>When each WATCHDOG=1 arrived (since the process was started).</summary>
+    public IReadOnlyList<TimeSpan> WatchdogPings =>
+        [.. TimedMessages.Where(m => m.Message.Split('\n').Contains("WATCHDOG=1")).Select(m => m.At)];
+
     /// <summary>Every <c>KEY=value</c> line of every message, in order.</summary>
     public IReadOnlyList<string> MessageLines => [.. Messages.SelectMany(m => m.Split('\n', StringSplitOptions.RemoveEmptyEntries))];
 
@@ -152,6 +170,10 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
 
     /// <summary>Starts the daemon with <paramref name="arguments"/> and a NOTIFY_SOCKET of its own.</summary>
     public static DaemonProcess Start(params IReadOnlyList<string> arguments) => new(arguments, withNotifySocket: true, null);
+
+    /// <summary>Starts the daemon with a NOTIFY_SOCKET of its own and more environment (WATCHDOG_USEC, a test hook).</summary>
+    public static DaemonProcess Start(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment) =>
+        new(arguments, withNotifySocket: true, environment);
 
     /// <summary>Starts the daemon without NOTIFY_SOCKET (and without INVOCATION_ID) in its environment.</summary>
     public static DaemonProcess StartWithoutNotifySocket(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null) =>
@@ -343,6 +365,7 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
             lock (_messages)
             {
                 _messages.Add(message);
+                _messageTimes.Add(_clock.Elapsed);
             }
         }
     }

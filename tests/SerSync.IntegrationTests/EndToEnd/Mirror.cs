@@ -38,14 +38,15 @@ public sealed class Mirror : IAsyncDisposable
 
     /// <summary>Creates the directories; <paramref name="prepare"/> may fill the source and adjust the config before
     /// the daemon starts with <c>-r -o CONFIG</c>; returns once READY=1 arrived.</summary>
-    public static async Task<Mirror> StartAsync(Action<Mirror>? prepare = null, bool fullPush = true)
+    public static async Task<Mirror> StartAsync(Action<Mirror>? prepare = null, bool fullPush = true, IReadOnlyDictionary<string, string>? environment = null)
     {
         var mirror = new Mirror(new TempDirectory("sersync-e2e-"));
         try
         {
             prepare?.Invoke(mirror);
             mirror.Config.Write(mirror.ConfigPath);
-            mirror.Daemon = DaemonProcess.Start(fullPush ? ["-r", "-o", mirror.ConfigPath] : ["-o", mirror.ConfigPath]);
+            string[] arguments = fullPush ? ["-r", "-o", mirror.ConfigPath] : ["-o", mirror.ConfigPath];
+            mirror.Daemon = environment is null ? DaemonProcess.Start(arguments) : DaemonProcess.Start(arguments, environment);
             await mirror.Daemon.WaitForReadyAsync(ReadyTimeout);
             return mirror;
         }

@@ -98,7 +98,7 @@ public sealed class CrashRecoveryFaultTests
 
     /// <summary>
     /// Once the trees are equal and the source is still, a healthy daemon runs no failing rsync: asserts that no
-    /// "rsync exit" warning is logged in the next 8 s (a batch stuck on a partial-transfer error is retried with a
+    /// "rsync exit" warning is logged in the next 8 s and that STATUS= names no failing target (a batch stuck on a partial-transfer error is retried with a
     /// backoff of 1, 2, 4, 8 s, so it shows within that window). Such a batch also holds a clean stop for the full
     /// 60 s drain, which the 20 s stop bound below catches.
     /// </summary>
@@ -109,6 +109,11 @@ public sealed class CrashRecoveryFaultTests
         await Task.Delay(window, TestContext.Current.CancellationToken);
         var after = Failures(daemon);
         Assert.True(after == before, $"{after - before} failing rsync run(s) logged in the {window.TotalSeconds:0} s after the trees became equal (a batch retried forever?)\n{daemon.Describe()}");
+
+        // Only a target's first failure is a warning (the retries of an outage are debug lines): a batch that was
+        // already retrying shows in the STATUS= line instead, which names every failing target.
+        var status = daemon.LastStatus ?? "";
+        Assert.True(!status.Contains("(retrying)", StringComparison.Ordinal) && !status.Contains("(failed)", StringComparison.Ordinal), $"a target still failing after the trees became equal: {status}\n{daemon.Describe()}");
     }
 
     private static async Task RunAsync(int seed, bool checkNoFullPush)

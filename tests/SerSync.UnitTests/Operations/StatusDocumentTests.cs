@@ -21,7 +21,8 @@ public sealed class StatusDocumentTests
 
     private static DaemonStatus Status(DaemonPhase phase, params TargetSnapshot[] targets) => new(
         "1.2.3", 4242, TimeSpan.FromSeconds(3725), phase, 1,
-        new PipelineSnapshot(Now, [new RootSnapshot("/www", 120, 1, 999, 4096, targets, [new HookSnapshot("socket", 3)])]),
+        new PipelineSnapshot(Now, [new RootSnapshot("/www", 120, 1, 999, 4096, targets, [new HookSnapshot("socket", 3)],
+            new Dictionary<string, SerSync.Scheduling.AuditSummary> { ["id-/srv/copy"] = new(Now.AddMinutes(-1), 3, 1, 1, 1, 3, null) })]),
         "/etc/sersync.d/www.xml");
 
     [Fact]
@@ -38,18 +39,24 @@ public sealed class StatusDocumentTests
         Assert.Equal(120, r.GetProperty("watches").GetInt32());
         Assert.Equal(1, r.GetProperty("overflows").GetInt64());
         var local = r.GetProperty("targets")[0];
-        Assert.Equal(["name", "kind", "state", "pending", "lag_s", "last_success", "last_error", "failures_total", "failing_since"], local.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["name", "kind", "state", "pending", "lag_s", "last_success", "last_error", "failures_total", "failing_since", "last_audit"], local.EnumerateObject().Select(p => p.Name));
         Assert.Equal("local", local.GetProperty("kind").GetString());
         Assert.Equal("in_sync", local.GetProperty("state").GetString());
         Assert.Equal(0, local.GetProperty("lag_s").GetDouble());
         Assert.Equal("2026-12-01T11:59:30.000Z", local.GetProperty("last_success").GetString());
         Assert.Equal(JsonValueKind.Null, local.GetProperty("last_error").ValueKind);
+        var audit = local.GetProperty("last_audit");
+        Assert.Equal(3, audit.GetProperty("drift_paths").GetInt32());
+        Assert.Equal(1, audit.GetProperty("only_on_target").GetInt32());
+        Assert.Equal(3, audit.GetProperty("queued").GetInt32());
+        Assert.Equal(JsonValueKind.Null, audit.GetProperty("error").ValueKind);
         var remote = r.GetProperty("targets")[1];
         Assert.Equal("rsyncd", remote.GetProperty("kind").GetString());
         Assert.Equal("retrying", remote.GetProperty("state").GetString());
         Assert.Equal(12, remote.GetProperty("pending").GetInt32());
         Assert.Equal(43, remote.GetProperty("lag_s").GetDouble()); // the oldest change not on the target arrived 43 s ago
         Assert.Equal(10, remote.GetProperty("last_error").GetProperty("exit_code").GetInt32());
+        Assert.Equal(JsonValueKind.Null, remote.GetProperty("last_audit").ValueKind);
         Assert.Equal("2026-12-01T11:59:58.000Z", remote.GetProperty("last_error").GetProperty("at").GetString());
         Assert.Equal(7, remote.GetProperty("failures_total").GetInt64());
         Assert.Equal(3, r.GetProperty("plugins")[0].GetProperty("pending").GetInt32());
@@ -66,6 +73,7 @@ public sealed class StatusDocumentTests
         Assert.Matches(@"^/www\s+/srv/copy\s+local\s+in_sync\s+0\s+0\s+2026-12-01 11:59:30Z \(30s ago\)\s+-$", lines[2]);
         Assert.Matches(@"^/www\s+10\.0\.0\.2::www\s+rsyncd\s+retrying\s+12\s+43s\s+2026-12-01 11:50:00Z \(10m00s ago\)\s+2026-12-01 11:59:58Z \(2s ago\) exit 10: error in socket I/O: rsync: failed to connect", lines[3]);
         Assert.Equal("/www: 120 watches, 1 overflows, 999 changes, journal 4096 bytes, plugin socket 3 pending", lines[4]);
+        Assert.Equal("/www -> /srv/copy: last audit 2026-12-01 11:59:00Z (1m00s ago): 3 drift paths (1 missing, 1 differ, 1 only on target), 3 queued for repair", lines[5]);
     }
 
     [Fact]

@@ -61,6 +61,47 @@ public sealed class MirrorPipelineTests : IDisposable
         await pipeline.StopAsync(TimeSpan.FromSeconds(5));
     }
     [Fact]
+    public async Task The_status_line_names_the_targets_behind_failing_first_with_their_changes_and_lag_and_stays_bounded()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var src = _temp.Sub("src");
+        Directory.CreateDirectory(src);
+        var builder = new ConfigBuilder(src, _temp.Sub("state"));
+        var targets = Enumerable.Range(0, 5).Select(i => _temp.Sub("dst" + i)).ToList();
+        targets.ForEach(t => builder.AddLocalTarget(t));
+        var config = ConfigLoader.Load(builder.Write(Path.Combine(_temp.Path, "confxml.xml")));
+        var runner = new ScriptedRunner(_time);
+        using var pipeline = new MirrorPipeline(config, new MirrorOptions(8, false, TimeSpan.FromSeconds(5)), _time, NullLoggerFactory.Instance, runner);
+        pipeline.Start();
+        pipeline.StartWorkers();
+        Assert.Equal("watching 1 directories; all 5 targets in sync", pipeline.StatusLine());
+
+        await File.WriteAllTextAsync(Path.Combine(src, "a.txt"), "a", ct);
+        await Eventually.TrueAsync(() => pipeline.Workers.All(w => w.PendingCount == 1), Deadline, "the change to reach every worker", ct);
+        _time.Advance(TimeSpan.FromSeconds(3)); // the batches leave; the change is 3 s old and on no target yet
+        var calls = new List<ScriptedRunner.Call>();
+        for (var i = 0; i < targets.Count; i++)
+        {
+            calls.Add(await runner.NextAsync(Deadline));
+        }
+
+        var failing = calls.Single(c => c.Invocation.Arguments[^1].StartsWith(targets[3], StringComparison.Ordinal));
+        failing.Complete(10);
+        var worker = pipeline.Workers.Single(w => w.Target.Label.StartsWith(targets[3], StringComparison.Ordinal));
+        await Eventually.TrueAsync(() => worker.RetryAt is not null, Deadline, "the failing target to wait for its retry", ct);
+
+        var line = pipeline.StatusLine();
+        Assert.StartsWith($"watching 1 directories; 5 of 5 target(s) behind: {worker.Target.Label} 1 change(s) 3.0 s (retrying), ", line, StringComparison.Ordinal);
+        Assert.EndsWith(" 1 change(s) 3.0 s and 2 more", line, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', line);
+
+        calls.Where(c => c != failing).ToList().ForEach(c => c.Complete(0));
+        await Eventually.TrueAsync(() => pipeline.Workers.Count(w => w.PendingCount == 0 && w.State == TargetState.InSync) == 4, Deadline, "the healthy targets to be in sync", ct);
+        Assert.Equal($"watching 1 directories; 1 of 5 target(s) behind: {worker.Target.Label} 1 change(s) 3.0 s (retrying)", pipeline.StatusLine());
+        await pipeline.StopAsync(TimeSpan.Zero);
+    }
+
+    [Fact]
     public async Task A_root_without_state_gets_one_journaled_full_push_and_a_restart_does_not_push_again()
     {
         var ct = TestContext.Current.CancellationToken;

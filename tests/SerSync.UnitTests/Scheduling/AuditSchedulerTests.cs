@@ -81,6 +81,11 @@ public sealed class AuditSchedulerTests
         }
 
         public Fixture(bool repair, SemaphoreSlim? slots, Func<string, (int Code, string[] Lines)> answer, params SyncTarget[] targets)
+            : this(repair, slots, null, answer, targets)
+        {
+        }
+
+        public Fixture(bool repair, SemaphoreSlim? slots, Func<SyncTarget, RelativePath, bool>? pending, Func<string, (int Code, string[] Lines)> answer, params SyncTarget[] targets)
         {
             Targets = targets;
             Runner = new PrintingRunner(answer, d => { lock (_held) { return _held.Contains(d); } });
@@ -102,7 +107,8 @@ public sealed class AuditSchedulerTests
                 Results,
                 Time,
                 NullLogger.Instance,
-                slots);
+                slots,
+                pending);
         }
 
         public FakeTimeProvider Time { get; } = new(T0);
@@ -241,5 +247,15 @@ public sealed class AuditSchedulerTests
         Assert.Equal(3, f.Runner.Runs.Count);
         Assert.Equal(1, f.Runner.MaxConcurrent);
         Assert.Equal(1, slots.CurrentCount);
+    }
+
+    [Fact]
+    public async Task Paths_with_changes_already_queued_are_not_drift_and_not_queued_again()
+    {
+        var a = Target("a");
+        var f = new Fixture(true, null, (t, path) => t == a && path.IsAtOrBelow(RelativePath.FromString("newdir")), _ => (0, Drifted), a);
+        await f.Scheduler.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(new AuditSummary(T0, 3, 0, 2, 1, 3, null), f.Results.For(a));
+        Assert.DoesNotContain(Assert.Single(f.Repairs).Changes, c => c.Path.IsAtOrBelow(RelativePath.FromString("newdir")));
     }
 }

@@ -27,7 +27,7 @@ internal sealed class ScriptedRunner(TimeProvider time) : IProcessRunner
         var running = Interlocked.Increment(ref _running);
         InterlockedMax(ref _maxRunning, running);
         Interlocked.Increment(ref _count);
-        var call = new Call(invocation, time.GetUtcNow());
+        var call = new Call(invocation, time.GetUtcNow(), stdoutLine);
         _calls.Writer.TryWrite(call);
         try
         {
@@ -94,7 +94,7 @@ internal sealed class ScriptedRunner(TimeProvider time) : IProcessRunner
         }
     }
 
-    internal sealed class Call(ProcessInvocation invocation, DateTimeOffset startedAt)
+    internal sealed class Call(ProcessInvocation invocation, DateTimeOffset startedAt, Action<string>? stdoutLine = null)
     {
         private readonly TaskCompletionSource<ProcessResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -108,5 +108,16 @@ internal sealed class ScriptedRunner(TimeProvider time) : IProcessRunner
         public Task<ProcessResult> Result => _result.Task;
 
         public void Complete(int exitCode, string output = "") => _result.TrySetResult(new ProcessResult(exitCode, output, TimeSpan.FromMilliseconds(1), false));
+
+        /// <summary>Ends the run as rsync would after printing <paramref name="stdout"/> (its --stats lines, say).</summary>
+        public void Complete(int exitCode, IEnumerable<string> stdout, TimeSpan duration)
+        {
+            foreach (var line in stdout)
+            {
+                stdoutLine?.Invoke(line);
+            }
+
+            _result.TrySetResult(new ProcessResult(exitCode, "", duration, false));
+        }
     }
 }
