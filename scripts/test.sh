@@ -22,6 +22,8 @@ need=()
 for cmd in rsync:rsync sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 python3:python3; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${cmd%%:*}" ] || need+=("${cmd#*:}")
 done
+# The /metrics test reads the exposition with prometheus_client's parser, from Debian's python3 (not a pyenv one).
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need+=(python3-prometheus-client)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing: ${need[*]}; run as root (sudo) so they can be installed with apt-get" >&2

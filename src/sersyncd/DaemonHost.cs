@@ -43,13 +43,29 @@ internal static class DaemonHost
 
         var status = new StatusSource(TimeProvider.System, config.SourceFile);
         builder.Services.AddSingleton(status);
+        if (config.Status.Listen is not null)
+        {
+            // First: the port is bound (or the start fails, exit 78) before the socket or any watch. Without listen,
+            // nothing of the HTTP server or the metrics is built.
+            builder.Services.AddSingleton(config.Status);
+            builder.Services.AddHostedService<StatusHttpServer>();
+        }
+
         // Before the mirror, so that the socket answers while watches are placed, and (hosted services stop in
         // reverse order) still answers while the mirror drains at a stop.
         builder.Services.AddHostedService(sp => new StatusSocketServer(
             paths.StatusSocket, config.Status, status, TimeProvider.System, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<StatusSocketServer>>()));
         builder.Services.AddHostedService<MirrorService>();
         using var host = builder.Build();
-        await host.RunAsync();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (ListenException)
+        {
+            return ExitCodes.Config; // logged by the server
+        }
+
         return Environment.ExitCode;
     }
 }

@@ -65,6 +65,7 @@ public sealed partial class MirrorService(
                 pipeline.Faulted += (_, e) => _fault.TrySetResult(e);
                 status.Publish(pipeline);
                 var reload = await RunAsync(pipeline, fullPush, stoppingToken);
+                status.Retire(pipeline);
                 fullPush = false;
                 if (!reload)
                 {

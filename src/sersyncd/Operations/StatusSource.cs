@@ -1,4 +1,5 @@
 using SerSync.Pipeline;
+using SerSync.Scheduling;
 using SerSync.Targets;
 
 namespace SerSync.Daemon.Operations;
@@ -41,6 +42,10 @@ public sealed class StatusSource(TimeProvider time, string configFile)
     /// <summary>Called after each run of a live batch, with its root and target, on that target's worker.</summary>
     public event Action<string, TargetSnapshot, TargetRun>? RunCompleted;
 
+    /// <summary>A pipeline has stopped (a reload or the stop), with its generation and its last snapshot: the final
+    /// values of its counters, which the metrics add to what earlier pipelines counted.</summary>
+    public event Action<int, PipelineSnapshot>? Retired;
+
     /// <summary>A new pipeline replaces the previous one (the first at start, then one per reload).</summary>
     public void Publish(MirrorPipeline pipeline)
     {
@@ -54,6 +59,45 @@ public sealed class StatusSource(TimeProvider time, string configFile)
         {
             _pipeline = pipeline;
             _generation++;
+        }
+    }
+
+    /// <summary>Called once the pipeline has stopped and before it is disposed.</summary>
+    public void Retire(MirrorPipeline pipeline)
+    {
+        int generation;
+        lock (_gate)
+        {
+            if (!ReferenceEquals(pipeline, _pipeline))
+            {
+                return;
+            }
+
+            generation = _generation;
+        }
+
+        PipelineSnapshot final;
+        try
+        {
+            final = pipeline.Snapshot();
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the metrics then keep what the last scrape saw
+        }
+
+        Retired?.Invoke(generation, final);
+    }
+
+    /// <summary>The current pipeline's last audit results (<c>sersyncd_target_drift_paths</c>); null before the first.</summary>
+    public AuditResults? Audits
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pipeline?.Audits;
+            }
         }
     }
 
