@@ -43,7 +43,8 @@ internal static class DaemonHost
 
         var status = new StatusSource(TimeProvider.System, config.SourceFile);
         builder.Services.AddSingleton(status);
-        if (config.Status.Listen is not null)
+        // A plugin run alone (-m) serves no HTTP: the same file's sync instance owns that port.
+        if (config.Status.Listen is not null && cl.Plugin is null)
         {
             // First: the port is bound (or the start fails, exit 78) before the socket or any watch. Without listen,
             // nothing of the HTTP server or the metrics is built.
