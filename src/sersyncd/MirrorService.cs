@@ -149,7 +149,7 @@ public sealed partial class MirrorService(
         {
             var fault = await _fault.Task;
             await pipeline.StopAsync(TimeSpan.Zero);
-            Stop(ExitCodes.OsError, fault.Message, null);
+            Stop(fault.Fault == PipelineFault.LoopCrashed ? ExitCodes.Software : ExitCodes.OsError, fault.Message, null);
             return false;
         }
 

@@ -171,6 +171,7 @@ public sealed partial class HookWorker : IChangeSink
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         Heartbeat.Start();
+        var crashed = false;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -185,9 +186,17 @@ public sealed partial class HookWorker : IChangeSink
                 await DeliverAsync(work, stoppingToken);
             }
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            crashed = true; // stays counted: its beats stop, so the watchdog sees it
+            throw;
+        }
         finally
         {
-            Heartbeat.Stop();
+            if (!crashed)
+            {
+                Heartbeat.Stop();
+            }
         }
     }
 

@@ -86,10 +86,12 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
         try
         {
             await LoopAsync();
+            Heartbeat.Stop(); // ended on purpose; a loop that died stays counted, so the watchdog sees it stop
         }
-        finally
+        catch (OperationCanceledException)
         {
             Heartbeat.Stop();
+            throw;
         }
     }
 

@@ -30,4 +30,7 @@ public sealed partial class MirrorPipeline
 
     [LoggerMessage(EventId = 8010, Level = LogLevel.Warning, Message = "{Count} plugin change(s) not yet delivered; they stay in the journal for the next start")]
     private partial void HooksNotAllDelivered(int count);
+
+    [LoggerMessage(EventId = 8020, Level = LogLevel.Critical, Message = "{What} ended with an error; the daemon stops (exit 70) so that it is started again from the journal")]
+    private partial void LoopCrashed(string what, Exception error);
 }

@@ -53,6 +53,10 @@ public enum PipelineFault
 
     /// <summary>Anything else (a reader error).</summary>
     Other,
+
+    /// <summary>A loop of the pipeline (a worker, a hook, a dispatcher) ended with an error: a defect or an
+    /// unexpected fault of the system (a missing temporary directory, a full disk under the journal).</summary>
+    LoopCrashed,
 }
 
 /// <summary>Raised when the pipeline cannot go on; the lifecycle stops the process.</summary>
@@ -237,7 +241,7 @@ public sealed partial class MirrorPipeline : IDisposable
                 }
             }
 
-            root.DispatchTask = root.Dispatcher.RunAsync();
+            root.DispatchTask = Observed(root.Dispatcher.RunAsync(), "the dispatcher for " + root.Watch.Path);
         }
     }
 
@@ -280,12 +284,12 @@ public sealed partial class MirrorPipeline : IDisposable
     {
         foreach (var worker in _workers)
         {
-            _workerTasks.Add(worker.RunAsync(_workersStop.Token));
+            _workerTasks.Add(Observed(worker.RunAsync(_workersStop.Token), "the worker for " + worker.Target.Label));
         }
 
         foreach (var hook in _hooks)
         {
-            _hookTasks.Add(hook.RunAsync(_hooksStop.Token));
+            _hookTasks.Add(Observed(hook.RunAsync(_hooksStop.Token), $"the {hook.Plugin.Name} plugin's hook"));
         }
 
         StartSchedules();
@@ -712,6 +716,23 @@ public sealed partial class MirrorPipeline : IDisposable
         await _hooksStop.CancelAsync();
         await Task.WhenAll(_hookTasks);
     }
+
+    /// <summary>A loop that ends with an error stops the pipeline (the daemon exits 70 and systemd starts it again,
+    /// from the journal) instead of leaving its target silently unsynced while status says "syncing".
+    /// The task returned ends with the loop and never faults: the error is reported here, once, and a stop that
+    /// waits for the loop goes on with the others.</summary>
+    private Task Observed(Task loop, string what) => loop.ContinueWith(
+        t =>
+        {
+            if (t.Exception?.GetBaseException() is { } error)
+            {
+                LoopCrashed(what, error);
+                Fail(PipelineFault.LoopCrashed, $"{what} ended with an error: {error.Message}");
+            }
+        },
+        CancellationToken.None,
+        TaskContinuationOptions.ExecuteSynchronously,
+        TaskScheduler.Default);
 
     private void Fail(PipelineFault fault, string message)
     {

@@ -259,10 +259,15 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         try
         {
             await LoopAsync(stoppingToken);
+            Heartbeat.Stop(); // ended on purpose; a loop that died stays counted, so the watchdog sees it stop
+        }
+        catch (OperationCanceledException)
+        {
+            Heartbeat.Stop();
+            throw;
         }
         finally
         {
-            Heartbeat.Stop();
             _batchLog.Flush();
         }
     }

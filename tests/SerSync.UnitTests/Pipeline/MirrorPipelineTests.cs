@@ -21,6 +21,52 @@ public sealed class MirrorPipelineTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
+    public async Task A_worker_that_dies_of_an_error_faults_the_pipeline_instead_of_leaving_its_target_silently_behind()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var src = _temp.Sub("src");
+        Directory.CreateDirectory(src);
+        var builder = new ConfigBuilder(src, _temp.Sub("state")).AddLocalTarget(_temp.Sub("dst"));
+        var config = ConfigLoader.Load(builder.Write(Path.Combine(_temp.Path, "confxml.xml")));
+        var faults = new List<PipelineFaultedEventArgs>();
+        using var pipeline = new MirrorPipeline(config, new MirrorOptions(4, false, TimeSpan.FromSeconds(5)), TimeProvider.System, NullLoggerFactory.Instance, new ThrowingRunner());
+        pipeline.Faulted += (_, e) =>
+        {
+            lock (faults)
+            {
+                faults.Add(e);
+            }
+        };
+        pipeline.Start();
+        pipeline.StartWorkers();
+        await File.WriteAllTextAsync(Path.Combine(src, "a.txt"), "a", ct); // its batch makes the runner throw
+        await Eventually.TrueAsync(
+            () =>
+            {
+                lock (faults)
+                {
+                    return faults.Count > 0;
+                }
+            },
+            Deadline,
+            "the pipeline to report the worker's death",
+            ct);
+        var fault = faults[0];
+        Assert.Equal(PipelineFault.LoopCrashed, fault.Fault);
+        Assert.Contains("the worker for", fault.Message, StringComparison.Ordinal);
+        Assert.Contains("no such directory (a test)", fault.Message, StringComparison.Ordinal);
+        await pipeline.StopAsync(TimeSpan.Zero);
+    }
+
+    private sealed class ThrowingRunner : SerSync.Processes.IProcessRunner
+    {
+        public string Program => "rsync";
+
+        public Task<SerSync.Processes.ProcessResult> RunAsync(SerSync.Processes.ProcessInvocation invocation, TimeSpan lifetime, CancellationToken cancellationToken, Action<string>? stdoutLine = null) =>
+            throw new DirectoryNotFoundException("no such directory (a test)");
+    }
+
+    [Fact]
     public async Task A_crontab_push_holds_the_live_batches_of_its_target_until_it_ends()
     {
         var ct = TestContext.Current.CancellationToken;
