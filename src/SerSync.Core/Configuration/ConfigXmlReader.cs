@@ -82,6 +82,8 @@ internal sealed class ConfigXmlReader
         };
     }
 
+    private const int MaxStatusSocketBytes = 96;
+
     private StatusConfig ReadStatus(XElement? status)
     {
         if (status == null)
@@ -93,9 +95,11 @@ internal sealed class ConfigXmlReader
         if (status.Attribute("socket") is { } socketAttr)
         {
             socket = _values.AbsolutePath(socketAttr, "status socket");
-            if (Encoding.UTF8.GetByteCount(socket) > 107)
+            // sun_path holds 107 bytes; the daemon binds a temporary name of up to 14 bytes beside it first, and a
+            // plugin run alone (-m) adds "-NAME" (at most 11 bytes).
+            if (Encoding.UTF8.GetByteCount(socket) > MaxStatusSocketBytes || Encoding.UTF8.GetByteCount(Path.GetDirectoryName(socket)!) > MaxStatusSocketBytes - 15)
             {
-                throw _errors.Fail(socketAttr, $"status socket {ConfigText.Quote(socket)} is longer than a unix socket path may be (107 bytes); expected a shorter path");
+                throw _errors.Fail(socketAttr, $"status socket {ConfigText.Quote(socket)} is longer than a unix socket path may be here ({MaxStatusSocketBytes} bytes, its directory {MaxStatusSocketBytes - 15}); expected a shorter path");
             }
         }
 

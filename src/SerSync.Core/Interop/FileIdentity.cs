@@ -7,14 +7,21 @@ namespace SerSync.Interop;
 public static class FileIdentity
 {
     /// <summary>The inode at <paramref name="path"/>; null when nothing is there (or it cannot be read).</summary>
-    public static unsafe ulong? InodeOf(string path)
+    public static ulong? InodeOf(string path) => Stat(path)?.Inode;
+
+    /// <summary>Whether <paramref name="path"/> is a unix socket; null when nothing is there.</summary>
+    public static bool? IsSocket(string path) => Stat(path) is { } st ? (st.Mode & Libc.S_IFMT) == SocketType : null;
+
+    private const ushort SocketType = 0xC000; // S_IFSOCK
+
+    private static unsafe (ulong Inode, ushort Mode)? Stat(string path)
     {
         var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
         Encoding.UTF8.GetBytes(path, bytes);
         Libc.Statx st;
         fixed (byte* p = bytes)
         {
-            return Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &st) == 0 ? st.Ino : null;
+            return Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &st) == 0 ? (st.Ino, st.Mode) : null;
         }
     }
 }

@@ -32,9 +32,10 @@ public sealed partial class StatusSocketServer(string path, StatusConfig setting
         {
             listener = Bind();
         }
-        catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Mirroring matters more than being asked about it: the daemon runs on without the socket.
+            // Mirroring matters more than being asked about it: the daemon runs on without the socket (an error
+            // here must never end the host: an over-long path, a directory that cannot be made, a file in the way).
             CannotListen(path, ex.Message);
             return;
         }
@@ -83,9 +84,15 @@ public sealed partial class StatusSocketServer(string path, StatusConfig setting
 
     private Socket Bind()
     {
+        if (FileIdentity.IsSocket(path) == false)
+        {
+            throw new IOException("something that is not a socket is there; it is left alone (a typo in <status socket>?)");
+        }
+
         var directory = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        // No longer than the final name plus a few bytes: the loader keeps room for it within sun_path's 107.
+        var temporary = Path.Combine(directory, $".{Environment.ProcessId:x}.sock");
         File.Delete(temporary);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -102,7 +109,7 @@ public sealed partial class StatusSocketServer(string path, StatusConfig setting
             }
 
             socket.Listen(MaxClients);
-            if (File.Exists(path) || FileIdentity.InodeOf(path) is not null)
+            if (FileIdentity.IsSocket(path) == true)
             {
                 Replacing(path);
             }
@@ -147,7 +154,14 @@ public sealed partial class StatusSocketServer(string path, StatusConfig setting
         }
         finally
         {
-            _clients.Release();
+            try
+            {
+                _clients.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The host disposed the server while this client was served: nothing is left to release to.
+            }
         }
     }
 

@@ -149,6 +149,31 @@ public sealed class StatusEndToEndTests
         await daemon.StopAsync();
     }
 
+    [Fact]
+    public async Task A_file_that_is_not_a_socket_at_the_socket_path_is_left_alone_and_the_daemon_mirrors_on()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var tmp = new TempDirectory("sersync-status-file-");
+        var (source, local) = (tmp.Sub("src"), tmp.Sub("local"));
+        Directory.CreateDirectory(source);
+        Directory.CreateDirectory(local);
+        var precious = Path.Combine(tmp.Path, "precious.txt");
+        File.WriteAllText(precious, "an operator's file, named by a typo in <status socket>");
+        var config = new ConfigBuilder(source, tmp.Sub("state")) { StatusSocket = precious }.AddLocalTarget(local).Write(Path.Combine(tmp.Path, "f.xml"));
+        await using (var daemon = DaemonProcess.Start("-o", config))
+        {
+            await daemon.WaitForReadyAsync(Timeout);
+            File.WriteAllText(Path.Combine(source, "still-mirrored.txt"), "x");
+            await Eventually.TrueAsync(() => File.Exists(Path.Combine(local, "still-mirrored.txt")), Timeout, "the daemon to mirror without its socket", ct);
+            await daemon.StopAsync();
+            Assert.Contains("not a socket", daemon.StandardOutput + daemon.StandardError, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("an operator's file, named by a typo in <status socket>", File.ReadAllText(precious));
+        var status = await RunStatusAsync(config, json: false);
+        Assert.Equal(3, status.ExitCode);
+    }
+
     private sealed record TargetRow(string Name, string State, int Pending, double Lag);
 
     private sealed record StatusRun(int ExitCode, string Output, string Error)
