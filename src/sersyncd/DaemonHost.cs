@@ -46,7 +46,7 @@ internal static class DaemonHost
         // A plugin run alone (-m) serves no HTTP: the same file's sync instance owns that port.
         if (config.Status.Listen is not null && cl.Plugin is null)
         {
-            // First: the port is bound (or the start fails, exit 78) before the socket or any watch. Without listen,
+            // First: the port is bound (or retried every 10 s while the daemon mirrors on) before the socket or any watch. Without listen,
             // nothing of the HTTP server or the metrics is built.
             builder.Services.AddSingleton(config.Status);
             builder.Services.AddHostedService<StatusHttpServer>();
@@ -58,14 +58,7 @@ internal static class DaemonHost
             paths.StatusSocket, config.Status, status, TimeProvider.System, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<StatusSocketServer>>()));
         builder.Services.AddHostedService<MirrorService>();
         using var host = builder.Build();
-        try
-        {
-            await host.RunAsync();
-        }
-        catch (ListenException)
-        {
-            return ExitCodes.Config; // logged by the server
-        }
+        await host.RunAsync();
 
         return Environment.ExitCode;
     }

@@ -29,6 +29,6 @@ public static class ExitCodes
     /// <summary>EX_OSERR: a watched root was lost, or the inotify limits are exhausted.</summary>
     public const int OsError = 71;
 
-    /// <summary>EX_CONFIG: the configuration is invalid, or its <c>&lt;status listen&gt;</c> cannot be bound.</summary>
+    /// <summary>EX_CONFIG: the configuration is invalid.</summary>
     public const int Config = 78;
 }

@@ -19,7 +19,8 @@ namespace SerSync.Daemon.Operations;
 /// <summary>
 /// <c>GET /metrics</c> (Prometheus text format), <c>GET /status</c> (the status JSON) and <c>GET /healthz</c> (200
 /// "ok", or 503 with the reasons) on <c>&lt;status listen&gt;</c>; registered only when that is set. The socket is
-/// bound at start, before the pipeline: a port that cannot be bound ends the daemon (<see cref="ListenException"/>).
+/// bound at start, before the pipeline; a port that cannot be bound is logged and tried again every
+/// <see cref="RebindInterval"/> while the daemon mirrors on.
 /// </summary>
 public sealed partial class StatusHttpServer(StatusConfig config, StatusSource source, ILogger<StatusHttpServer> logger) : IHostedService, IDisposable
 {
@@ -42,9 +43,30 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
     /// <summary>Where the server listens once started (the port is the kernel's choice when the config says 0).</summary>
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>How often a port that could not be bound is tried again.</summary>
+    public static readonly TimeSpan RebindInterval = TimeSpan.FromSeconds(10);
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var endpoint = config.Listen ?? throw new InvalidOperationException("<status listen> is not set");
+        _metrics = new MetricsExporter(source);
+        if (TryBind(endpoint, out var failure) is { } socket)
+        {
+            _accepting = AcceptAsync(socket, _stop.Token);
+        }
+        else
+        {
+            // Mirroring matters more than being watched: the daemon runs on, Prometheus sees the scrape fail (up == 0)
+            // and the port is tried again until it is free (another exporter stopping, an old instance going away).
+            ListenFailed(Format(endpoint), failure!, RebindInterval.TotalSeconds);
+            _accepting = RebindAsync(endpoint, _stop.Token);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Socket? TryBind(IPEndPoint endpoint, out string? failure)
+    {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -56,12 +78,12 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
         catch (SocketException ex)
         {
             socket.Dispose();
-            ListenFailed(Format(endpoint), ex.Message);
-            throw new ListenException($"<status listen=\"{Format(endpoint)}\">: cannot listen: {ex.Message}", ex);
+            failure = ex.Message;
+            return null;
         }
 
+        failure = null;
         _listener = socket;
-        _metrics = new MetricsExporter(source);
         var bound = LocalEndPoint ?? endpoint;
         if (IPAddress.IsLoopback(endpoint.Address))
         {
@@ -72,8 +94,28 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
             NotLoopback(Format(bound));
         }
 
-        _accepting = AcceptAsync(socket, _stop.Token);
-        return Task.CompletedTask;
+        return socket;
+    }
+
+    private async Task RebindAsync(IPEndPoint endpoint, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RebindInterval, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (TryBind(endpoint, out _) is { } socket)
+            {
+                await AcceptAsync(socket, stop);
+                return;
+            }
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -284,21 +326,3 @@ public sealed partial class StatusHttpServer(StatusConfig config, StatusSource s
     }
 }
 
-/// <summary><c>&lt;status listen&gt;</c> names an address and port the daemon cannot listen on (in use, not an
-/// address of this host, a privileged port without the capability): the daemon does not start (exit 78).</summary>
-public sealed class ListenException : Exception
-{
-    public ListenException()
-    {
-    }
-
-    public ListenException(string message)
-        : base(message)
-    {
-    }
-
-    public ListenException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
