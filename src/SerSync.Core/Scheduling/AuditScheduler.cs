@@ -106,11 +106,29 @@ public sealed partial class AuditScheduler
         return _schedule.RunAsync(cancellationToken);
     }
 
-    /// <summary>One run: every target audited (in parallel, each under its own hold), results recorded and logged.</summary>
+    /// <summary>Targets audited at once. Each audit holds its target's live batches for its dry run; without a bound,
+    /// a run over twenty targets would hold all twenty while they queue for the shared rsync slots.</summary>
+    public const int Concurrency = 2;
+
+    /// <summary>One run: every target audited (at most <see cref="Concurrency"/> at once, each under its own hold),
+    /// results recorded and logged.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _runs);
-        await Task.WhenAll(_targets().Select(t => AuditOneAsync(t, cancellationToken)));
+        using var turns = new SemaphoreSlim(Concurrency);
+        await Task.WhenAll(_targets().Select(async t =>
+        {
+            // Taken before the hold, so the order stays hold, then slots, and no held worker waits for a turn.
+            await turns.WaitAsync(cancellationToken);
+            try
+            {
+                await AuditOneAsync(t, cancellationToken);
+            }
+            finally
+            {
+                turns.Release();
+            }
+        }));
     }
 
     private async Task AuditOneAsync(SyncTarget target, CancellationToken cancellationToken)
