@@ -26,6 +26,11 @@ public sealed record WatchdogSettings(TimeSpan Timeout)
     /// <summary>A loop that has not beaten for this long is taken as hung, and the pings stop.</summary>
     public TimeSpan StallAfter => Timeout / 2;
 
+    /// <summary>How often the loops are looked at: a ping missed because a loop was late once (a slow fsync, a long
+    /// turn) goes out at the next look, an eighth of the timeout later, not a whole ping interval later (which
+    /// would already be past systemd's limit).</summary>
+    public TimeSpan CheckInterval => Timeout / 8;
+
     /// <summary>The watchdog systemd asks for, or null: WATCHDOG_USEC unset, not a positive number, or WATCHDOG_PID
     /// naming another process (a parent that did not clear it).</summary>
     public static WatchdogSettings? FromEnvironment() =>
@@ -63,12 +68,22 @@ public sealed partial class Watchdog(WatchdogSettings settings, Liveness livenes
     {
         Enabled(settings.Timeout.TotalSeconds, settings.PingInterval.TotalSeconds);
         Heartbeat? stalled = null;
+        long? lastPing = null;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                stalled = Check(stalled);
-                await Task.Delay(settings.PingInterval, time, stoppingToken);
+                // Due every PingInterval (on the CheckInterval grid); looked at again at every check while a loop is late.
+                if (stalled is not null || lastPing is not { } last || time.GetElapsedTime(last) >= settings.PingInterval - (settings.CheckInterval / 2))
+                {
+                    stalled = Check(stalled);
+                    if (stalled is null)
+                    {
+                        lastPing = time.GetTimestamp();
+                    }
+                }
+
+                await Task.Delay(settings.CheckInterval, time, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
