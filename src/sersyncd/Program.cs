@@ -41,7 +41,7 @@ namespace SerSync.Daemon
 
             if (cl.Version)
             {
-                Console.WriteLine($"sersyncd {typeof(Sersyncd).Assembly.GetName().Version?.ToString(3)}");
+                Console.WriteLine($"sersyncd {StatusSource.Version}");
                 return 0;
             }
 

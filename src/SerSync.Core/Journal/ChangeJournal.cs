@@ -218,7 +218,7 @@ public sealed class ChangeJournal : IDisposable
             buffer.Position = 0;
             buffer.CopyTo(_file);
             _file.Flush(flushToDisk: false);
-            Volatile.Write(ref _bytes, _file.Length);
+            Volatile.Write(ref _bytes, _bytes + buffer.Length); // counted, not asked of the kernel on every append
             if (now - _lastSync >= SyncInterval)
             {
                 _file.Flush(flushToDisk: true);

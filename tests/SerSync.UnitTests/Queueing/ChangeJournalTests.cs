@@ -20,6 +20,26 @@ public sealed class ChangeJournalTests : IDisposable
     private static FileChange Up(byte[] path) => new(ChangeKind.Upsert, new RelativePath(path), false);
 
     [Fact]
+    public void Bytes_follows_the_journal_file_across_appends_a_reopen_and_compaction()
+    {
+        long length;
+        using (var journal = Open("t"))
+        {
+            Assert.Equal(0, journal.Bytes);
+            journal.Append([Up("a"u8.ToArray()), Up("b\nc"u8.ToArray())]);
+            journal.Append([Up([0xff, 0x2f, 0x41])]);
+            length = new FileInfo(Path.Combine(journal.Directory, "journal")).Length;
+            Assert.True(length > 0);
+            Assert.Equal(length, journal.Bytes);
+        }
+
+        using var reopened = Open("t");
+        Assert.Equal(length, reopened.Bytes);
+        reopened.Acknowledge("t", reopened.LastSequence);
+        Assert.Equal(new FileInfo(Path.Combine(reopened.Directory, "journal")).Length, reopened.Bytes);
+    }
+
+    [Fact]
     public void Unacknowledged_changes_survive_a_reopen_per_target()
     {
         byte[] odd = [(byte)'n', (byte)'\n', 0xff];
