@@ -50,7 +50,7 @@ public static class RsyncArguments
                 break;
             case RemoteKind.Ssh:
                 args.Add("-e");
-                args.Add(rsync.SshCommand);
+                args.Add(RemoteShell.RsyncOption(target));
                 break;
             case RemoteKind.LocalDirectory:
                 break;
