@@ -441,7 +441,10 @@ public sealed partial class MirrorPipeline : IDisposable
         BatchPolicy.Default,
         new RetryPolicy(),
         _time,
-        _loggers.CreateLogger<TargetWorker>());
+        _loggers.CreateLogger<TargetWorker>())
+    {
+        Probe = ReachabilityProbe.For(target, _time), // while retrying only: a return is seen within a second
+    };
 
     /// <summary>One hook per enabled plugin that follows this root: the command plugin follows every root, the others
     /// the root their own <c>localpath</c> lies in.</summary>

@@ -15,8 +15,10 @@ public static class RsyncArguments
     /// <summary>rsync's own I/O timeout when the config sets none, so a hung peer cannot stall a target forever.</summary>
     public const int DefaultIoTimeoutSeconds = 300;
 
-    /// <summary>Connect timeout for rsync daemons (sersync never set one).</summary>
-    public const int DaemonConnectTimeoutSeconds = 30;
+    /// <summary>Connect timeout for rsync daemons (sersync never set one). Short, because a run stuck in a connect to a
+    /// dropped link cannot see the link come back (its next SYN goes out seconds later) while the reachability probe,
+    /// which runs between retries, sees it within a quarter of a second; 5 s still allows two SYN retransmits.</summary>
+    public const int DaemonConnectTimeoutSeconds = 5;
 
     /// <summary>Editor noise as rsync patterns, so a full push neither sends nor deletes it (same list as live).</summary>
     public static readonly IReadOnlyList<string> NoisePatterns = [".*.sw?", "4913", "*~", "#*#", ".#*"];

@@ -35,4 +35,7 @@ public sealed partial class TargetWorker
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "{Target}: SERSYNCD_TEST_BLOCK_ON={Name}: the worker blocks for good (a test of the watchdog)")]
     private partial void TestHookBlocks(string target, string name);
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "{Target}: {Endpoint} answers again: retrying now, {Seconds:F1} s before the backoff's next attempt")]
+    private partial void ProbeAnswered(string target, string endpoint, double seconds);
 }

@@ -487,27 +487,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
 
         LogFailure(batch, result, failure, decision, before, outageBegan);
-
-        // Until a moment, not for a span: time that passed since the decision (logging, a busy machine) counts.
-        var left = retryAt - _time.GetUtcNow();
-        var delay = left > TimeSpan.Zero ? Task.Delay(left, _time, token) : Task.CompletedTask;
-        lock (_gate)
-        {
-            _retryAt = retryAt; // published once its timer is armed (see the notes at the top)
-        }
-
-        try
-        {
-            await Heartbeat.AwaitAsync(delay);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        lock (_gate)
-        {
-            _retryAt = null;
-        }
+        await WaitToRetryAsync(retryAt, decision, failure == FailureClass.Transient, token);
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ public class RsyncArgumentsTests
         };
         var args = RsyncArguments.FullPush(Target(new RemoteConfig(RemoteKind.RsyncDaemon, "10.0.0.5", "www", null, 1), rsync), false, ["*.php"]);
         Assert.Equal(
-            ["-artuz", "-R", "--delete", "--timeout=100", "--contimeout=30", "--port=8730", "--password-file=/etc/rsync.pas",
+            ["-artuz", "-R", "--delete", "--timeout=100", "--contimeout=5", "--port=8730", "--password-file=/etc/rsync.pas",
              "--exclude=.*.sw?", "--exclude=4913", "--exclude=*~", "--exclude=#*#", "--exclude=.#*", "--exclude=*.php",
              "./", "backup@10.0.0.5::www"],
             args);
@@ -33,7 +33,7 @@ public class RsyncArgumentsTests
         var rsync = RsyncConfig.Stock with { Ssh = true, SshCommand = "ssh -p 2222" };
         var args = RsyncArguments.Batch(Target(new RemoteConfig(RemoteKind.Ssh, "10.0.0.5", "/data/www", null, 1), rsync));
         Assert.Contains("-e", args);
-        Assert.Equal("ssh -p 2222", args[args.IndexOf("-e") + 1]);
+        Assert.Equal("ssh -p 2222 -o ConnectTimeout=10", args[args.IndexOf("-e") + 1]);
         Assert.DoesNotContain(args, a => a.StartsWith("--port", StringComparison.Ordinal) || a.StartsWith("--contimeout", StringComparison.Ordinal));
         Assert.Equal("10.0.0.5:/data/www", args[^1]);
         Assert.Equal(["--from0", "--files-from=-", "./"], args[^4..^1]);
