@@ -86,6 +86,20 @@ public sealed class NetnsRsyncHost : IDisposable
 
     public void LinkUp() => FaultMeasure.Must("ip", "link", "set", "dev", HostInterface, "up");
 
+    /// <summary>Takes the namespace's end down while the host's stays up, with its route and a permanent neighbour
+    /// entry for the daemon: packets go out and vanish (no refusal, no "unreachable"), so a connect hangs, as behind
+    /// a dead switch.</summary>
+    public void PeerDown()
+    {
+        var link = FaultMeasure.Must("ip", "-n", Namespace, "-o", "link", "show", "dev", NamespaceInterface);
+        var words = link.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var mac = words[Array.IndexOf(words, "link/ether") + 1];
+        FaultMeasure.Must("ip", "neigh", "replace", Address, "lladdr", mac, "dev", HostInterface, "nud", "permanent");
+        FaultMeasure.Must("ip", "-n", Namespace, "link", "set", "dev", NamespaceInterface, "down");
+    }
+
+    public void PeerUp() => FaultMeasure.Must("ip", "-n", Namespace, "link", "set", "dev", NamespaceInterface, "up");
+
     public void Dispose()
     {
         var errors = new List<Exception>();
