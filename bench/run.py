@@ -35,7 +35,7 @@ WANT_WATCHES = 200_000
 # scale1m: 1,001,001 watches for one contestant at a time; twice that, since the kernel frees a closed instance's
 # watches asynchronously and the next contestant starts right after.
 WANT_WATCHES_1M = 2_100_000
-PHASES = ("latency", "storm", "scale", "scale1m")
+PHASES = ("latency", "storm", "scale", "scale1m", "outage")
 
 # The classic loop, fixed text. $1/$2 are the benchmark's own temp dirs (never user file names); the event's file
 # name is read into $f and not used, exactly like the recipes of sersync's era.
@@ -685,7 +685,8 @@ def main() -> int:
                     help="comma-separated subset of " + ",".join(CONTESTANTS))
     ap.add_argument("--phases", default="latency,storm,scale",
                     help="comma-separated subset of " + ",".join(PHASES) + " (scale1m, a million directories with "
-                         "one file each, only when named)")
+                         "one file each, and outage, an rsync daemon target killed for 20 s, only when named)")
+    ap.add_argument("--outage-runs", type=int, default=3, help="runs per contestant of the outage phase")
     args = ap.parse_args()
     global SERSYNCD_BIN
     if args.binary:
@@ -781,6 +782,7 @@ def main() -> int:
             if "scale" in phases:
                 log(f"scale: {c} ({args.scale_runs} runs, {ndirs} directories)")
                 scale[c] = bench.phase_scale(c, scale_src, ndirs, args.scale_runs)
+        outage = {c: phase_outage(bench, c) for c in contestants} if "outage" in phases else {}
         for c in contestants:
             if "scale1m" in phases:
                 log(f"scale1m: {c} ({args.scale1m_runs} runs, {ndirs1m} directories)")
@@ -839,6 +841,7 @@ def main() -> int:
                          [fmt_s(max(r['status_gap'] for r in scale1m[c])) if 'status_gap' in scale1m[c][0] else "-"
                           for c in contestants]))
 
+        rows.extend(outage_rows(outage, contestants, args.outage_runs))
         floor_after = rsync_floor(work, bench.real_rsync)
         info.append(f"rsync floor: one bare local rsync of one 4 KB file, median of 10: "
                     f"{floor_before * 1000:.0f} ms before the runs, {floor_after * 1000:.0f} ms after")
@@ -867,6 +870,183 @@ def main() -> int:
                 log(f"restored {MAX_USER_WATCHES} to {old_watches}")
             except OSError as e:
                 log(f"could not restore {MAX_USER_WATCHES} to {old_watches}: {e}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The outage phase (issue 11): an rsync daemon target SIGKILLed for OUTAGE_SECONDS while a file is written every
+# 200 ms, then started again on the same port; measured: from the moment its port accepts again until every file
+# written before that moment is in its module. The writes go on after the return, so a contestant that only syncs
+# on an event (the inotifywait loop) is not left waiting for one.
+
+OUTAGE_SECONDS = 20.0
+OUTAGE_WRITE_INTERVAL = 0.2
+OUTAGE_DEADLINE = 90.0
+
+
+def start_rsyncd(run_dir: str, module_dir: str, port: int) -> subprocess.Popen:
+    """rsync --daemon on 127.0.0.1:port with one module "mod" (no auth); returns once the port accepts."""
+    conf = os.path.join(run_dir, "rsyncd.conf")
+    # As root the daemon would write as "nobody" into a module only root may write to: keep root's ids.
+    ids = "uid = root\ngid = root\n" if os.geteuid() == 0 else ""
+    with open(conf, "w") as f:
+        f.write(f"use chroot = no\nreverse lookup = no\nmunge symlinks = no\n{ids}"
+                f"pid file = {run_dir}/rsyncd.pid\n[mod]\n    path = {module_dir}\n    read only = no\n")
+    log_file = open(os.path.join(run_dir, "rsyncd.out"), "ab")
+    try:
+        proc = subprocess.Popen(["rsync", "--daemon", "--no-detach", "--address=127.0.0.1", f"--port={port}",
+                                 f"--config={conf}", f"--log-file={run_dir}/rsyncd.log"],
+                                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+    finally:
+        log_file.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"rsync daemon on port {port} exited: {tail(os.path.join(run_dir, 'rsyncd.out'))}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.005)
+    proc.kill()
+    proc.wait()
+    raise BenchError(f"rsync daemon on port {port} did not listen")
+
+
+def start_to_daemon(bench: "Bench", name: str, src: str, port: int, run_dir: str) -> Running:
+    """The contestant mirroring src to rsync://127.0.0.1:port/mod/ (each with its defaults, as in start())."""
+    bindir, counter = bench.make_wrapper(run_dir)
+    env = dict(os.environ)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+    env.pop("NOTIFY_SOCKET", None)
+    url = f"rsync://127.0.0.1:{port}/mod"
+    sock = None
+    if name == "sersyncd":
+        conf = os.path.join(run_dir, "confxml.xml")
+        with open(conf, "w") as f:
+            f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
+<head version="2.5">
+  <sersync>
+    <localpath watch="{src}">
+      <remote ip="127.0.0.1" name="mod"/>
+    </localpath>
+    <rsync>
+      <commonParams params="-a"/>
+      <userDefinedPort start="true" port="{port}"/>
+    </rsync>
+    <state dir="{run_dir}/state"/>
+  </sersync>
+</head>
+""")
+        sock_path = os.path.join(run_dir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        env["NOTIFY_SOCKET"] = sock_path
+        argv = [SERSYNCD_BIN, "-o", conf]
+    elif name == "lsyncd":
+        conf = os.path.join(run_dir, "lsyncd.conf.lua")
+        with open(conf, "w") as f:
+            f.write("settings{ nodaemon=true }\n"
+                    f'sync{{ default.rsync, source="{src}", target="{url}/", delay=1,\n'
+                    f'       rsync={{ archive=true, binary="{bindir}/rsync" }} }}\n')
+        argv = ["lsyncd", "-nodaemon", conf]
+    elif name == "inotifywait":
+        argv = ["bash", "-c", INOTIFY_LOOP, "inotify-loop", src, url]
+    else:
+        raise ValueError(name)
+    out = open(os.path.join(run_dir, "out.log"), "wb")
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(argv, env=env, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    except BaseException:
+        if sock:
+            sock.close()
+        raise
+    finally:
+        out.close()
+    r = Running(name, proc, t0, run_dir, counter)
+    r.notify_sock = sock
+    return r
+
+
+def phase_outage(bench: "Bench", name: str) -> list[dict]:
+    results = []
+    for rep in range(bench.args.outage_runs):
+        log(f"outage: {name} #{rep + 1} (rsync daemon down {OUTAGE_SECONDS:.0f} s)")
+        run_dir = bench.new_run_dir(f"outage-{name}")
+        src, module = os.path.join(run_dir, "src"), os.path.join(run_dir, "module")
+        os.makedirs(os.path.join(src, "live"))
+        os.makedirs(module)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        rsyncd = start_rsyncd(run_dir, module, port)
+        r = None
+        try:
+            r = start_to_daemon(bench, name, src, port, run_dir)
+            bench.wait_ready(r, 2)
+            time.sleep(1.5)
+            written: list[str] = []
+            i = 0
+
+            def write_one() -> None:
+                nonlocal i
+                n = f"f{i:04d}.txt"
+                with open(os.path.join(src, "live", n), "w") as f:
+                    f.write(f"file {i}\n")
+                written.append(n)
+                i += 1
+
+            def paced(seconds: float) -> None:
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    write_one()
+                    time.sleep(OUTAGE_WRITE_INTERVAL)
+
+            paced(2.0)
+            rsyncd.kill()
+            rsyncd.wait()
+            t_down = time.monotonic()
+            paced(OUTAGE_SECONDS)
+            rsyncd = start_rsyncd(run_dir, module, port)
+            t_back = time.monotonic()
+            due = set(written)
+            back = None
+            next_write = t_back + OUTAGE_WRITE_INTERVAL
+            while time.monotonic() - t_back < OUTAGE_DEADLINE:
+                try:
+                    have = set(os.listdir(os.path.join(module, "live")))
+                except FileNotFoundError:
+                    have = set()
+                if due <= have:
+                    back = time.monotonic() - t_back
+                    break
+                if time.monotonic() >= next_write:
+                    write_one()
+                    next_write += OUTAGE_WRITE_INTERVAL
+                r.check_alive("in the outage phase")
+                time.sleep(0.01)
+            res = {"down": t_back - t_down, "back": back, "files": len(due)}
+            log(f"  outage {name} #{rep + 1}: down {res['down']:.1f} s, backlog of {len(due)} files "
+                f"{'not delivered' if back is None else f'delivered {back:.2f} s'} after the restart")
+            results.append(res)
+        finally:
+            if r is not None:
+                r.stop()
+                bench.note_exit(r)
+            if rsyncd.poll() is None:
+                rsyncd.kill()
+                rsyncd.wait()
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return results
+
+
+def outage_rows(outage: dict, contestants: list[str], runs: int) -> list[tuple[str, list[str]]]:
+    if not outage:
+        return []
+    return [(f"outage: rsync daemon target down {OUTAGE_SECONDS:.0f} s, backlog on it after its restart, median of {runs}",
+             [fmt_s(med_or_timeout([r["back"] for r in outage[c]])) + runs_str([r["back"] for r in outage[c]])
+              for c in contestants])]
 
 
 def med_or_timeout(values):

@@ -115,6 +115,10 @@ public sealed class BackWithinASecondTests
         var healthy = await FaultMeasure.WaitForEqualAsync(src, module, Mirror.SyncTimeout, daemon);
         Assert.True(healthy.Converged, $"before the outage: {healthy.Describe()}\n{daemon.Describe()}");
 
+        // Taken away between runs, not during one: a run cut off mid-way (its connection open) waits for TCP's
+        // retransmission or for the I/O timeout, not for the probe; files on the target do not mean rsync has ended.
+        var idle = await Eventually.PollAsync(() => RsyncChildren(daemon.Pid), n => n == 0, TimeSpan.FromSeconds(30), interval: TimeSpan.FromMilliseconds(10));
+        Assert.True(idle.Reached, $"sersyncd still runs {idle.Value} rsync(s) after the target matched");
         takeAway();
         var away = Stopwatch.StartNew();
         var churn = await Workload.PacedAsync(src, Outage, WriteInterval, local, LocalLagBound + TimeSpan.FromSeconds(3));
@@ -147,5 +151,36 @@ public sealed class BackWithinASecondTests
         Assert.True(localAtEnd.Converged, "local target " + localAtEnd.Describe());
         await daemon.StopAsync();
         return output;
+    }
+
+    /// <summary>How many rsync processes <paramref name="pid"/> has as children (from /proc/PID/stat: the parent is
+    /// the second field after the parenthesised name).</summary>
+    private static int RsyncChildren(int pid)
+    {
+        var count = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var close = stat.LastIndexOf(')');
+                var fields = stat[(close + 2)..].Split(' ');
+                if (stat.Contains("(rsync)", StringComparison.Ordinal) && fields[1] == pid.ToString(CultureInfo.InvariantCulture))
+                {
+                    count++;
+                }
+            }
+            catch (IOException)
+            {
+                // gone meanwhile
+            }
+        }
+
+        return count;
     }
 }
