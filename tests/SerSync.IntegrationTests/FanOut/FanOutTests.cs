@@ -96,7 +96,9 @@ public sealed class FanOutTests
         Assert.Equal(1, sampler.MaxAtOnce(hung));
         Assert.True(sampler.Runs(hung) >= 2, $"the hung target was tried {sampler.Runs(hung)} time(s): expected timeouts and retries\n{daemon.Describe()}");
         Assert.True(sampler.MaxTotal <= Slots, $"{sampler.MaxTotal} rsyncs ran at once under -n {Slots}\n{daemon.Describe()}");
-        Assert.True(lags.Max() < TimeSpan.FromSeconds(10), $"a change took {lags.Max().TotalSeconds:0.0} s to reach the last healthy target\n{daemon.Describe()}");
+        // 49 rsyncs through the three slots the hung target leaves take 3-6 s on a loaded 2-core machine; a bound
+        // of 20 s still fails if the healthy targets wait behind the hung one's attempts.
+        Assert.True(lags.Max() < TimeSpan.FromSeconds(20), $"a change took {lags.Max().TotalSeconds:0.0} s to reach the last healthy target\n{daemon.Describe()}");
         await AssertAllConvergeAsync("the 49 healthy targets at the end", src, fleet, daemon, sampler);
         Assert.Contains("rsync exit 30", daemon.StandardOutput + daemon.StandardError, StringComparison.Ordinal);
         Assert.False(daemon.HasExited, daemon.Describe());

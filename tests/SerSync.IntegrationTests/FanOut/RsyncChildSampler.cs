@@ -1,7 +1,8 @@
 // Counts sersyncd's rsync processes by the PID tree: a process is the daemon's when /proc/PID/stat names the daemon
 // as its parent (sersyncd posix_spawns rsync itself, so each run is a direct child). A daemon-target rsync is one
 // process (no ssh, no forked receiver on this side), so children = runs = slots in use. The target of a run is read
-// from its argv's last word (the destination), never from the process name.
+// from its argv's last word (the destination), never from the process name; a child caught between posix_spawn's
+// clone and its exec still shows sersyncd's own argv (its config path as the last word), and counts as a run.
 using System.Globalization;
 using System.Text;
 
