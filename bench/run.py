@@ -35,7 +35,7 @@ WANT_WATCHES = 200_000
 # scale1m: 1,001,001 watches for one contestant at a time; twice that, since the kernel frees a closed instance's
 # watches asynchronously and the next contestant starts right after.
 WANT_WATCHES_1M = 2_100_000
-PHASES = ("latency", "storm", "scale", "scale1m", "outage")
+PHASES = ("latency", "storm", "scale", "scale1m", "outage", "fanout")
 
 # The classic loop, fixed text. $1/$2 are the benchmark's own temp dirs (never user file names); the event's file
 # name is read into $f and not used, exactly like the recipes of sersync's era.
@@ -583,6 +583,271 @@ def build_scale_tree(root: str, tops: int, subs: int, file_each: bool = False) -
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# fanout: one source, N rsync daemon targets (the modules of one rsync daemon on 127.0.0.1, each connection its own
+# forked process). sersync's <userDefinedPort> is shared by every target, so the N targets are N modules on one port.
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_fanout_rsyncd(run_dir: str, rsync: str, n: int) -> tuple[subprocess.Popen, int, list[str]]:
+    """An rsync daemon on 127.0.0.1:PORT with modules m00..m(n-1), each an empty directory; returns once it listens."""
+    dirs = []
+    conf = ["use chroot = no", "uid = root", "gid = root", "max connections = 0", "reverse lookup = no",
+            "munge symlinks = no", f"pid file = {run_dir}/rsyncd.pid"]
+    for i in range(n):
+        d = os.path.join(run_dir, "targets", f"m{i:02d}")
+        os.makedirs(d)
+        dirs.append(d)
+        conf += [f"[m{i:02d}]", f"    path = {d}", "    read only = no"]
+    with open(os.path.join(run_dir, "rsyncd.conf"), "w") as f:
+        f.write("\n".join(conf) + "\n")
+    for _ in range(5):
+        port = free_port()
+        proc = subprocess.Popen([rsync, "--daemon", "--no-detach", "--address=127.0.0.1", f"--port={port}",
+                                 f"--config={run_dir}/rsyncd.conf", f"--log-file={run_dir}/rsyncd.log"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return proc, port, dirs
+            except OSError:
+                time.sleep(0.05)
+        stop_pid_group(proc)
+    raise BenchError("the fan-out rsync daemon did not listen")
+
+
+def stop_pid_group(proc: subprocess.Popen) -> None:
+    """SIGKILL a process group we started (its leader's PID), then reap the leader."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def start_fanout_contestant(bench: "Bench", name: str, src: str, port: int, n: int, run_dir: str) -> Running:
+    """sersyncd with n <remote ip="127.0.0.1" name="mNN"/> and -n WORKERS, or lsyncd with n sync{} blocks."""
+    bindir, counter = bench.make_wrapper(run_dir)
+    env = dict(os.environ)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+    env.pop("NOTIFY_SOCKET", None)
+    sock = None
+    if name == "sersyncd":
+        remotes = "\n".join(f'      <remote ip="127.0.0.1" name="m{i:02d}"/>' for i in range(n))
+        conf = os.path.join(run_dir, "confxml.xml")
+        with open(conf, "w") as f:
+            f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
+<head version="2.5">
+  <sersync>
+    <localpath watch="{src}">
+{remotes}
+    </localpath>
+    <rsync>
+      <commonParams params="-a"/>
+      <userDefinedPort start="true" port="{port}"/>
+    </rsync>
+    <state dir="{run_dir}/state"/>
+  </sersync>
+  <status socket="{run_dir}/status.sock"/>
+</head>
+""")
+        sock_path = os.path.join(run_dir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        env["NOTIFY_SOCKET"] = sock_path
+        argv = [SERSYNCD_BIN, "-n", str(bench.args.fanout_workers), "-o", conf]
+    elif name == "lsyncd":
+        conf = os.path.join(run_dir, "lsyncd.conf.lua")
+        with open(conf, "w") as f:
+            f.write("settings{ nodaemon=true }\n")
+            for i in range(n):
+                f.write(f'sync{{ default.rsync, source="{src}", target="rsync://127.0.0.1:{port}/m{i:02d}/", delay=1,\n'
+                        f'       rsync={{ archive=true, binary="{bindir}/rsync" }} }}\n')
+        argv = ["lsyncd", "-nodaemon", conf]
+    else:
+        raise BenchError(f"the fanout phase has no setup for {name}")
+    out = open(os.path.join(run_dir, "out.log"), "wb")
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(argv, env=env, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    except BaseException:
+        if sock:
+            sock.close()
+        raise
+    finally:
+        out.close()
+    r = Running(name, proc, t0, run_dir, counter)
+    r.notify_sock = sock
+    return r
+
+
+def fanout_wait_ready(r: Running, n: int, timeout: float = 300) -> None:
+    """sersyncd: READY=1. lsyncd: n 'Startup of ... finished.' lines (one per sync{})."""
+    if r.name == "sersyncd":
+        deadline = time.monotonic() + timeout
+        assert r.notify_sock is not None
+        while time.monotonic() < deadline:
+            r.notify_sock.settimeout(0.2)
+            try:
+                if "READY=1" in r.notify_sock.recv(4096).decode(errors="replace").split("\n"):
+                    return
+            except socket.timeout:
+                r.check_alive("starting")
+        raise BenchError("sersyncd: no READY=1 before the deadline")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(r.log_path, "rb") as f:
+                if f.read().count(b"finished.") >= n:
+                    return
+        except OSError:
+            pass
+        r.check_alive("starting")
+        time.sleep(0.05)
+    raise BenchError(f"{r.name}: not all {n} startups finished before the deadline")
+
+
+def tree_complete(dst: str, expected: list[tuple[str, int]]) -> bool:
+    """Every expected (relative path, size) is in dst; stops at the first one missing (cheap while incomplete)."""
+    for rel, size in expected:
+        try:
+            if os.stat(os.path.join(dst, rel)).st_size != size:
+                return False
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def wait_all(dirs: list[str], done, deadline: float) -> tuple[float | None, float]:
+    """Polls until done(dir) for every dir; returns (time until the last, time until the first), from the call."""
+    t0 = time.monotonic()
+    left = list(dirs)
+    first = None
+    while left:
+        left = [d for d in left if not done(d)]
+        if len(left) < len(dirs) and first is None:
+            first = time.monotonic() - t0
+        if not left:
+            break
+        if time.monotonic() > deadline:
+            return None, first or float("nan")
+        time.sleep(0.002)
+    return time.monotonic() - t0, first if first is not None else time.monotonic() - t0
+
+
+def phase_fanout(bench: "Bench", name: str, storm_tree: str) -> dict:
+    """Per run: start the contestant on an empty source with N empty targets; then isolated 4 KB files (the next one
+    once the last target has the previous one and 0.5 s passed), time until the last of N has each; then
+    2,000-file storms (`cp -r` of the fixture into a new directory), time from the end of cp until all N hold it."""
+    n = bench.args.fanout_targets
+    expected = sorted((os.path.relpath(os.path.join(d, f), storm_tree), os.path.getsize(os.path.join(d, f)))
+                      for d, _, fs in os.walk(storm_tree) for f in fs)
+    res: dict = {"last": [], "first": [], "storm": [], "missed": 0, "rsyncs_per_change": [], "storm_rsyncs": []}
+    for rep in range(bench.args.fanout_runs):
+        run_dir = bench.new_run_dir(f"fanout-{name}")
+        src = os.path.join(run_dir, "src")
+        os.makedirs(src)
+        rsyncd, port, dirs = start_fanout_rsyncd(run_dir, bench.real_rsync, n)
+        r = None
+        try:
+            r = start_fanout_contestant(bench, name, src, port, n, run_dir)
+            fanout_wait_ready(r, n)
+            time.sleep(2.0)  # startup rsyncs and trailing events settle
+            payload = b"fanout probe\n" * 315  # 4.1 KB
+            for i in range(bench.args.fanout_changes):
+                rel = f"iso-{rep}-{i:03d}.txt"
+                c0 = r.rsync_count()
+                with open(os.path.join(src, rel), "wb") as f:
+                    f.write(payload)
+                last, first = wait_all(dirs, lambda d: os.path.exists(os.path.join(d, rel)) and
+                                       os.path.getsize(os.path.join(d, rel)) == len(payload), time.monotonic() + 30)
+                if last is None:
+                    res["missed"] += 1
+                else:
+                    res["last"].append(last)
+                    res["first"].append(first)
+                    res["rsyncs_per_change"].append(r.rsync_count() - c0)
+                r.check_alive("in the fanout phase")
+                time.sleep(0.5)
+            for k in range(bench.args.fanout_storms):
+                sub = f"storm-{rep}-{k}"
+                c0 = r.rsync_count()
+                subprocess.run(["cp", "-r", storm_tree, os.path.join(src, sub)], check=True)
+                t_cp = time.monotonic()
+                want = [(os.path.join(sub, rel), size) for rel, size in expected]
+                last, _ = wait_all(dirs, lambda d: tree_complete(d, want), t_cp + bench.args.storm_deadline)
+                res["storm"].append(last)
+                res["storm_rsyncs"].append(r.rsync_count() - c0)
+                log(f"  fanout {name} #{rep + 1} storm {k + 1}: all {n} targets "
+                    f"{'timeout' if last is None else f'{last:.2f} s'} after cp ended, "
+                    f"{res['storm_rsyncs'][-1]} rsyncs started by then")
+                r.check_alive("in the fanout storm")
+                time.sleep(2.0)
+            log(f"  fanout {name} #{rep + 1}: isolated change on the last of {n}: median "
+                f"{pct(res['last'], .5) * 1000:.0f} ms, p95 {pct(res['last'], .95) * 1000:.0f} ms so far")
+        finally:
+            if r is not None:
+                r.stop()
+                bench.note_exit(r)
+            stop_pid_group(rsyncd)
+            note_fanout_log(bench, name, run_dir)
+            # 50 targets x 6,000 storm files: rm is minutes faster than shutil.rmtree on a loaded machine
+            subprocess.run(["rm", "-rf", "--one-file-system", "--", run_dir], check=False)
+    return res
+
+
+def note_fanout_log(bench: "Bench", name: str, run_dir: str) -> None:
+    """sersyncd's warnings and errors of a fanout run (a failed rsync would explain a slow figure) go to the
+    problems list, at most five per run."""
+    if name != "sersyncd":
+        return
+    try:
+        with open(os.path.join(run_dir, "out.log"), errors="replace") as f:
+            bad = [line.rstrip() for line in f if "[WRN]" in line or "[ERR]" in line]
+    except OSError:
+        return
+    for line in bad[:5]:
+        bench.problems.append(f"fanout {name}: {line}")
+    if len(bad) > 5:
+        bench.problems.append(f"fanout {name}: ... and {len(bad) - 5} more warning/error lines")
+
+
+def fanout_rows(args, fanout: dict, contestants: list[str]) -> list[tuple[str, list[str]]]:
+    n = args.fanout_targets
+    shape = f"{n} rsync daemon targets, sersyncd -n {args.fanout_workers}"
+    changes = args.fanout_changes * args.fanout_runs
+
+    def cells(fmt) -> list[str]:
+        return [fmt(fanout[c]) if c in fanout else "-" for c in contestants]
+
+    return [
+        (f"fanout: isolated change on the LAST of {n}, median ({changes} changes) [{shape}]",
+         cells(lambda f: f"{pct(f['last'], .5) * 1000:.0f} ms")),
+        ("fanout: isolated change on the last, p95 / not arrived in 30 s",
+         cells(lambda f: f"{pct(f['last'], .95) * 1000:.0f} ms / {f['missed']}")),
+        ("fanout: isolated change on the FIRST target, median",
+         cells(lambda f: f"{pct(f['first'], .5) * 1000:.0f} ms")),
+        ("fanout: rsync processes per isolated change, median",
+         cells(lambda f: f"{med(f['rsyncs_per_change']) or 0:.0f}")),
+        (f"fanout: 2,000-file storm on all {n}, after `cp -r` ends, median of "
+         f"{args.fanout_storms * args.fanout_runs}",
+         cells(lambda f: fmt_s(med_or_timeout(f['storm'])) + runs_str(f['storm']))),
+        (f"fanout: rsync processes per storm (all {n} targets), median",
+         cells(lambda f: f"{med(f['storm_rsyncs']) or 0:.0f}")),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Reporting
 
 
@@ -681,6 +946,9 @@ def main() -> int:
                     help="use the NativeAOT binary already published to bench/.aot/ (no dotnet publish)")
     ap.add_argument("--binary", metavar="PATH", help="run this sersyncd binary (nothing is built)")
     ap.add_argument("--scale1m-runs", type=int, default=1, help="runs per contestant of the scale1m phase")
+    ap.add_argument("--fanout-targets", type=int, default=50, help="targets of the fanout phase")
+    ap.add_argument("--fanout-workers", type=int, default=10, help="sersyncd -n in the fanout phase")
+    ap.add_argument("--fanout-runs", type=int, default=2, help="runs per contestant of the fanout phase")
     ap.add_argument("--contestants", default=",".join(CONTESTANTS),
                     help="comma-separated subset of " + ",".join(CONTESTANTS))
     ap.add_argument("--phases", default="latency,storm,scale",
@@ -698,11 +966,13 @@ def main() -> int:
         args.storm_shape, args.storm_runs = (20, 10, 10), 1  # 2,000 files in 200 leaf directories
         args.scale_shape, args.scale_runs = (5, 1000), 1  # 5,000 directories
         args.scale1m_shape = (20, 1000)  # 20,000 directories with a file each
+        args.fanout_changes, args.fanout_storms = 5, 1
     else:
         args.writes, args.latency_runs = 30, 3
         args.storm_shape, args.storm_runs = (200, 10, 10), 3  # 20,000 files in 2,000 leaf directories
         args.scale_shape, args.scale_runs = (50, 1000), 3  # 50,000 directories
         args.scale1m_shape = (1000, 1000)  # 1,000,000 directories with a file each
+        args.fanout_changes, args.fanout_storms = 20, 3
     args.storm_deadline = 120.0
     contestants = [c.strip() for c in args.contestants.split(",") if c.strip()]
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
@@ -762,6 +1032,12 @@ def main() -> int:
             snapshot(scale1m_src)
             log(f"  built and walked in {time.monotonic() - t0:.0f} s")
 
+        fanout_tree = None
+        if "fanout" in phases:
+            fanout_tree = os.path.join(work, "fixtures", "fanout-storm")
+            log("building the fanout storm tree: 2000 files in 200 leaf directories")
+            build_storm_tree(fanout_tree, 20, 10, 10)
+
         floor_before = rsync_floor(work, bench.real_rsync)
         lat: dict = {}
         storm: dict = {}
@@ -787,6 +1063,12 @@ def main() -> int:
             if "scale1m" in phases:
                 log(f"scale1m: {c} ({args.scale1m_runs} runs, {ndirs1m} directories)")
                 scale1m[c] = bench.phase_scale(c, scale1m_src, ndirs1m, args.scale1m_runs, timeout=3600)
+
+        fanout: dict = {}
+        for c in contestants:
+            if "fanout" in phases and c != "inotifywait":
+                log(f"fanout: {c} ({args.fanout_runs} runs, {args.fanout_targets} targets)")
+                fanout[c] = phase_fanout(bench, c, fanout_tree)
 
         # ------------------------------------------------------------------------------------------------------
         rows: list[tuple[str, list[str]]] = []
@@ -842,6 +1124,9 @@ def main() -> int:
                           for c in contestants]))
 
         rows.extend(outage_rows(outage, contestants, args.outage_runs))
+        if fanout:
+            rows += fanout_rows(args, fanout, contestants)
+
         floor_after = rsync_floor(work, bench.real_rsync)
         info.append(f"rsync floor: one bare local rsync of one 4 KB file, median of 10: "
                     f"{floor_before * 1000:.0f} ms before the runs, {floor_after * 1000:.0f} ms after")

@@ -48,8 +48,11 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
     public string ReadLog() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : string.Empty;
 
     /// <summary>Adds a module; call before <see cref="Start"/> (or between <see cref="Kill"/> and Start). With
-    /// <paramref name="authUser"/> the module requires that user and <paramref name="password"/>.</summary>
-    public RsyncDaemon AddModule(string name, string path, string? authUser = null, string? password = null, bool readOnly = false)
+    /// <paramref name="authUser"/> the module requires that user and <paramref name="password"/>; with
+    /// <paramref name="tempDir"/> the receiver writes its temporary files there (<c>temp dir</c>) instead of beside
+    /// each file: a path inside the module (the daemon puts the module's path in front, even of an absolute one),
+    /// which must exist.</summary>
+    public RsyncDaemon AddModule(string name, string path, string? authUser = null, string? password = null, bool readOnly = false, string? tempDir = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -58,7 +61,7 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
             throw new ArgumentException("authUser and password go together");
         }
 
-        if (name.IndexOfAny(['[', ']', '\n', '/']) >= 0 || path.Contains('\n', StringComparison.Ordinal) || authUser?.IndexOfAny([':', '\n', ',', ' ']) >= 0)
+        if (name.IndexOfAny(['[', ']', '\n', '/']) >= 0 || path.Contains('\n', StringComparison.Ordinal) || tempDir?.Contains('\n', StringComparison.Ordinal) == true || authUser?.IndexOfAny([':', '\n', ',', ' ']) >= 0)
         {
             throw new ArgumentException("module name, path or user cannot be written into rsyncd.conf");
         }
@@ -68,7 +71,7 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
             throw new InvalidOperationException("add modules before Start()");
         }
 
-        _modules.Add(new Module(name, Path.GetFullPath(path), authUser, password, readOnly));
+        _modules.Add(new Module(name, Path.GetFullPath(path), authUser, password, readOnly, tempDir));
         return this;
     }
 
@@ -209,6 +212,10 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
             conf.AppendLine($"    path = {m.Path}");
             conf.AppendLine($"    read only = {(m.ReadOnly ? "yes" : "no")}");
             conf.AppendLine("    list = yes");
+            if (m.TempDir is not null)
+            {
+                conf.AppendLine($"    temp dir = {m.TempDir}");
+            }
             if (m.AuthUser is not null)
             {
                 conf.AppendLine($"    auth users = {m.AuthUser}");
@@ -242,7 +249,7 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
         stream.Write(bytes);
     }
 
-    private sealed record Module(string Name, string Path, string? AuthUser, string? Password, bool ReadOnly);
+    private sealed record Module(string Name, string Path, string? AuthUser, string? Password, bool ReadOnly, string? TempDir);
 }
 
 /// <summary>The user and group this test process runs as (root in CI).</summary>

@@ -20,17 +20,23 @@ public sealed class NetnsRsyncHost : IDisposable
     public const int Port = 873;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
     private readonly TempDirectory _dir = new("sersync-netns-");
+    private static int _instances;
     private readonly int _octet;
     private bool _namespaceCreated;
     private bool _vethCreated;
     private bool _routeAdded;
     private BackgroundProcess? _rsyncd;
 
-    public NetnsRsyncHost(string module, string modulePath)
+    /// <param name="port">The daemon's port inside the namespace: 873 unless the test shares one port among
+    /// several daemons (sersync's <c>&lt;userDefinedPort&gt;</c> is one for every target).</param>
+    public NetnsRsyncHost(string module, string modulePath, int port = Port)
     {
-        var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        // The first host of a test process keeps the plain names; more hosts at once get a counter after them.
+        var instance = Interlocked.Increment(ref _instances) - 1;
+        var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + (instance == 0 ? string.Empty : "x" + instance.ToString(CultureInfo.InvariantCulture));
+        DaemonPort = port;
         Namespace = $"sersync-t-{pid}";
-        HostInterface = $"sfh{pid}"; // at most 3 + 7 characters: under IFNAMSIZ
+        HostInterface = $"sfh{pid}"; // at most 3 + 7 (+ 1 + 2 for a counter) characters: under IFNAMSIZ
         NamespaceInterface = $"sfn{pid}";
         _octet = PickOctet();
         HostAddress = $"169.254.{_octet}.1";
@@ -65,6 +71,9 @@ public sealed class NetnsRsyncHost : IDisposable
     public string Namespace { get; }
 
     public string HostInterface { get; }
+
+    /// <summary>The port the daemon listens on inside the namespace (<see cref="Port"/> unless given).</summary>
+    public int DaemonPort { get; }
 
     public string NamespaceInterface { get; }
 
@@ -165,7 +174,7 @@ public sealed class NetnsRsyncHost : IDisposable
         _rsyncd = BackgroundProcess.Start("ip",
         [
             "netns", "exec", Namespace,
-            "rsync", "--daemon", "--no-detach", $"--address={Address}", $"--port={Port}", $"--config={config}", $"--log-file={LogPath}",
+            "rsync", "--daemon", "--no-detach", $"--address={Address}", $"--port={DaemonPort}", $"--config={config}", $"--log-file={LogPath}",
         ]);
         var rsyncd = _rsyncd;
         if (Eventually.Poll(CanConnect, up => up, StartTimeout, () => rsyncd.HasExited).Reached)
@@ -174,7 +183,7 @@ public sealed class NetnsRsyncHost : IDisposable
         }
 
         throw new InvalidOperationException(
-            $"rsync daemon in {Namespace} on {Address}:{Port} {(_rsyncd.HasExited ? "exited" : "did not listen")}\noutput:\n{_rsyncd.Output}\nlog:\n{ReadLog()}");
+            $"rsync daemon in {Namespace} on {Address}:{DaemonPort} {(_rsyncd.HasExited ? "exited" : "did not listen")}\noutput:\n{_rsyncd.Output}\nlog:\n{ReadLog()}");
     }
 
     private bool CanConnect()
@@ -183,7 +192,7 @@ public sealed class NetnsRsyncHost : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         try
         {
-            socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(Address), Port), cts.Token).AsTask().GetAwaiter().GetResult();
+            socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(Address), DaemonPort), cts.Token).AsTask().GetAwaiter().GetResult();
             return true;
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
