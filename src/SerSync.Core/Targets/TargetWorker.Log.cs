@@ -35,4 +35,10 @@ public sealed partial class TargetWorker
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "{Target}: SERSYNCD_TEST_BLOCK_ON={Name}: the worker blocks for good (a test of the watchdog)")]
     private partial void TestHookBlocks(string target, string name);
+
+    [LoggerMessage(EventId = 3060, Level = LogLevel.Debug, Message = "{Target}: renamed {Count} path(s) on the target instead of sending them again ({First}...)")]
+    private partial void MovesDone(string target, int count, string first);
+
+    [LoggerMessage(EventId = 3061, Level = LogLevel.Debug, Message = "{Target}: {Count} rename(s) from {First} not done on the target ({Why}): {What}")]
+    private partial void MovesLeftToRsync(string target, int count, string first, string why, string what);
 }
