@@ -54,6 +54,9 @@ internal static partial class Libc
     internal static unsafe partial int rename(byte* oldPath, byte* newPath);
 
     [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int mkdir(byte* path, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int open(byte* path, int flags, int mode);
 
     [LibraryImport("libc", SetLastError = true)]

@@ -47,6 +47,10 @@ public enum ChangeEvent : byte
 /// rename instead of sending again. Not journaled: a move replayed after a restart is a delete and a send.</param>
 public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, bool IsDirectory, ChangeEvent Event = ChangeEvent.Unknown, RelativePath? MovedFrom = null)
 {
+    /// <summary>On the <c>MoveFrom</c> half of a rename inside the tree: its <c>MoveTo</c> half (with
+    /// <see cref="MovedFrom"/>) comes next, so a target waits for it before it takes a batch. Not journaled.</summary>
+    public bool MoveToFollows { get; init; }
+
     public bool Equals(FileChange other) => Kind == other.Kind && IsDirectory == other.IsDirectory && Path == other.Path;
 
     public override int GetHashCode() => HashCode.Combine(Kind, Path, IsDirectory);

@@ -215,6 +215,16 @@ public static class FileSystemBytes
         }
     }
 
+    /// <summary>mkdir(2) with <paramref name="mode"/> (less the umask); 0 when done, else the errno.</summary>
+    public static unsafe int TryCreateDirectory(ReadOnlySpan<byte> path, int mode)
+    {
+        var cpath = Libc.ToCString(path);
+        fixed (byte* p = cpath)
+        {
+            return Libc.mkdir(p, mode) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
     /// <summary>An absolute root as the bytes <see cref="Combine(ReadOnlySpan{byte}, RelativePath)"/> takes: UTF-8,
     /// without a trailing '/' (so "/" becomes empty). Computed once per root, not per path.</summary>
     public static byte[] RootBytes(string root)

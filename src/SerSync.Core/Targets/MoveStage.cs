@@ -74,7 +74,13 @@ public sealed class LocalMoveStage(string targetRoot) : IMoveStage
                 return Task.FromResult(new MoveOutcome(i, true, old is null ? "its old path is not on the target" : "its old path is of another type on the target"));
             }
 
-            var errno = FileSystemBytes.TryRename(from, FileSystemBytes.Combine(_root, move.To));
+            var to = FileSystemBytes.Combine(_root, move.To);
+            var errno = FileSystemBytes.TryRename(from, to);
+            if (errno == ENOENT && CreateParents(move.To.Parent))
+            {
+                errno = FileSystemBytes.TryRename(from, to);
+            }
+
             if (errno != 0)
             {
                 return Task.FromResult(new MoveOutcome(i, true, "rename: " + System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)));
@@ -82,6 +88,37 @@ public sealed class LocalMoveStage(string targetRoot) : IMoveStage
         }
 
         return Task.FromResult(new MoveOutcome(moves.Count, true));
+    }
+
+    private const int ENOENT = 2;
+
+    /// <summary>
+    /// The new path's missing directories (a directory created and a tree moved into it at once: <c>mkdir -p a/b;
+    /// mv site a/b/</c>): created empty, private, since rsync sets their attributes in the same batch (they are
+    /// pending as created). False when one cannot be (a file in the way).
+    /// </summary>
+    private bool CreateParents(RelativePath dir)
+    {
+        var missing = new Stack<RelativePath>();
+        for (var p = dir; !p.IsRoot && FileSystemBytes.Stat(FileSystemBytes.Combine(_root, p)) is null; p = p.Parent)
+        {
+            missing.Push(p);
+        }
+
+        if (missing.Count == 0)
+        {
+            return false; // all there: ENOENT was about something else
+        }
+
+        while (missing.Count > 0)
+        {
+            if (FileSystemBytes.TryCreateDirectory(FileSystemBytes.Combine(_root, missing.Pop()), 0b111_000_000) != 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }
 
@@ -154,9 +191,10 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
             Text(" || exit 3\n");
         }
 
-        // A directory: the old path a directory (not a symlink to one), nothing at the new path (mv would move into
-        // a directory there, and cannot replace a file by a directory). Anything else: the old path there and not a
-        // directory, the new path not a directory nor a symlink to one (mv would move into it).
+        // m KIND OLD NEW NEWPARENT. A directory: the old path a directory (not a symlink to one), nothing at the new
+        // path (mv would move into a directory there, and cannot replace a file by a directory). Anything else: the
+        // old path there and not a directory, the new path not a directory nor a symlink to one (mv would move into
+        // it). The new path's missing parents are created private (rsync sets their attributes in the same batch).
         Text("""
             m() {
               if [ "$1" = d ]; then
@@ -167,6 +205,7 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
                 if [ -d "$2" ] && [ ! -h "$2" ]; then return 1; fi
                 if [ -d "$3" ]; then return 1; fi
               fi
+              if [ ! -d "$4" ]; then mkdir -p -m 700 -- "$4" || return 1; fi
               mv -f -- "$2" "$3" || return 1
               echo
             """);
@@ -177,6 +216,8 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
             Quote(script, Prefixed(move.From));
             script.WriteByte((byte)' ');
             Quote(script, Prefixed(move.To));
+            script.WriteByte((byte)' ');
+            Quote(script, Prefixed(move.To.Parent));
             Text(" || exit 0\n");
         }
 

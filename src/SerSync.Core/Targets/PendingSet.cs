@@ -59,7 +59,7 @@ public sealed class PendingSet
     private readonly HashSet<RelativePath> _changedSinceMoves = [];
 
     // The MoveFrom half just added, and whether its path was clean (see above) before that half marked it.
-    private (RelativePath Path, bool Clean)? _lastMoveFrom;
+    private (RelativePath Path, bool Clean, bool Follows)? _lastMoveFrom;
     private bool _fullSync;
     private long _sequence;
 
@@ -106,7 +106,7 @@ public sealed class PendingSet
             var kept = false;
             if (change is { Kind: ChangeKind.Delete, Event: ChangeEvent.MoveFrom })
             {
-                _lastMoveFrom = (change.Path, IsClean(change.Path));
+                _lastMoveFrom = (change.Path, IsClean(change.Path), change.MoveToFollows);
             }
             else if (change.MovedFrom is { } from && moveFrom is { Clean: true } f && f.Path == from
                 && change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree && from != change.Path)
@@ -130,6 +130,10 @@ public sealed class PendingSet
 
         Mark(change.Path, ReachOf(change));
     }
+
+    /// <summary>True while the last change is the first half of a rename whose second half comes next: taken now,
+    /// the batch would send the delete alone and the rename could no longer be replayed.</summary>
+    public bool AwaitsMoveTo => _lastMoveFrom is { Follows: true };
 
     /// <summary>The renames kept so far, in order (for tests and status).</summary>
     public IReadOnlyList<PathMove> Moves => _moves;

@@ -9,6 +9,10 @@ public sealed partial class TargetWorker
 
     private long _movesReplayed;
 
+    /// <summary>How long a batch waits for a rename's second half, which the dispatcher hands over right after the
+    /// first (a bound, in case it never comes).</summary>
+    internal static readonly TimeSpan MovePairWait = TimeSpan.FromMilliseconds(50);
+
     /// <summary>
     /// Replays the batch's renames on the target (see <see cref="MoveStages"/>), inside the batch's hold and slot so
     /// nothing else writes the target meanwhile. The rsync that follows covers both paths of each, so what is not

@@ -346,6 +346,11 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                         due = spaced; // overflow after overflow: full syncs back off instead of looping
                     }
 
+                    if (_pending.AwaitsMoveTo && !Draining && _pending.NewestChange!.Value + MovePairWait > due)
+                    {
+                        due = _pending.NewestChange!.Value + MovePairWait; // a rename's second half is on its way
+                    }
+
                     if (due <= now)
                     {
                         // Busy from the moment the batch leaves the set, so a drain never sees an idle gap.

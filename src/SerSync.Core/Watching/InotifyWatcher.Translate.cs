@@ -299,7 +299,7 @@ public sealed partial class InotifyWatcher
         var deleted = Config.MoveFrom && !Filter.IsExcludedBelowIncluded(oldPath, isDir);
         if (deleted)
         {
-            Emit(ChangeKind.Delete, oldPath, isDir, ChangeEvent.MoveFrom);
+            Emit(ChangeKind.Delete, oldPath, isDir, ChangeEvent.MoveFrom, moveToFollows: Config.MoveTo && !newExcluded);
         }
 
         if (Config.MoveTo && !newExcluded)

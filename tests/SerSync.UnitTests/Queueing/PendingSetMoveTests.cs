@@ -13,7 +13,8 @@ public sealed class PendingSetMoveTests
     /// <summary>What the watcher reports for a rename inside the tree: the delete, then the send naming the old path.</summary>
     private static void Move(PendingSet set, string from, string to, bool dir = false)
     {
-        set.Add(new FileChange(ChangeKind.Delete, P(from), dir, ChangeEvent.MoveFrom), T0);
+        set.Add(new FileChange(ChangeKind.Delete, P(from), dir, ChangeEvent.MoveFrom) { MoveToFollows = true }, T0);
+        Assert.Equal(!set.IsFullSync, set.AwaitsMoveTo); // under a full sync there is nothing to wait for
         set.Add(new FileChange(dir ? ChangeKind.UpsertTree : ChangeKind.Upsert, P(to), dir, ChangeEvent.MoveTo, P(from)), T0);
     }
 
@@ -85,6 +86,16 @@ public sealed class PendingSetMoveTests
         set.Add(new FileChange(ChangeKind.Upsert, P("b"), false, ChangeEvent.CloseWrite), T0);
         Move(set, "b", "c");
         Assert.Equal([M("a", "b")], set.Take().MovesInOrder);
+    }
+
+    [Fact]
+    public void A_move_out_of_the_tree_awaits_nothing()
+    {
+        var set = new PendingSet();
+        set.Add(new FileChange(ChangeKind.Delete, P("gone"), true, ChangeEvent.MoveFrom), T0);
+        Assert.False(set.AwaitsMoveTo);
+        Move(set, "a", "b");
+        Assert.False(set.AwaitsMoveTo);
     }
 
     [Fact]

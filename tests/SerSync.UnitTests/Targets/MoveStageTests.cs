@@ -160,6 +160,24 @@ public sealed class MoveStageTests : IDisposable
         Assert.Equal([T("full/inside")], Directory.GetFileSystemEntries(T("full")));
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task The_new_paths_missing_parents_are_created_but_never_over_a_file(string kind)
+    {
+        Directory.CreateDirectory(T("site/d"));
+        File.WriteAllText(T("site/d/f"), "f");
+        File.WriteAllText(T("blocker"), "a file where a directory would go");
+        Directory.CreateDirectory(T("other"));
+        var site = Inode("site");
+        var stage = Stage(kind);
+        Assert.Equal(1, (await stage.ApplyAsync([M("site", "archive/2026/site", dir: true)], TestContext.Current.CancellationToken)).Applied);
+        Assert.Equal(site, Inode("archive/2026/site"));
+        Assert.Equal("f", File.ReadAllText(T("archive/2026/site/d/f")));
+        Assert.Equal(0, (await stage.ApplyAsync([M("other", "blocker/x", dir: true)], TestContext.Current.CancellationToken)).Applied);
+        Assert.True(Directory.Exists(T("other")));
+        Assert.True(File.Exists(T("blocker")));
+    }
+
     [Fact]
     public async Task A_local_rename_across_file_systems_is_left_to_rsync()
     {
