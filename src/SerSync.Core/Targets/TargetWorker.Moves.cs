@@ -41,6 +41,11 @@ public sealed partial class TargetWorker
         {
             return batch;
         }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            // Never worth the worker: the batch's rsync covers both paths of every rename.
+            outcome = new MoveOutcome(0, true, ex.Message);
+        }
 
         Interlocked.Add(ref _movesReplayed, outcome.Applied);
         if (outcome.Applied > 0)
