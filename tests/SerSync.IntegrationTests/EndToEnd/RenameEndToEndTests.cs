@@ -140,6 +140,44 @@ public sealed class RenameEndToEndTests
         await daemon.StopAsync();
     }
 
+    [Fact]
+    public async Task A_rename_the_target_cannot_do_is_sent_instead_and_the_batch_succeeds()
+    {
+        using var tmp = new TempDirectory("sersync-e2e-rename-fallback-");
+        var src = tmp.Sub("src");
+        var local = tmp.Sub("local");
+        var overSsh = tmp.Sub("over-ssh");
+        File.WriteAllText(Path.Combine(src, "lost-on-target"), "the target lost its copy");
+        File.WriteAllText(Path.Combine(src, "then"), "renamed after the one that cannot be done");
+        Directory.CreateDirectory(Path.Combine(src, "dir"));
+        File.WriteAllText(Path.Combine(src, "dir", "inside"), "x");
+        await using var sshd = new SshServer();
+        var config = new ConfigBuilder(src, Path.Combine(tmp.Path, "state"))
+            .AddLocalTarget(local)
+            .AddSshTarget(sshd, overSsh)
+            .Write(Path.Combine(tmp.Path, "confxml.xml"));
+        using var daemon = DaemonProcess.Start("-r", "-o", config);
+        await daemon.WaitForReadyAsync(Mirror.ReadyTimeout);
+        foreach (var target in new[] { local, overSsh })
+        {
+            // Behind sersyncd's back: the old path is gone, and a non-empty directory sits where "dir" goes.
+            File.Delete(Path.Combine(target, "lost-on-target"));
+            Directory.CreateDirectory(Path.Combine(target, "dir-renamed", "in-the-way"));
+        }
+
+        File.Move(Path.Combine(src, "lost-on-target"), Path.Combine(src, "found"));
+        File.Move(Path.Combine(src, "then"), Path.Combine(src, "then-renamed"));
+        Directory.Move(Path.Combine(src, "dir"), Path.Combine(src, "dir-renamed"));
+        foreach (var target in new[] { local, overSsh })
+        {
+            await TreeConvergence.AssertConvergesAsync(src, target, MoveTimeout, abandon: () => daemon.HasExited, diagnostics: daemon.Describe);
+        }
+
+        // Converged means the batch's rsync succeeded (it deleted what was in the way and sent the lost file).
+        Assert.False(Directory.Exists(Path.Combine(overSsh, "dir-renamed", "in-the-way")));
+        await daemon.StopAsync();
+    }
+
     private static void Rename(byte[] from, byte[] to)
     {
         // .NET's File.Move takes strings, which cannot carry names that are not UTF-8.
