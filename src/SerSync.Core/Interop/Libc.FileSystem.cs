@@ -48,6 +48,14 @@ internal static partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int unlink(byte* path);
 
+    /// <summary>rename(2): atomic within one file system; EXDEV across two, ENOTEMPTY/EEXIST over a non-empty
+    /// directory, EISDIR/ENOTDIR when a directory and a non-directory meet.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int rename(byte* oldPath, byte* newPath);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static unsafe partial int mkdir(byte* path, int mode);
+
     [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int open(byte* path, int flags, int mode);
 

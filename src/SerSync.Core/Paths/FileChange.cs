@@ -40,9 +40,17 @@ public enum ChangeEvent : byte
 }
 
 /// <summary>One change under a watched root, as the watcher reports it after translating raw inotify events.
-/// Equality is what the targets act on (kind, path, type); <see cref="Event"/> rides along for the plugins.</summary>
-public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, bool IsDirectory, ChangeEvent Event = ChangeEvent.Unknown)
+/// Equality is what rsync acts on (kind, path, type); <see cref="Event"/> rides along for the plugins, and
+/// <see cref="MovedFrom"/> for the targets that can rename.</summary>
+/// <param name="MovedFrom">On the <c>MoveTo</c> half of a rename inside the tree whose <c>MoveFrom</c> half (a
+/// <see cref="ChangeKind.Delete"/> of this path, just before it) was reported too: the old path, so a target can
+/// rename instead of sending again. Not journaled: a move replayed after a restart is a delete and a send.</param>
+public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, bool IsDirectory, ChangeEvent Event = ChangeEvent.Unknown, RelativePath? MovedFrom = null)
 {
+    /// <summary>On the <c>MoveFrom</c> half of a rename inside the tree: its <c>MoveTo</c> half (with
+    /// <see cref="MovedFrom"/>) comes next, so a target waits for it before it takes a batch. Not journaled.</summary>
+    public bool MoveToFollows { get; init; }
+
     public bool Equals(FileChange other) => Kind == other.Kind && IsDirectory == other.IsDirectory && Path == other.Path;
 
     public override int GetHashCode() => HashCode.Combine(Kind, Path, IsDirectory);

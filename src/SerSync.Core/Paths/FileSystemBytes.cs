@@ -202,6 +202,29 @@ public static class FileSystemBytes
         }
     }
 
+    /// <summary>rename(2) of one byte path to another; 0 when done, else the errno (EXDEV across file systems,
+    /// ENOTEMPTY over a non-empty directory, ...).</summary>
+    public static unsafe int TryRename(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    {
+        var cfrom = Libc.ToCString(from);
+        var cto = Libc.ToCString(to);
+        fixed (byte* f = cfrom)
+        fixed (byte* t = cto)
+        {
+            return Libc.rename(f, t) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    /// <summary>mkdir(2) with <paramref name="mode"/> (less the umask); 0 when done, else the errno.</summary>
+    public static unsafe int TryCreateDirectory(ReadOnlySpan<byte> path, int mode)
+    {
+        var cpath = Libc.ToCString(path);
+        fixed (byte* p = cpath)
+        {
+            return Libc.mkdir(p, mode) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
     /// <summary>An absolute root as the bytes <see cref="Combine(ReadOnlySpan{byte}, RelativePath)"/> takes: UTF-8,
     /// without a trailing '/' (so "/" becomes empty). Computed once per root, not per path.</summary>
     public static byte[] RootBytes(string root)

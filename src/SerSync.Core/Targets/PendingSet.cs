@@ -15,12 +15,20 @@ public enum Reach
     Tree,
 }
 
+/// <summary>A rename inside the tree that a target may replay (<c>rename(2)</c>, a remote <c>mv</c>) before rsync
+/// runs over both paths.</summary>
+public readonly record struct PathMove(RelativePath From, RelativePath To, bool IsDirectory);
+
 /// <summary>
 /// A batch taken from a <see cref="PendingSet"/>: either a full sync of the root, or the paths to bring in line,
 /// each as it is when rsync runs (or deleted on the target if it no longer exists).
 /// </summary>
-public sealed record Batch(bool FullSync, IReadOnlyList<(RelativePath Path, Reach Reach)> Entries, DateTimeOffset OldestChange, long Sequence)
+/// <param name="Moves">Renames to replay on the target, in the order they happened, before rsync runs over
+/// <paramref name="Entries"/> (which hold both paths of each, so a move not replayed is a delete and a send).</param>
+public sealed record Batch(bool FullSync, IReadOnlyList<(RelativePath Path, Reach Reach)> Entries, DateTimeOffset OldestChange, long Sequence, IReadOnlyList<PathMove>? Moves = null)
 {
+    public IReadOnlyList<PathMove> MovesInOrder => Moves ?? [];
+
     public int Count => FullSync ? 1 : Entries.Count;
 
     public IEnumerable<RelativePath> Paths => Entries.Select(e => e.Path);
@@ -32,10 +40,26 @@ public sealed record Batch(bool FullSync, IReadOnlyList<(RelativePath Path, Reac
 /// that is created, moved in or deleted covers its whole subtree, so it swallows its descendants' pending entries
 /// and absorbs later ones. A lost-events signal turns the set into one full sync. Not thread-safe: the owner
 /// serialises access.
+/// Beside the dirty paths it keeps the renames (a <c>MoveTo</c> with <see cref="FileChange.MovedFrom"/>) in order,
+/// but only those whose old path the target holds as the source had it before the move, as far as this set can
+/// tell: the old path is not pending, or is pending only as the new path of an earlier kept move (a chain, a swap).
+/// A path written or created and then renamed (the atomic-save pattern: the target never had the temporary file)
+/// is a delete and a send, never a rename that would fail.
 /// </summary>
 public sealed class PendingSet
 {
     private readonly Dictionary<RelativePath, Reach> _paths = [];
+    private readonly List<PathMove> _moves = [];
+
+    // New paths of kept moves not changed since: the target will hold them once the moves before are replayed.
+    private readonly HashSet<RelativePath> _moveTargets = [];
+
+    // Paths changed (other than by a kept move) while a kept move exists: those below a moved directory are not
+    // in _paths (its tree covers them), yet the target does not hold them.
+    private readonly HashSet<RelativePath> _changedSinceMoves = [];
+
+    // The MoveFrom half just added, and whether its path was clean (see above) before that half marked it.
+    private (RelativePath Path, bool Clean, bool Follows)? _lastMoveFrom;
     private bool _fullSync;
     private long _sequence;
 
@@ -71,10 +95,86 @@ public sealed class PendingSet
         {
             _fullSync = true;
             _paths.Clear();
+            ForgetMoves();
             return;
         }
 
+        var moveFrom = _lastMoveFrom;
+        _lastMoveFrom = null;
+        if (!_fullSync)
+        {
+            var kept = false;
+            if (change is { Kind: ChangeKind.Delete, Event: ChangeEvent.MoveFrom })
+            {
+                _lastMoveFrom = (change.Path, IsClean(change.Path), change.MoveToFollows);
+            }
+            else if (change.MovedFrom is { } from && moveFrom is { Clean: true } f && f.Path == from
+                && change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree && from != change.Path)
+            {
+                _moves.Add(new PathMove(from, change.Path, change.IsDirectory));
+                kept = true;
+            }
+
+            // Whatever else happened at a path, an earlier move's result there is no longer what the source has.
+            if (kept)
+            {
+                _moveTargets.Add(change.Path);
+                _changedSinceMoves.Remove(change.Path);
+            }
+            else if (_moveTargets.Count > 0)
+            {
+                _moveTargets.Remove(change.Path);
+                _changedSinceMoves.Add(change.Path); // below a moved directory it is not in _paths (covered)
+            }
+        }
+
         Mark(change.Path, ReachOf(change));
+    }
+
+    /// <summary>True while the last change is the first half of a rename whose second half comes next: taken now,
+    /// the batch would send the delete alone and the rename could no longer be replayed.</summary>
+    public bool AwaitsMoveTo => _lastMoveFrom is { Follows: true };
+
+    /// <summary>The renames kept so far, in order (for tests and status).</summary>
+    public IReadOnlyList<PathMove> Moves => _moves;
+
+    /// <summary>Whether the target holds <paramref name="path"/> as the source had it, as far as this set can tell:
+    /// nothing pending at it or over it, or only a kept move that put it there.</summary>
+    private bool IsClean(RelativePath path)
+    {
+        if (_moveTargets.Contains(path))
+        {
+            return true; // the new path of a kept move, untouched since: a chain or a swap
+        }
+
+        if (_paths.ContainsKey(path) || _changedSinceMoves.Contains(path))
+        {
+            return false; // written, created or deleted and not sent: the target may not have it
+        }
+
+        for (var p = path; !p.IsRoot;)
+        {
+            p = p.Parent;
+            if (_moveTargets.Contains(p))
+            {
+                return true; // below a moved directory, which took what was below its old path along
+            }
+
+            if (_paths.TryGetValue(p, out var reach) && reach == Reach.Tree)
+            {
+                return false; // below a directory created, deleted or moved in from outside
+            }
+        }
+
+        return true;
+    }
+
+    private void ForgetMoves()
+    {
+        _moves.Clear();
+        _moveTargets.Clear();
+        _changedSinceMoves.Clear();
+        _lastMoveFrom = null;
     }
 
     /// <summary>Takes everything pending and leaves the set empty.</summary>
@@ -84,9 +184,11 @@ public sealed class PendingSet
             _fullSync,
             _fullSync ? [] : [.. _paths.OrderBy(p => p.Key).Select(p => (p.Key, p.Value))],
             OldestChange ?? DateTimeOffset.MinValue,
-            _sequence);
+            _sequence,
+            _fullSync || _moves.Count == 0 ? null : [.. _moves]);
         _fullSync = false;
         _paths.Clear();
+        ForgetMoves();
         OldestChange = null;
         NewestChange = null;
         return batch;
@@ -102,7 +204,15 @@ public sealed class PendingSet
         {
             _fullSync = true;
             _paths.Clear();
+            ForgetMoves();
             return;
+        }
+
+        if (!_fullSync && batch.MovesInOrder.Count > 0)
+        {
+            // Moves not yet replayed happened before anything that arrived meanwhile: they go first. Their new paths
+            // stay clean only where nothing newer touched them, which the set cannot tell now: not marked clean.
+            _moves.InsertRange(0, batch.MovesInOrder);
         }
 
         foreach (var (path, reach) in batch.Entries)

@@ -38,4 +38,10 @@ public sealed partial class TargetWorker
 
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "{Target}: {Endpoint} answers again: retrying now, {Seconds:F1} s before the backoff's next attempt")]
     private partial void ProbeAnswered(string target, string endpoint, double seconds);
+
+    [LoggerMessage(EventId = 3060, Level = LogLevel.Debug, Message = "{Target}: renamed {Count} path(s) on the target instead of sending them again ({First}...)")]
+    private partial void MovesDone(string target, int count, string first);
+
+    [LoggerMessage(EventId = 3061, Level = LogLevel.Debug, Message = "{Target}: {Count} rename(s) from {First} not done on the target ({Why}): {What}")]
+    private partial void MovesLeftToRsync(string target, int count, string first, string why, string what);
 }

@@ -41,6 +41,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _exclusive = new(1, 1);
     private readonly PendingSet _pending = new();
+    private readonly IMoveStage? _moves;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private TargetState _state = TargetState.InSync;
     private DateTimeOffset? _lastRunEnded;
@@ -93,6 +94,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         _time = time;
         _logger = logger;
         _batchLog = new BatchLogLimiter(BatchLogLimiter.DefaultWindow, time, LogBatch, LogSummary);
+        _moves = MoveStages.For(builder.Target, logger);
     }
 
     /// <summary>The worker loop's proof that it turns, for the watchdog; <see cref="Heartbeat.None"/> unless watched.</summary>
@@ -295,7 +297,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             await Heartbeat.AwaitAsync(_exclusive.WaitAsync(CancellationToken.None));
             try
             {
-                (result, stats) = await SendAsync(batch, stoppingToken);
+                (result, stats, batch) = await SendAsync(batch, stoppingToken);
             }
             finally
             {
@@ -342,6 +344,11 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                     if (_pending.IsFullSync && !Draining && _retry.FullSyncNotBefore is { } spaced && spaced > due)
                     {
                         due = spaced; // overflow after overflow: full syncs back off instead of looping
+                    }
+
+                    if (_pending.AwaitsMoveTo && !Draining && _pending.NewestChange!.Value + MovePairWait > due)
+                    {
+                        due = _pending.NewestChange!.Value + MovePairWait; // a rename's second half is on its way
                     }
 
                     if (due <= now)
@@ -394,7 +401,9 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
     }
 
-    private async Task<(ProcessResult Result, RsyncStats Stats)> SendAsync(Batch batch, CancellationToken token)
+    /// <returns>The run's result, and the batch as it is to be put back should it have failed: without the moves
+    /// that the target was reached for (each done, or left to this rsync).</returns>
+    private async Task<(ProcessResult Result, RsyncStats Stats, Batch Batch)> SendAsync(Batch batch, CancellationToken token)
     {
         using var prepared = _builder.Build(batch);
         var invocation = prepared.Invocation;
@@ -407,11 +416,12 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
         }
         catch (OperationCanceledException)
         {
-            return (new ProcessResult(-1, "stopped before it started", TimeSpan.Zero, false), stats);
+            return (new ProcessResult(-1, "stopped before it started", TimeSpan.Zero, false), stats, batch);
         }
 
         try
         {
+            batch = await ReplayMovesAsync(batch, token);
             Exec(Target.Label, _runner.Program, string.Join(' ', invocation.Arguments), prepared.Count);
             if (prepared.FullSync)
             {
@@ -434,7 +444,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), Target.Label, _time.GetLocalNow(), prepared.FailLogExtra);
         }
 
-        return (result, stats);
+        return (result, stats, batch);
     }
 
     /// <summary>The invocation with <c>--stats</c> among the options (before the source and destination).</summary>

@@ -296,14 +296,16 @@ public sealed partial class InotifyWatcher
             }
         }
 
-        if (Config.MoveFrom && !Filter.IsExcludedBelowIncluded(oldPath, isDir))
+        var deleted = Config.MoveFrom && !Filter.IsExcludedBelowIncluded(oldPath, isDir);
+        if (deleted)
         {
-            Emit(ChangeKind.Delete, oldPath, isDir, ChangeEvent.MoveFrom);
+            Emit(ChangeKind.Delete, oldPath, isDir, ChangeEvent.MoveFrom, moveToFollows: Config.MoveTo && !newExcluded);
         }
 
         if (Config.MoveTo && !newExcluded)
         {
-            Emit(isDir ? ChangeKind.UpsertTree : ChangeKind.Upsert, newPath, isDir, ChangeEvent.MoveTo);
+            // Both halves reported: the targets may rename oldPath instead of sending newPath again.
+            Emit(isDir ? ChangeKind.UpsertTree : ChangeKind.Upsert, newPath, isDir, ChangeEvent.MoveTo, deleted ? oldPath : null);
         }
     }
 
