@@ -35,4 +35,15 @@ public class RemoteShellTests
         Assert.Equal("backup@10.0.0.5", RemoteShell.Host(t));
         Assert.Equal(["ssh", "backup@10.0.0.5", "ls"], RemoteShell.Argv(t, "ls"));
     }
+
+    [Fact]
+    public void Control_paths_are_short_and_never_shared_between_connections()
+    {
+        var dir = "/var/lib/sersyncd/a-fairly-long-instance-name-for-the-test/ssh";
+        var a = SshConnection.NewControlPath(dir, "0123456789abcdef");
+        var b = SshConnection.NewControlPath(dir, "0123456789abcdef");
+        Assert.NotEqual(a, b); // a reload's pipeline, or a second instance, never joins or removes the first's
+        Assert.Equal(dir, Path.GetDirectoryName(a));
+        Assert.Equal(12, Path.GetFileName(a).Length);
+    }
 }
