@@ -695,7 +695,7 @@ class PrivateSshd:
     """sshd -D -e on 127.0.0.1 and a free port, with generated host and client keys (as tests/SerSync.Testing/
     SshServer.cs does); logs in as the current user. Stopped by its PID."""
 
-    def __init__(self, work: str):
+    def __init__(self, work: str, sshlat_bashrc: bool = False):
         self.dir = os.path.join(work, "sshd")
         os.makedirs(self.dir)
         self.host_key = os.path.join(self.dir, "host_ed25519")
@@ -713,7 +713,11 @@ class PrivateSshd:
             f.write(f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {self.host_key}\nAuthorizedKeysFile {auth}\n"
                     f"PidFile {self.dir}/sshd.pid\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
                     "PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
-                    "UseDNS no\nPrintMotd no\nLogLevel ERROR\nMaxStartups 200\nMaxSessions 100\n")
+                    "UseDNS no\nPrintMotd no\nLogLevel ERROR\nMaxStartups 200\nMaxSessions 100\n"
+                    # Debian's bash runs ~/.bashrc for a command over ssh when it is the top-level shell; SHLVL=1
+                    # makes it the second. Else the figure is the login user's rc files (here, pyenv init: 260 ms
+                    # per command), not the transport. `--sshlat-bashrc` leaves it out to show that cost.
+                    + ("" if sshlat_bashrc else "SetEnv SHLVL=1\n"))
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", conf], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "sshd.log"), "wb"),
                                      start_new_session=True)
@@ -820,7 +824,7 @@ def one_file_latencies(src: str, dst: str, writes: int, interval: float, check_a
 
 def sshlat_phase(bench: "Bench") -> dict:
     """For each mode, latency_runs fresh sersyncd runs of `writes` writes; returns {mode: {samples, missed}}."""
-    sshd = PrivateSshd(bench.work)
+    sshd = PrivateSshd(bench.work, bench.args.sshlat_bashrc)
     results: dict = {}
     try:
         for rep in range(bench.args.latency_runs):
@@ -902,6 +906,9 @@ def main() -> int:
     ap.add_argument("--phases", default="latency,storm,scale",
                     help="comma-separated subset of " + ",".join(PHASES) + " (scale1m, a million directories with "
                          "one file each, and sshlat, ssh vs local latency of sersyncd, only when named)")
+    ap.add_argument("--sshlat-bashrc", action="store_true",
+                    help="sshlat: let the login shell run ~/.bashrc for each remote command (the private sshd's "
+                         "SetEnv SHLVL=1 is left out)")
     args = ap.parse_args()
     global SERSYNCD_BIN
     if args.binary:
