@@ -13,8 +13,9 @@
 // the path taken (a master killed by SIGKILL leaves it) would run without multiplexing.
 //
 // The socket lives in a directory private to the daemon (0700), under a short hashed name: sun_path holds 108 bytes
-// and ssh binds "PATH.XXXXXXXXXXXXXXXX" (17 more) first. Each pipeline's connection gets its own name (a process-wide
-// counter and the pid go into the hash), so a reload or another instance never joins or removes someone else's.
+// and ssh binds "PATH.XXXXXXXXXXXXXXXX" (17 more) first. Each pipeline's connection gets its own name (the pid and
+// a process-wide counter, then a hash of the target), so a reload or another instance never joins or removes
+// someone else's, and a later start can tell the sockets of a dead instance (swept: its master asked to exit).
 // Stop: `ssh -O exit` asks the master to end (it removes its socket), then the master is killed by PID if it has not
 // gone within a bound, and the socket path is unlinked in any case.
 using System.Text;
@@ -245,12 +246,56 @@ public sealed partial class SshConnection : IDisposable
         }
     }
 
-    /// <summary>A control path for <paramref name="targetId"/> in <paramref name="directory"/>: 12 hex digits of a hash
-    /// of the directory, the target, the pid and a process-wide counter.</summary>
+    /// <summary>The longest socket name <see cref="NewControlPath"/> makes (a pid of 8 hex digits and a counter of 4).</summary>
+    public const int MaxNameBytes = 8 + 1 + 4 + 1 + 8;
+
+    /// <summary>A control path for <paramref name="targetId"/> in <paramref name="directory"/>: the pid and a
+    /// process-wide counter in hex (so a later start can tell a dead instance's socket), then 8 hex digits of a hash
+    /// of the directory and the target.</summary>
     public static string NewControlPath(string directory, string targetId)
     {
-        var n = Interlocked.Increment(ref _generation);
-        var name = StableId.Of($"{directory}\n{targetId}\n{Environment.ProcessId}\n{n}")[..12];
+        var n = Interlocked.Increment(ref _generation) & 0xffff;
+        var name = $"{Environment.ProcessId:x}-{n:x}-{StableId.Of(directory + "\n" + targetId)[..8]}";
         return Path.Combine(directory, name);
+    }
+
+    /// <summary>The pid a socket name of <see cref="NewControlPath"/> was made by, or null for another name.</summary>
+    public static int? OwnerOf(string name)
+    {
+        var dash = name.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && int.TryParse(name.AsSpan(0, dash), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    }
+
+    /// <summary>Ends what a dead instance left in <paramref name="directory"/>: a master still serving a socket
+    /// there (sersyncd killed outside systemd, which would have killed the master with it) is asked to exit, and
+    /// the socket is removed. Sockets of live processes (this one's other pipelines, other instances sharing a
+    /// fallback directory) are left alone.</summary>
+    public static async Task SweepAsync(string directory, string sshProgram, TimeSpan grace)
+    {
+        foreach (var path in System.IO.Directory.EnumerateFileSystemEntries(directory))
+        {
+            if (OwnerOf(Path.GetFileName(path)) is not { } pid || pid == Environment.ProcessId || System.IO.Directory.Exists($"/proc/{pid}"))
+            {
+                continue;
+            }
+
+            if (FileIdentity.IsSocket(path) == true && NativeChild.FindProgram(sshProgram, Environment.GetEnvironmentVariable("PATH")) is { } program)
+            {
+                try
+                {
+                    // The host is not contacted: -S names the socket, so the name is only a placeholder.
+                    var ask = NativeChild.Start(Encoding.UTF8.GetBytes(program), [.. new[] { sshProgram, "-S", path, "-O", "exit", "sersyncd-stale" }.Select(Encoding.UTF8.GetBytes)], [], "/"u8.ToArray(), stdin: null, maxOutput: 1024);
+                    using var bound = new CancellationTokenSource(grace);
+                    using var kill = bound.Token.Register(ask.KillGroup);
+                    await ask.Completion.ConfigureAwait(false);
+                }
+                catch (NativeSpawnException)
+                {
+                    // Removed below all the same.
+                }
+            }
+
+            Unlink(path);
+        }
     }
 }

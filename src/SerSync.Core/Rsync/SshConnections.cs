@@ -36,6 +36,19 @@ public sealed class SshConnections(string? stateDirectory, TimeProvider time, IL
         return target with { Connection = connection };
     }
 
+    /// <summary>A dead instance's leftovers, once per pipeline (its errors only cost the cleanup).</summary>
+    private static async Task SweepAsync(string dir)
+    {
+        try
+        {
+            await SshConnection.SweepAsync(dir, "ssh", TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next start.
+        }
+    }
+
     /// <summary>Starts every master (without waiting for the handshakes).</summary>
     public void StartAll() => _all.ForEach(c => c.Ensure());
 
@@ -58,7 +71,7 @@ public sealed class SshConnections(string? stateDirectory, TimeProvider time, IL
         string?[] candidates = [stateDirectory is null ? null : Path.Combine(stateDirectory, "ssh"), $"/run/sersyncd/ssh-{uid}", Path.Combine(Path.GetTempPath(), $"sersyncd-ssh-{uid}")];
         foreach (var dir in candidates)
         {
-            if (dir is null || Encoding.UTF8.GetByteCount(dir) + 13 > SshConnection.MaxControlPathBytes || !dir.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-'))
+            if (dir is null || Encoding.UTF8.GetByteCount(dir) + 1 + SshConnection.MaxNameBytes > SshConnection.MaxControlPathBytes || !dir.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-'))
             {
                 continue;
             }
@@ -73,6 +86,7 @@ public sealed class SshConnections(string? stateDirectory, TimeProvider time, IL
 
                 File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 _directory = dir;
+                _ = Task.Run(() => SweepAsync(dir)); // never delays the start
                 return dir;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

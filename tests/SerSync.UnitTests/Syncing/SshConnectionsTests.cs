@@ -64,4 +64,30 @@ public sealed class SshConnectionsTests : IDisposable
         Assert.True(Encoding.UTF8.GetByteCount(path) <= SshConnection.MaxControlPathBytes, path);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(path)!));
     }
+
+    [Fact]
+    public async Task The_sweep_removes_what_dead_instances_left_and_nothing_else()
+    {
+        var dir = _temp.Sub("ssh");
+        const string Dead = "7ffffffe"; // above the kernel's pid_max: never a live process
+        var deadFile = Path.Combine(dir, $"{Dead}-1-0123abcd");
+        File.WriteAllText(deadFile, string.Empty);
+        var deadSocket = Path.Combine(dir, $"{Dead}-2-0123abcd");
+        using (var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+        {
+            listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(deadSocket)); // closed again: a master gone without cleaning up
+        }
+
+        var ours = SshConnection.NewControlPath(dir, "t");
+        File.WriteAllText(ours, string.Empty);
+        var other = Path.Combine(dir, "not-ours");
+        File.WriteAllText(other, string.Empty);
+
+        await SshConnection.SweepAsync(dir, "ssh", TimeSpan.FromSeconds(5));
+
+        Assert.False(File.Exists(deadFile));
+        Assert.False(File.Exists(deadSocket));
+        Assert.True(File.Exists(ours));
+        Assert.True(File.Exists(other));
+    }
 }
