@@ -145,6 +145,7 @@ public sealed partial class SshConnection : IDisposable
             "-o", "BatchMode=yes", // a daemon has no one to answer a prompt
             "-o", "ServerAliveInterval=10",
             "-o", "ServerAliveCountMax=3",
+            "-o", "ConnectTimeout=10", // a host that is away holds no master attempt for TCP's minutes
             _host,
         ];
         try
@@ -155,7 +156,8 @@ public sealed partial class SshConnection : IDisposable
             var master = NativeChild.Start(Encoding.UTF8.GetBytes(program), [.. argv.Select(Encoding.UTF8.GetBytes)], env, "/"u8.ToArray(), stdin: null, maxOutput: 4096);
             _master = master;
             MasterStarted(_logger, _label, master.Pid, ControlPath);
-            _ = master.Completion.ContinueWith(t => Exited(master, t.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            var started = _time.GetTimestamp();
+            _ = master.Completion.ContinueWith(t => Exited(master, t.Result, _time.GetElapsedTime(started)), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
         catch (NativeSpawnException ex)
         {
@@ -163,7 +165,11 @@ public sealed partial class SshConnection : IDisposable
         }
     }
 
-    private void Exited(NativeChild master, NativeChildExit exit)
+    /// <summary>A master that lasted this long had a connection: its end is a warning. A shorter one did not get
+    /// through (the host is away; the target's own retries say so already), logged at debug level only.</summary>
+    private static readonly TimeSpan LastedLongEnough = TimeSpan.FromSeconds(15);
+
+    private void Exited(NativeChild master, NativeChildExit exit, TimeSpan lasted)
     {
         bool stopped;
         lock (_gate)
@@ -174,7 +180,15 @@ public sealed partial class SshConnection : IDisposable
         if (!stopped)
         {
             var output = Encoding.UTF8.GetString(exit.Output).Trim().ReplaceLineEndings(" ");
-            MasterExited(_logger, _label, master.Pid, exit.ExitCode, output.Length > 300 ? output[^300..] : output);
+            output = output.Length > 300 ? output[^300..] : output;
+            if (lasted >= LastedLongEnough)
+            {
+                MasterExited(_logger, _label, master.Pid, exit.ExitCode, output);
+            }
+            else
+            {
+                MasterFailed(_logger, _label, master.Pid, exit.ExitCode, output);
+            }
         }
     }
 
