@@ -35,7 +35,7 @@ WANT_WATCHES = 200_000
 # scale1m: 1,001,001 watches for one contestant at a time; twice that, since the kernel frees a closed instance's
 # watches asynchronously and the next contestant starts right after.
 WANT_WATCHES_1M = 2_100_000
-PHASES = ("latency", "storm", "scale", "scale1m", "outage", "fanout")
+PHASES = ("latency", "storm", "scale", "scale1m", "outage", "fanout", "sshlat")
 
 # The classic loop, fixed text. $1/$2 are the benchmark's own temp dirs (never user file names); the event's file
 # name is read into $f and not used, exactly like the recipes of sersync's era.
@@ -939,6 +939,226 @@ def ensure_tools(args) -> None:
         raise BenchError(f"{SERSYNCD_BIN} not found; publish it (drop --no-build) or give --binary")
 
 
+# -- phase sshlat (issue 11): one file to an ssh target on loopback, kept connection or not, next to a local target --
+
+SSHD = "/usr/sbin/sshd"
+SSHLAT_MODES = ("local", "ssh-kept", "ssh-login")
+SSHLAT_TITLES = {
+    "local": "local target",
+    "ssh-kept": "ssh, connection kept open",
+    "ssh-login": "ssh, keepOpen=\"false\"",
+}
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateSshd:
+    """sshd -D -e on 127.0.0.1 and a free port, with generated host and client keys (as tests/SerSync.Testing/
+    SshServer.cs does); logs in as the current user. Stopped by its PID."""
+
+    def __init__(self, work: str, sshlat_bashrc: bool = False):
+        self.dir = os.path.join(work, "sshd")
+        os.makedirs(self.dir)
+        self.host_key = os.path.join(self.dir, "host_ed25519")
+        self.client_key = os.path.join(self.dir, "client_ed25519")
+        for key in (self.host_key, self.client_key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "sersyncd-bench", "-f", key],
+                           check=True, stdin=subprocess.DEVNULL)
+        auth = os.path.join(self.dir, "authorized_keys")
+        shutil.copyfile(self.client_key + ".pub", auth)
+        os.chmod(auth, 0o600)
+        os.makedirs("/run/sshd", exist_ok=True)  # Debian's sshd wants it; containers lack it
+        self.port = free_loopback_port()
+        conf = os.path.join(self.dir, "sshd_config")
+        with open(conf, "w") as f:
+            f.write(f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {self.host_key}\nAuthorizedKeysFile {auth}\n"
+                    f"PidFile {self.dir}/sshd.pid\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                    "PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
+                    "UseDNS no\nPrintMotd no\nLogLevel ERROR\nMaxStartups 200\nMaxSessions 100\n"
+                    # Debian's bash runs ~/.bashrc for a command over ssh when it is the top-level shell; SHLVL=1
+                    # makes it the second. Else the figure is the login user's rc files (here, pyenv init: 260 ms
+                    # per command), not the transport. `--sshlat-bashrc` leaves it out to show that cost.
+                    + ("" if sshlat_bashrc else "SetEnv SHLVL=1\n"))
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "sshd.log"), "wb"),
+                                     start_new_session=True)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise BenchError(f"sshd on port {self.port} did not start: {tail(os.path.join(self.dir, 'sshd.log'))}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()  # by PID
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def sshlat_config(mode: str, src: str, dst: str, run_dir: str, sshd: PrivateSshd) -> str:
+    if mode == "local":
+        remote = f'<remote path="{dst}"/>'
+    else:
+        keep = "true" if mode == "ssh-kept" else "false"
+        remote = (f'<remote ip="{getpass_user()}@127.0.0.1" name="{dst}"><rsync><ssh start="true" '
+                  'command="ssh -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
+                  f'-o LogLevel=ERROR" port="{sshd.port}" identity="{sshd.client_key}" keepOpen="{keep}"/></rsync></remote>')
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<head version="2.5">
+  <status socket="{run_dir}/status.sock"/>
+  <sersync>
+    <localpath watch="{src}">
+      {remote}
+    </localpath>
+    <rsync>
+      <commonParams params="-a"/>
+    </rsync>
+    <state dir="{run_dir}/state"/>
+  </sersync>
+</head>
+"""
+
+
+def getpass_user() -> str:
+    import pwd
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def ssh_masters_under(directory: str) -> list[int]:
+    """PIDs of ssh masters (-M) whose control socket (-S) lies under directory."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"-M" in argv and b"-S" in argv:
+            i = argv.index(b"-S")
+            if i + 1 < len(argv) and argv[i + 1].startswith(directory.encode() + b"/"):
+                found.append(int(entry))
+    return found
+
+
+def one_file_latencies(src: str, dst: str, writes: int, interval: float, check_alive) -> tuple[list[float], int]:
+    """Writes f000.txt... (4.2 KB each) every interval s; each sample is close() → the file complete on dst."""
+    payload = b"latency probe\n" * 300
+    samples: list[float] = []
+    missed = 0
+    pending: dict[int, float] = {}
+    next_write = time.monotonic()
+    i = 0
+    while i < writes or pending:
+        now = time.monotonic()
+        if i < writes and now >= next_write:
+            with open(os.path.join(src, f"f{i:03d}.txt"), "wb") as f:
+                f.write(payload)
+            pending[i] = time.monotonic()
+            i += 1
+            next_write += interval
+        for k, t0 in list(pending.items()):
+            try:
+                ok = os.stat(os.path.join(dst, f"f{k:03d}.txt")).st_size == len(payload)
+            except FileNotFoundError:
+                ok = False
+            now = time.monotonic()
+            if ok:
+                samples.append(now - t0)
+                del pending[k]
+            elif now - t0 > 10.0:
+                missed += 1
+                del pending[k]
+        time.sleep(0.002)
+    check_alive()
+    return samples, missed
+
+
+def sshlat_phase(bench: "Bench") -> dict:
+    """For each mode, latency_runs fresh sersyncd runs of `writes` writes; returns {mode: {samples, missed}}."""
+    sshd = PrivateSshd(bench.work, bench.args.sshlat_bashrc)
+    results: dict = {}
+    try:
+        for rep in range(bench.args.latency_runs):
+            for mode in SSHLAT_MODES:  # interleaved, so drifting machine load hits every mode alike
+                run_dir = bench.new_run_dir(f"sshlat-{mode}")
+                src, dst = os.path.join(run_dir, "src"), os.path.join(run_dir, "dst")
+                os.makedirs(src)
+                os.makedirs(dst)
+                conf = os.path.join(run_dir, "confxml.xml")
+                with open(conf, "w") as f:
+                    f.write(sshlat_config(mode, src, dst, run_dir, sshd))
+                bindir, counter = bench.make_wrapper(run_dir)
+                env = dict(os.environ)
+                env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+                sock_path = os.path.join(run_dir, "notify.sock")
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                sock.bind(sock_path)
+                env["NOTIFY_SOCKET"] = sock_path
+                with open(os.path.join(run_dir, "out.log"), "wb") as out:
+                    t0 = time.monotonic()
+                    proc = subprocess.Popen([SERSYNCD_BIN, "-o", conf], env=env, cwd=run_dir, stdin=subprocess.DEVNULL,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                r = Running("sersyncd", proc, t0, run_dir, counter)
+                r.notify_sock = sock
+                try:
+                    bench.wait_ready(r, 1)
+                    time.sleep(1.5)  # the startup full push, and the master's handshake, settle first
+                    if mode == "ssh-kept" and not ssh_masters_under(os.path.join(run_dir, "state", "ssh")):
+                        bench.problems.append(f"sshlat run {rep}: no ssh master running 1.5 s after READY")
+                    samples, missed = one_file_latencies(src, dst, bench.args.writes, bench.args.write_interval,
+                                                         lambda: r.check_alive("in the sshlat phase"))
+                    res = results.setdefault(mode, {"samples": [], "missed": 0, "rsyncs": 0})
+                    res["samples"] += samples
+                    res["missed"] += missed
+                    res["rsyncs"] += r.rsync_count()
+                finally:
+                    r.stop()
+                    bench.note_exit(r)
+                    left = ssh_masters_under(os.path.join(run_dir, "state", "ssh"))
+                    if left:
+                        bench.problems.append(f"sshlat {mode}: ssh master(s) {left} outlived sersyncd")
+                    if os.path.isdir(os.path.join(run_dir, "state", "ssh")) and os.listdir(os.path.join(run_dir, "state", "ssh")):
+                        bench.problems.append(f"sshlat {mode}: control socket left after stop")
+                    shutil.rmtree(run_dir, ignore_errors=True)
+                s = results[mode]["samples"]
+                log(f"  sshlat {mode}: {len(s)} samples so far, median {pct(s, .5) * 1000:.0f} ms")
+    finally:
+        sshd.stop()
+    return results
+
+
+def sshlat_report(results: dict, writes: int, runs: int) -> str:
+    cols = [SSHLAT_TITLES[m] for m in SSHLAT_MODES]
+    rows = [
+        (f"sshlat: 1 file written → on target, median ({writes * runs} writes)",
+         [f"{pct(results[m]['samples'], .5) * 1000:.0f} ms" for m in SSHLAT_MODES]),
+        ("sshlat: p95", [f"{pct(results[m]['samples'], .95) * 1000:.0f} ms" for m in SSHLAT_MODES]),
+        ("sshlat: max / not arrived in 10 s",
+         [f"{max(results[m]['samples'], default=float('nan')) * 1000:.0f} ms / {results[m]['missed']}" for m in SSHLAT_MODES]),
+        ("sshlat: median / local median",
+         [f"{pct(results[m]['samples'], .5) / pct(results['local']['samples'], .5):.2f}x" for m in SSHLAT_MODES]),
+    ]
+    widths = [max(len(r[0]) for r in rows)] + [max(len(c), *(len(r[1][i]) for r in rows)) for i, c in enumerate(cols)]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    out = [line(["sersyncd, one target", *cols]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line([r[0], *r[1]]) for r in rows]
+    return "\n".join(out)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
@@ -953,8 +1173,12 @@ def main() -> int:
                     help="comma-separated subset of " + ",".join(CONTESTANTS))
     ap.add_argument("--phases", default="latency,storm,scale",
                     help="comma-separated subset of " + ",".join(PHASES) + " (scale1m, a million directories with "
-                         "one file each, and outage, an rsync daemon target killed for 20 s, only when named)")
+                         "one file each; outage, an rsync daemon target killed for 20 s; fanout, fifty targets; and "
+                         "sshlat, ssh vs local latency of sersyncd, only when named)")
     ap.add_argument("--outage-runs", type=int, default=3, help="runs per contestant of the outage phase")
+    ap.add_argument("--sshlat-bashrc", action="store_true",
+                    help="sshlat: let the login shell run ~/.bashrc for each remote command (the private sshd's "
+                         "SetEnv SHLVL=1 is left out)")
     args = ap.parse_args()
     global SERSYNCD_BIN
     if args.binary:
@@ -1059,6 +1283,7 @@ def main() -> int:
                 log(f"scale: {c} ({args.scale_runs} runs, {ndirs} directories)")
                 scale[c] = bench.phase_scale(c, scale_src, ndirs, args.scale_runs)
         outage = {c: phase_outage(bench, c) for c in contestants} if "outage" in phases else {}
+        sshlat = sshlat_phase(bench) if "sshlat" in phases else None  # sersyncd only, three targets kinds
         for c in contestants:
             if "scale1m" in phases:
                 log(f"scale1m: {c} ({args.scale1m_runs} runs, {ndirs1m} directories)")
@@ -1134,8 +1359,12 @@ def main() -> int:
         total = time.monotonic() - t_begin
         print("\n".join(info))
         print()
-        print(print_table(rows, contestants))
-        print()
+        if rows:
+            print(print_table(rows, contestants))
+            print()
+        if sshlat:
+            print(sshlat_report(sshlat, args.writes, args.latency_runs))
+            print()
         print(f"total run time: {total / 60:.1f} min")
         if bench.problems:
             print("\nproblems seen:")

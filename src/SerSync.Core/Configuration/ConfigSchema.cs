@@ -13,17 +13,20 @@ internal static class ConfigSchema
 {
     private static ElementSpec Switch(string name, params string[] extra) => new(name, ["start", .. extra], []);
 
+    /// <summary><c>&lt;rsync&gt;</c>, shared under <c>&lt;sersync&gt;</c> or a target's own under <c>&lt;remote&gt;</c>.</summary>
+    private static ElementSpec Rsync { get; } = new("rsync", [],
+    [
+        new("commonParams", ["params"], []),
+        Switch("auth", "users", "passwordfile"),
+        Switch("userDefinedPort", "port"),
+        Switch("timeout", "time"),
+        Switch("ssh", "command", "user", "port", "identity", "keepOpen"),
+    ]);
+
     public static ElementSpec Sersync { get; } = new("sersync", [],
     [
-        new("localpath", ["watch"], [new("remote", ["ip", "name", "path"], [], Repeated: true)], Repeated: true),
-        new("rsync", [],
-        [
-            new("commonParams", ["params"], []),
-            Switch("auth", "users", "passwordfile"),
-            Switch("userDefinedPort", "port"),
-            Switch("timeout", "time"),
-            Switch("ssh", "command"),
-        ]),
+        new("localpath", ["watch"], [new("remote", ["ip", "name", "path"], [Rsync], Repeated: true)], Repeated: true),
+        Rsync,
         new("failLog", ["path", "timeToExecute"], []),
         new("crontab", ["start", "schedule"],
         [

@@ -33,7 +33,7 @@ internal sealed class ConfigXmlReader
         _expressions = new FilterExpressionCompiler(_errors);
         _disk = new ConfigFileSystemChecks(_errors);
         _rsync = new RsyncSectionReader(_errors, _values, _disk);
-        _localPaths = new LocalPathSectionReader(_errors, _values, _disk);
+        _localPaths = new LocalPathSectionReader(_errors, _values, _disk, _rsync);
         _plugins = new PluginSectionReader(_errors, _values, _expressions);
     }
 
@@ -54,7 +54,7 @@ internal sealed class ConfigXmlReader
             ?? throw _errors.Fail(root, "<head> has no <sersync> element; expected <sersync> with at least one <localpath watch=\"...\"> and its <remote>");
 
         var rsync = _rsync.Read(sersync.Element("rsync"));
-        var watches = _localPaths.Read(sersync, rsync.Ssh);
+        var watches = _localPaths.Read(sersync, rsync, sersync.Element("rsync"));
         var stateDir = ReadStateDirectory(sersync.Element("state"), watches);
         var enabledPlugins = _plugins.ReadSwitches(sersync);
         var plugins = _plugins.ReadSections(root);

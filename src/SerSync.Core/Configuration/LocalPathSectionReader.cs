@@ -4,9 +4,11 @@ namespace SerSync.Configuration;
 
 /// <summary>Reads the <c>&lt;localpath&gt;</c> elements of <c>&lt;sersync&gt;</c> and their
 /// <c>&lt;remote&gt;</c>s, refusing watches that overlap and local targets that overlap a watch.</summary>
-internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttributeReader values, ConfigFileSystemChecks disk)
+internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttributeReader values, ConfigFileSystemChecks disk, RsyncSectionReader rsyncReader)
 {
-    public List<WatchConfig> Read(XElement sersync, bool ssh)
+    /// <param name="shared">The shared <c>&lt;rsync&gt;</c>'s settings (read from <paramref name="sharedRsync"/>),
+    /// which a <c>&lt;remote&gt;</c> without its own <c>&lt;rsync&gt;</c> uses and one with it inherits from.</param>
+    public List<WatchConfig> Read(XElement sersync, RsyncConfig shared, XElement? sharedRsync)
     {
         var watches = new List<WatchConfig>();
         var remoteAttrs = new List<(XAttribute Attr, string Path)>();
@@ -27,7 +29,7 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
             var remotes = new List<RemoteConfig>();
             foreach (var remote in local.Elements("remote"))
             {
-                var r = ReadRemote(remote, ssh);
+                var r = ReadRemote(remote, shared, sharedRsync);
                 if (remotes.Find(x => x.Label == r.Label) is { } dup)
                 {
                     throw errors.Fail(remote, $"remote {ConfigText.Show(r.Label)} is listed twice under this <localpath> (also at line {dup.Line})");
@@ -76,11 +78,12 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
         return watches;
     }
 
-    private RemoteConfig ReadRemote(XElement remote, bool ssh)
+    private RemoteConfig ReadRemote(XElement remote, RsyncConfig shared, XElement? sharedRsync)
     {
         var ip = remote.Attribute("ip");
         var name = remote.Attribute("name");
         var path = remote.Attribute("path");
+        var own = remote.Element("rsync");
         if (path != null)
         {
             if (ip != null || name != null)
@@ -89,7 +92,8 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
                     "or path=\"/abs/dir\" (local directory)");
             }
 
-            return new RemoteConfig(RemoteKind.LocalDirectory, null, null, values.AbsolutePath(path, "remote path"), ConfigSourcePositions.LineOf(remote));
+            var local = own == null ? null : rsyncReader.ReadOwn(own, shared, sharedRsync, localDirectory: true);
+            return new RemoteConfig(RemoteKind.LocalDirectory, null, null, values.AbsolutePath(path, "remote path"), ConfigSourcePositions.LineOf(remote)) { Rsync = local };
         }
 
         if (ip == null || name == null)
@@ -98,10 +102,38 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
             throw errors.Fail(remote, $"<remote> has no {missing} attribute; expected ip=\"HOST\" name=\"MODULE\" (or path=\"/abs/dir\" for a local directory)");
         }
 
-        if (!IsPlausibleHost(ip.Value))
+        var settings = own == null ? null : rsyncReader.ReadOwn(own, shared, sharedRsync, localDirectory: false);
+        var ssh = (settings ?? shared).Ssh;
+        var host = ip.Value;
+        string? user = null;
+        var at = host.LastIndexOf('@');
+        if (at >= 0)
+        {
+            // ssh's user@host; an rsync daemon's login is <auth users>, which also carries the password file.
+            user = host[..at];
+            host = host[(at + 1)..];
+            if (!ssh)
+            {
+                throw errors.Fail(ip, $"remote ip {ConfigText.Quote(ip.Value)} names a user, but this target is an rsync daemon: its user goes in <auth users=...> " +
+                    "(with the password file); user@host is for ssh targets");
+            }
+
+            if (!RsyncSectionReader.IsLoginName(user))
+            {
+                throw errors.Fail(ip, $"remote ip {ConfigText.Quote(ip.Value)}: user {ConfigText.Quote(user)} is not a valid login name; expected a non-empty name without '@', ':', whitespace, quotes or a leading '-'");
+            }
+
+            if ((settings ?? shared).SshUser is { } other)
+            {
+                throw errors.Fail(ip, $"remote ip {ConfigText.Quote(ip.Value)} names user {ConfigText.Quote(user)} and this target's <ssh user> is {ConfigText.Quote(other)}; " +
+                    "give the user in one place only");
+            }
+        }
+
+        if (!IsPlausibleHost(host))
         {
             throw errors.Fail(ip, $"remote ip {ConfigText.Quote(ip.Value)} is not a host name or address; expected e.g. 192.168.1.5, backup.example.com or [2001:db8::5] " +
-                "(no spaces, '@', '/', ':' or leading '-'; a user name goes in <auth users>)");
+                "(no spaces, '/', ':' or leading '-'; a user name goes in <auth users>, or user@host for ssh)");
         }
 
         if (name.Value.Length == 0 || name.Value[0] == '-' || name.Value.Any(char.IsControl))
@@ -110,7 +142,7 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
                 "without a leading '-' or control characters");
         }
 
-        return new RemoteConfig(ssh ? RemoteKind.Ssh : RemoteKind.RsyncDaemon, ip.Value, name.Value, null, ConfigSourcePositions.LineOf(remote));
+        return new RemoteConfig(ssh ? RemoteKind.Ssh : RemoteKind.RsyncDaemon, host, name.Value, null, ConfigSourcePositions.LineOf(remote)) { User = user, Rsync = settings };
     }
 
     private static bool IsPlausibleHost(string host)

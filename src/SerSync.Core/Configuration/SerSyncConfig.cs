@@ -140,11 +140,18 @@ public enum RemoteKind
 /// <param name="Path">Local directory target; null otherwise.</param>
 public sealed record RemoteConfig(RemoteKind Kind, string? Ip, string? Name, string? Path, int Line)
 {
+    /// <summary>Addition: the ssh login from <c>ip="user@host"</c> (ssh targets only); null when not given.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Addition: this target's settings when the <c>&lt;remote&gt;</c> holds its own <c>&lt;rsync&gt;</c>
+    /// (its children over the shared ones); null: the shared <c>&lt;rsync&gt;</c> applies.</summary>
+    public RsyncConfig? Rsync { get; init; }
+
     /// <summary>A short label for logs and STATUS lines, without any password.</summary>
     public string Label => Kind switch
     {
         RemoteKind.RsyncDaemon => $"{Ip}::{Name}",
-        RemoteKind.Ssh => $"{Ip}:{Name}",
+        RemoteKind.Ssh => User is null ? $"{Ip}:{Name}" : $"{User}@{Ip}:{Name}",
         _ => Path!,
     };
 }
@@ -167,6 +174,19 @@ public sealed record RsyncConfig(
     /// <summary>Addition: <c>&lt;ssh command&gt;</c>, the remote shell given to rsync <c>-e</c> when <see cref="Ssh"/>
     /// is on (rsync splits it into words itself).</summary>
     public string SshCommand { get; init; } = "ssh";
+
+    /// <summary>Addition: <c>&lt;ssh user&gt;</c>, given to ssh as <c>-l</c>; null: ssh's own default.</summary>
+    public string? SshUser { get; init; }
+
+    /// <summary>Addition: <c>&lt;ssh port&gt;</c>, given to ssh as <c>-p</c>; null: ssh's own default.</summary>
+    public int? SshPort { get; init; }
+
+    /// <summary>Addition: <c>&lt;ssh identity&gt;</c>, a private key given to ssh as <c>-i</c>; null: ssh's own.</summary>
+    public string? SshIdentity { get; init; }
+
+    /// <summary>Addition: <c>&lt;ssh keepOpen&gt;</c> (default true): one ssh connection per target, kept open by
+    /// the daemon and shared by every rsync and remote command to it (OpenSSH ControlMaster).</summary>
+    public bool SshKeepOpen { get; init; } = true;
 }
 
 public sealed record AuthConfig(bool Enabled, string Users, string PasswordFile);

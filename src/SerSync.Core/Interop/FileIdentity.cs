@@ -12,16 +12,21 @@ public static class FileIdentity
     /// <summary>Whether <paramref name="path"/> is a unix socket; null when nothing is there.</summary>
     public static bool? IsSocket(string path) => Stat(path) is { } st ? (st.Mode & Libc.S_IFMT) == SocketType : null;
 
+    /// <summary>Whether <paramref name="path"/> is a directory itself (not a symlink to one) owned by the effective
+    /// user: a directory somebody else made (in /tmp, say) is not private to us even after a chmod.</summary>
+    public static bool IsOwnDirectory(string path) =>
+        Stat(path) is { } st && (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR && st.Uid == Libc.geteuid();
+
     private const ushort SocketType = 0xC000; // S_IFSOCK
 
-    private static unsafe (ulong Inode, ushort Mode)? Stat(string path)
+    private static unsafe (ulong Inode, ushort Mode, uint Uid)? Stat(string path)
     {
         var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
         Encoding.UTF8.GetBytes(path, bytes);
         Libc.Statx st;
         fixed (byte* p = bytes)
         {
-            return Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &st) == 0 ? (st.Ino, st.Mode) : null;
+            return Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &st) == 0 ? (st.Ino, st.Mode, st.Uid) : null;
         }
     }
 }

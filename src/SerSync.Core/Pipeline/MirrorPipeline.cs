@@ -96,6 +96,7 @@ public sealed partial class MirrorPipeline : IDisposable
     private readonly List<Task> _hookTasks = [];
     private readonly List<Heartbeat> _heartbeats = [];
     private readonly Heartbeat _lifecycle;
+    private readonly SshConnections _ssh;
     private volatile bool _faulted;
 
     /// <param name="plugins">Builds a plugin's transport from its settings (tests give their own); by default
@@ -111,10 +112,11 @@ public sealed partial class MirrorPipeline : IDisposable
         _slots = new SemaphoreSlim(options.Workers);
         _failLog = PipelineFactory.CreateFailLog(config);
         _runner = runner ?? new ProcessRunner(loggers.CreateLogger<ProcessRunner>());
+        _ssh = new SshConnections(options.StateDirectory, time, loggers);
         foreach (var watch in config.Watches)
         {
             var workers = watch.Remotes
-                .Select(r => new SyncTarget(watch.Path, r, config.Rsync, config.Inotify.Delete))
+                .Select(r => _ssh.Attach(new SyncTarget(watch.Path, r, SyncTarget.SettingsOf(r, config), config.Inotify.Delete)))
                 .Select(NewWorker)
                 .ToList();
             var acks = new TargetAcknowledgements();
@@ -187,6 +189,7 @@ public sealed partial class MirrorPipeline : IDisposable
     /// <exception cref="DirectoryNotFoundException">A watched root is missing.</exception>
     public void Start(Action<string>? status = null, bool fullPushFollows = false)
     {
+        _ssh.StartAll(); // the handshakes run while the watches are placed
         var placed = 0;
         foreach (var root in _roots)
         {
@@ -306,6 +309,7 @@ public sealed partial class MirrorPipeline : IDisposable
         try
         {
             await StopInOrderAsync(drainTimeout);
+            await _ssh.StopAsync();
         }
         finally
         {
@@ -426,6 +430,7 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         _workers.ForEach(w => w.Dispose());
+        _ssh.Dispose();
 
         _schedulesStop.Dispose();
         _workersStop.Dispose();

@@ -98,7 +98,7 @@ public sealed partial class AuditScheduler
 
         Started(_logger, _config.ScheduleMinutes, _time.GetUtcNow() + _schedule.Period, _config.Repair ? "repairs what it finds" : "reports only");
         var targets = _targets();
-        if (_config.Repair && targets.Count > 0 && DriftAudit.UsesUpdate(targets[0].Rsync.CommonParams))
+        if (_config.Repair && targets.Any(t => DriftAudit.UsesUpdate(t.Rsync.CommonParams)))
         {
             RepairKeepsNewer(_logger);
         }

@@ -44,7 +44,7 @@ public static class ReachabilityProbe
     }
 
     /// <summary>The TCP port rsync reaches the target on: <c>userDefinedPort</c> or 873 for a daemon; for ssh, the
-    /// port the ssh command gives (<c>-p N</c>, <c>-oPort=N</c>) or 22. (ssh's own config files may say otherwise;
+    /// port the ssh command gives (<c>-p N</c>, <c>-oPort=N</c>), else <c>&lt;ssh port&gt;</c>, else 22. (ssh's own config files may say otherwise;
     /// the probe then never answers and the target keeps its plain backoff.)</summary>
     public static int PortOf(SyncTarget target)
     {
@@ -52,7 +52,7 @@ public static class ReachabilityProbe
         return target.Remote.Kind switch
         {
             RemoteKind.RsyncDaemon => target.Rsync.Port.Enabled ? target.Rsync.Port.Value : RsyncDaemonDefaultPort,
-            RemoteKind.Ssh => SshPort(target.Rsync.SshCommand) ?? SshDefaultPort,
+            RemoteKind.Ssh => SshPort(target.Rsync.SshCommand) ?? target.Rsync.SshPort ?? SshDefaultPort,
             _ => 0,
         };
     }

@@ -296,7 +296,6 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("")]
     [InlineData(" 10.0.0.1")]
     [InlineData("-oProxyCommand=x")]
-    [InlineData("root@10.0.0.1")]
     [InlineData("10.0.0.1/24")]
     [InlineData("10.0.0.1:22")]
     [InlineData("a b")]
