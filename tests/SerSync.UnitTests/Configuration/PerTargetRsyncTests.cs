@@ -77,7 +77,7 @@ public sealed class PerTargetRsyncTests : IDisposable
 
         var args = RsyncArguments.Batch(targets[1]);
         Assert.DoesNotContain(args, a => a.StartsWith("--password-file", StringComparison.Ordinal));
-        Assert.Equal($"ssh -p 2222 -i {_key}", args[args.IndexOf("-e") + 1]);
+        Assert.Equal($"ssh -p 2222 -i {_key} -o ConnectTimeout=10", args[args.IndexOf("-e") + 1]);
     }
 
     [Fact]

@@ -12,20 +12,20 @@ public class RemoteShellTests
     public void Without_attributes_the_command_is_passed_as_it_is()
     {
         var t = Ssh(RsyncConfig.Stock with { Ssh = true, SshCommand = "ssh -o 'ProxyJump a b'" });
-        Assert.Equal("ssh -o 'ProxyJump a b'", RemoteShell.RsyncOption(t));
-        Assert.Equal(["ssh", "-o", "ProxyJump a b", "10.0.0.5", "true"], RemoteShell.Argv(t, "true"));
+        Assert.Equal("ssh -o 'ProxyJump a b' -o ConnectTimeout=10", RemoteShell.RsyncOption(t));
+        Assert.Equal(["ssh", "-o", "ProxyJump a b", "-o", "ConnectTimeout=10", "10.0.0.5", "true"], RemoteShell.Argv(t, "true"));
     }
 
     [Fact]
     public void User_port_and_identity_come_after_the_users_own_words_so_those_win()
     {
         var t = Ssh(RsyncConfig.Stock with { Ssh = true, SshCommand = "ssh -4", SshUser = "deploy", SshPort = 2222, SshIdentity = "/etc/sersync keys/id" });
-        Assert.Equal("ssh -4 -l deploy -p 2222 -i '/etc/sersync keys/id'", RemoteShell.RsyncOption(t));
-        Assert.Equal(["ssh", "-4", "-l", "deploy", "-p", "2222", "-i", "/etc/sersync keys/id", "10.0.0.5", "mv a b"], RemoteShell.Argv(t, "mv a b"));
+        Assert.Equal("ssh -4 -l deploy -p 2222 -i '/etc/sersync keys/id' -o ConnectTimeout=10", RemoteShell.RsyncOption(t));
+        Assert.Equal(["ssh", "-4", "-l", "deploy", "-p", "2222", "-i", "/etc/sersync keys/id", "-o", "ConnectTimeout=10", "10.0.0.5", "mv a b"], RemoteShell.Argv(t, "mv a b"));
 
         // rsync reads the -e string back into the same words.
         Assert.True(CommonParamsSplitter.TrySplit(RemoteShell.RsyncOption(t), out var words, out _));
-        Assert.Equal(RemoteShell.Words(t), words);
+        Assert.Equal([.. RemoteShell.Words(t), "-o", "ConnectTimeout=10"], words);
     }
 
     [Fact]
@@ -33,7 +33,7 @@ public class RemoteShellTests
     {
         var t = Ssh(RsyncConfig.Stock with { Ssh = true }, user: "backup");
         Assert.Equal("backup@10.0.0.5", RemoteShell.Host(t));
-        Assert.Equal(["ssh", "backup@10.0.0.5", "ls"], RemoteShell.Argv(t, "ls"));
+        Assert.Equal(["ssh", "-o", "ConnectTimeout=10", "backup@10.0.0.5", "ls"], RemoteShell.Argv(t, "ls"));
     }
 
     [Fact]

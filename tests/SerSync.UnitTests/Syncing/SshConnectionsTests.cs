@@ -48,9 +48,9 @@ public sealed class SshConnectionsTests : IDisposable
         Assert.Equal(dir, Path.GetDirectoryName(connection.ControlPath));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
         Assert.Equal(
-            $"ssh -o BatchMode=yes -p {port.ToString(CultureInfo.InvariantCulture)} -o ControlPath={connection.ControlPath} -o ControlMaster=no",
+            $"ssh -o BatchMode=yes -p {port.ToString(CultureInfo.InvariantCulture)} -o ControlPath={connection.ControlPath} -o ControlMaster=no -o ConnectTimeout=10",
             RemoteShell.RsyncOption(target));
-        Assert.Equal(["ssh", "-o", "BatchMode=yes", "-p", port.ToString(CultureInfo.InvariantCulture), "-o", "ControlPath=" + connection.ControlPath, "-o", "ControlMaster=no", "127.0.0.1", "true"], RemoteShell.Argv(target, "true"));
+        Assert.Equal(["ssh", "-o", "BatchMode=yes", "-p", port.ToString(CultureInfo.InvariantCulture), "-o", "ControlPath=" + connection.ControlPath, "-o", "ControlMaster=no", "-o", "ConnectTimeout=10", "127.0.0.1", "true"], RemoteShell.Argv(target, "true"));
     }
 
     [Fact]
