@@ -5,8 +5,9 @@ namespace SerSync.Testing;
 
 /// <summary>
 /// Writes a sersync confxml.xml for one watched directory and any number of targets: local directories
-/// (<c>&lt;remote path&gt;</c>), rsync daemon modules (with auth and port) and ssh directories. sersync keeps auth,
-/// port and ssh in the one <c>&lt;rsync&gt;</c> element, so one config cannot mix rsync daemon and ssh targets.
+/// (<c>&lt;remote path&gt;</c>), rsync daemon modules (with auth and port) and ssh directories. Auth and ssh are in the
+/// shared <c>&lt;rsync&gt;</c> element here, so one config from this builder does not mix rsync daemon and ssh targets;
+/// a daemon on another port than the first gets its own <c>&lt;rsync&gt;&lt;userDefinedPort&gt;</c>.
 /// </summary>
 public sealed class ConfigBuilder
 {
@@ -91,11 +92,6 @@ public sealed class ConfigBuilder
             throw new InvalidOperationException("sersync's <rsync> is shared: rsync daemon and ssh targets cannot be in one config");
         }
 
-        if (_port is not null && _port != daemon.Port)
-        {
-            throw new InvalidOperationException("sersync's <userDefinedPort> is shared: every daemon target must be on one port");
-        }
-
         if (user is not null)
         {
             _auth = (user, passwordFile ?? throw new ArgumentNullException(nameof(passwordFile)));
@@ -113,14 +109,16 @@ public sealed class ConfigBuilder
             throw new InvalidOperationException("sersync's <rsync> is shared: rsync daemon and ssh targets cannot be in one config");
         }
 
-        if (_port is not null && _port != port)
+        _port ??= port;
+        _hasDaemonTarget = true;
+        var remote = new XElement("remote", new XAttribute("ip", ip), new XAttribute("name", module));
+        if (port != _port)
         {
-            throw new InvalidOperationException("sersync's <userDefinedPort> is shared: every daemon target must be on one port");
+            // Another port than the shared <userDefinedPort>: the target's own <rsync> gives it.
+            remote.Add(new XElement("rsync", new XElement("userDefinedPort", new XAttribute("start", "true"), new XAttribute("port", port.ToString(CultureInfo.InvariantCulture)))));
         }
 
-        _port = port;
-        _hasDaemonTarget = true;
-        _remotes.Add(new XElement("remote", new XAttribute("ip", ip), new XAttribute("name", module)));
+        _remotes.Add(remote);
         return this;
     }
 

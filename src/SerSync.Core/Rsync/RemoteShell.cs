@@ -34,7 +34,10 @@ public static class RemoteShell
             throw new InvalidOperationException($"{target.Label} is not an ssh target");
         }
 
-        return [.. Words(target), .. Extra(target).Skip(TargetOptions(target).Count), Host(target), remoteCommand];
+        // Keepalives for a command sersyncd runs itself (rsync has its own --timeout): a link lost mid-way ends it in
+        // about 10 s instead of holding the target's slot for the command's lifetime. After the user's words: theirs win.
+        string[] alive = IsSsh(target.Rsync.SshCommand) ? ["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"] : [];
+        return [.. Words(target), .. Extra(target).Skip(TargetOptions(target).Count), .. alive, Host(target), remoteCommand];
     }
 
     /// <summary>The ssh program and its options for this target without the kept connection's: the user's command
@@ -49,9 +52,18 @@ public static class RemoteShell
         return [.. words, .. TargetOptions(target)];
     }
 
-    /// <summary>The host argument: <c>user@host</c> when <c>ip</c> named a user, else the host.</summary>
-    public static string Host(SyncTarget target) =>
-        (target.Remote.User is { } user ? user + "@" : string.Empty) + target.Remote.Ip;
+    /// <summary>The host argument: <c>user@host</c> when <c>ip</c> named a user, else the host; an IPv6 literal
+    /// without its brackets (rsync strips them from <c>[addr]:dir</c>; ssh would try to resolve them as a name).</summary>
+    public static string Host(SyncTarget target)
+    {
+        var host = target.Remote.Ip ?? string.Empty;
+        if (host.Length > 2 && host[0] == '[' && host[^1] == ']')
+        {
+            host = host[1..^1];
+        }
+
+        return (target.Remote.User is { } user ? user + "@" : string.Empty) + host;
+    }
 
     private static List<string> TargetOptions(SyncTarget target)
     {

@@ -17,6 +17,9 @@ public enum FailureClass
 /// <summary>rsync's exit codes (rsync(1) "EXIT VALUES"), classified. The README's failure table is this table.</summary>
 public static class RsyncExitCodes
 {
+    /// <summary>What rsync (and ssh) exit with when the remote shell failed: transient.</summary>
+    public const int RemoteShellFailed = 255;
+
     public static FailureClass Classify(int exitCode) => exitCode switch
     {
         0 => FailureClass.Success,

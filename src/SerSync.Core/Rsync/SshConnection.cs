@@ -172,9 +172,24 @@ public sealed partial class SshConnection : IDisposable
     private void Exited(NativeChild master, NativeChildExit exit, TimeSpan lasted)
     {
         bool stopped;
+        bool current;
         lock (_gate)
         {
             stopped = _stopped;
+            current = ReferenceEquals(_master, master);
+        }
+
+        if (!current)
+        {
+            return; // discarded on purpose (see Discard), already told
+        }
+
+        // A master that leaves its socket behind was up and was killed (ssh removes it on a clean exit, and binds it
+        // only once logged in): replaced at once rather than on the next batch, which may be a long time coming.
+        // One that never got through, or ended on its own (its peer gone), is replaced by the next batch's Ensure.
+        if (!stopped && FileIdentity.IsSocket(ControlPath) == true)
+        {
+            _ = ReplaceSoonAsync();
         }
 
         if (!stopped)
@@ -190,6 +205,48 @@ public sealed partial class SshConnection : IDisposable
                 MasterFailed(_logger, _label, master.Pid, exit.ExitCode, output);
             }
         }
+    }
+
+    private async Task ReplaceSoonAsync()
+    {
+        try
+        {
+            await Task.Delay(RestartInterval, _time).ConfigureAwait(false);
+            Ensure();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Ends the master now (by PID) and removes its socket, so the next client connects on its own and the next
+    /// <see cref="Ensure"/> starts a fresh master at once. For a target that has just come back after its link was
+    /// down: a master that lived through the outage is stuck in TCP's backed-off retransmission and would hold every
+    /// client that joins it for seconds, where a new connection gets through at once.
+    /// </summary>
+    public void Discard()
+    {
+        NativeChild? master;
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            master = _master;
+            _master = null;
+            _lastStart = long.MinValue;
+        }
+
+        if (master is not null && !master.Completion.IsCompleted)
+        {
+            master.KillGroup();
+            MasterDiscarded(_logger, _label, master.Pid);
+        }
+
+        Unlink(ControlPath);
     }
 
     /// <summary>Ends the master (<c>ssh -O exit</c>, then by PID after <paramref name="grace"/>) and removes the

@@ -32,20 +32,24 @@ public interface IMoveStage
 public static class MoveStages
 {
     /// <summary>The stage for <paramref name="target"/>: rename(2) for a local directory, one remote <c>/bin/sh</c>
-    /// over ssh; null for an rsync daemon (it cannot rename) and for <c>delete="false"</c> (the target keeps the old
-    /// path, so there is nothing to rename: the new one is sent).</summary>
+    /// over ssh; null for an rsync daemon (it cannot rename), for <c>delete="false"</c> (the target keeps the old
+    /// path, so there is nothing to rename: the new one is sent) and for options under which rsync protects target
+    /// paths in ways a rename cannot honour (<see cref="RenameSafety"/>: excludes, filters, backups...). Under
+    /// <c>-u</c> or <c>--ignore-existing</c> a rename never replaces a path the target holds.</summary>
     public static IMoveStage? For(SyncTarget target, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(target);
-        if (!target.Delete)
+        var (mode, _) = RenameSafety.Of(target.Rsync.CommonParams);
+        if (!target.Delete || mode == RenameMode.Off)
         {
             return null;
         }
 
+        var replace = mode == RenameMode.Replace;
         return target.Remote.Kind switch
         {
-            RemoteKind.LocalDirectory => new LocalMoveStage(target.Remote.Path!),
-            RemoteKind.Ssh => new SshMoveStage(target, logger),
+            RemoteKind.LocalDirectory => new LocalMoveStage(target.Remote.Path!) { Replace = replace },
+            RemoteKind.Ssh => new SshMoveStage(target, logger) { Replace = replace },
             _ => null,
         };
     }
@@ -56,12 +60,20 @@ public sealed class LocalMoveStage(string targetRoot) : IMoveStage
 {
     private readonly byte[] _root = FileSystemBytes.RootBytes(targetRoot);
 
-    public Task<MoveOutcome> ApplyAsync(IReadOnlyList<PathMove> moves, CancellationToken cancellationToken)
+    /// <summary>Whether a rename may replace a path the target holds (false under <c>-u</c>/<c>--ignore-existing</c>).</summary>
+    public bool Replace { get; init; } = true;
+
+    /// <summary>On a pool thread: a hung mount holds that thread in stat(2), never the worker's (whose heartbeat the
+    /// watchdog reads).</summary>
+    public Task<MoveOutcome> ApplyAsync(IReadOnlyList<PathMove> moves, CancellationToken cancellationToken) =>
+        Task.Run(() => Apply(moves), CancellationToken.None);
+
+    private MoveOutcome Apply(IReadOnlyList<PathMove> moves)
     {
         ArgumentNullException.ThrowIfNull(moves);
         if (FileSystemBytes.Stat(_root) is not { Type: EntryType.Directory })
         {
-            return Task.FromResult(new MoveOutcome(0, Reached: false, "the target directory is missing"));
+            return new MoveOutcome(0, Reached: false, "the target directory is missing");
         }
 
         for (var i = 0; i < moves.Count; i++)
@@ -71,10 +83,15 @@ public sealed class LocalMoveStage(string targetRoot) : IMoveStage
             var old = FileSystemBytes.Stat(from);
             if (old is null || (old.Value.Type == EntryType.Directory) != move.IsDirectory)
             {
-                return Task.FromResult(new MoveOutcome(i, true, old is null ? "its old path is not on the target" : "its old path is of another type on the target"));
+                return new MoveOutcome(i, true, old is null ? "its old path is not on the target" : "its old path is of another type on the target");
             }
 
             var to = FileSystemBytes.Combine(_root, move.To);
+            if (!Replace && FileSystemBytes.Stat(to) is not null)
+            {
+                return new MoveOutcome(i, true, "its new path is on the target, which rsync's -u or --ignore-existing would keep");
+            }
+
             var errno = FileSystemBytes.TryRename(from, to);
             if (errno == ENOENT && CreateParents(move.To.Parent))
             {
@@ -83,11 +100,11 @@ public sealed class LocalMoveStage(string targetRoot) : IMoveStage
 
             if (errno != 0)
             {
-                return Task.FromResult(new MoveOutcome(i, true, "rename: " + System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)));
+                return new MoveOutcome(i, true, "rename: " + System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno));
             }
         }
 
-        return Task.FromResult(new MoveOutcome(moves.Count, true));
+        return new MoveOutcome(moves.Count, true);
     }
 
     private const int ENOENT = 2;
@@ -137,6 +154,9 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
     /// <summary>The line the script prints after each rename it did.</summary>
     internal const string Done = "moved";
 
+    /// <summary>Whether a rename may replace a path the target holds (false under <c>-u</c>/<c>--ignore-existing</c>).</summary>
+    public bool Replace { get; init; } = true;
+
     /// <summary>For tests: the runner that runs the argv (its program is the ssh words' first).</summary>
     internal Func<string, IProcessRunner> RunnerFor { get; init; } = program => new ProcessRunner(logger, program);
 
@@ -146,7 +166,7 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
         var argv = RemoteShell.Argv(target, "/bin/sh");
         var runner = RunnerFor(argv[0]);
         var applied = 0;
-        var invocation = new ProcessInvocation(target.WatchRoot, [.. argv.Skip(1)], Script(target.Remote.Name ?? string.Empty, moves));
+        var invocation = new ProcessInvocation(target.WatchRoot, [.. argv.Skip(1)], Script(target.Remote.Name ?? string.Empty, moves, Replace));
         var result = await runner.RunAsync(invocation, Lifetime, cancellationToken, line =>
         {
             if (line == Done)
@@ -173,11 +193,12 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
     /// the script (exit 0: the rest is rsync's). Every path is <c>./</c>-prefixed (no leading <c>-</c> reaches a
     /// command) and single-quoted byte for byte.
     /// </summary>
-    internal static byte[] Script(string directory, IReadOnlyList<PathMove> moves)
+    internal static byte[] Script(string directory, IReadOnlyList<PathMove> moves, bool replace = true)
     {
         using var script = new MemoryStream();
         void Text(string text) => script.Write(Encoding.ASCII.GetBytes(text));
         Text("set -u\n");
+        Text(replace ? "R=y\n" : "R=n\n");
         if (directory.StartsWith("~/", StringComparison.Ordinal))
         {
             Text("cd -- \"$HOME\"/");
@@ -194,7 +215,8 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
         // m KIND OLD NEW NEWPARENT. A directory: the old path a directory (not a symlink to one), nothing at the new
         // path (mv would move into a directory there, and cannot replace a file by a directory). Anything else: the
         // old path there and not a directory, the new path not a directory nor a symlink to one (mv would move into
-        // it). The new path's missing parents are created private (rsync sets their attributes in the same batch).
+        // it), and with R=n (-u, --ignore-existing) nothing at the new path at all. The new path's missing parents
+        // are created private (rsync sets their attributes in the same batch).
         Text("""
             m() {
               if [ "$1" = d ]; then
@@ -204,6 +226,7 @@ public sealed class SshMoveStage(SyncTarget target, ILogger logger) : IMoveStage
                 if [ -e "$2" ] || [ -h "$2" ]; then :; else return 1; fi
                 if [ -d "$2" ] && [ ! -h "$2" ]; then return 1; fi
                 if [ -d "$3" ]; then return 1; fi
+                if [ "$R" = n ]; then if [ -e "$3" ] || [ -h "$3" ]; then return 1; fi; fi
               fi
               if [ ! -d "$4" ]; then mkdir -p -m 700 -- "$4" || return 1; fi
               mv -f -- "$2" "$3" || return 1

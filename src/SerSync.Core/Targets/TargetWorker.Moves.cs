@@ -17,19 +17,20 @@ public sealed partial class TargetWorker
     /// Replays the batch's renames on the target (see <see cref="MoveStages"/>), inside the batch's hold and slot so
     /// nothing else writes the target meanwhile. The rsync that follows covers both paths of each, so what is not
     /// replayed is sent as before. Returns the batch as it is to be put back if that rsync fails: without its moves
-    /// once the target was reached (done, or left to rsync), with them when it was not (they wait, in order).
+    /// once the target was reached (done, or left to rsync), with them when it was not (they wait, in order), and
+    /// then why it was not (the batch's rsync is not run).
     /// </summary>
-    private async Task<Batch> ReplayMovesAsync(Batch batch, CancellationToken token)
+    private async Task<(Batch Batch, string? Unreachable)> ReplayMovesAsync(Batch batch, CancellationToken token)
     {
         var moves = batch.MovesInOrder;
         if (moves.Count == 0)
         {
-            return batch;
+            return (batch, null);
         }
 
         if (_moves is null || batch.FullSync)
         {
-            return batch with { Moves = null };
+            return (batch with { Moves = null }, null);
         }
 
         MoveOutcome outcome;
@@ -39,7 +40,7 @@ public sealed partial class TargetWorker
         }
         catch (OperationCanceledException)
         {
-            return batch;
+            return (batch, "stopped");
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
         {
@@ -59,7 +60,7 @@ public sealed partial class TargetWorker
             MovesLeftToRsync(Target.Label, left, Describe(moves[outcome.Applied]), why, outcome.Reached ? "sent by rsync" : "kept for the retry");
         }
 
-        return outcome.Reached ? batch with { Moves = null } : batch;
+        return outcome.Reached ? (batch with { Moves = null }, null) : (batch, "renames: " + (outcome.Failure ?? "the target could not be reached"));
     }
 
     private static string Describe(PathMove move) => $"{Show(move.From)} -> {Show(move.To)}";

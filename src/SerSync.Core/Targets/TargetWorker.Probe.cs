@@ -134,6 +134,10 @@ public sealed partial class TargetWorker
         if (back)
         {
             ProbeAnswered(Target.Label, probe!.Endpoint, (retryAt - _time.GetUtcNow()).TotalSeconds);
+
+            // A kept ssh connection that lived through the outage waits out TCP's backed-off retransmission (seconds
+            // after the link is back); the retry goes on a new connection instead.
+            Target.Connection?.Discard();
         }
     }
 }

@@ -421,7 +421,14 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
         try
         {
-            batch = await ReplayMovesAsync(batch, token);
+            (batch, var unreachable) = await ReplayMovesAsync(batch, token);
+            if (unreachable is not null)
+            {
+                // The renames could not reach the target (ssh could not connect, the directory is missing): neither
+                // would rsync, and a partial rsync before them would change what they rename. They wait, in order.
+                return (new ProcessResult(RsyncExitCodes.RemoteShellFailed, unreachable, TimeSpan.Zero, false), stats, batch);
+            }
+
             Exec(Target.Label, _runner.Program, string.Join(' ', invocation.Arguments), prepared.Count);
             if (prepared.FullSync)
             {

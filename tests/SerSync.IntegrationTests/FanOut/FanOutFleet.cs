@@ -7,18 +7,18 @@ using SerSync.Testing;
 namespace SerSync.IntegrationTests.FanOut;
 
 /// <summary>
-/// Many rsync daemon targets on one port (sersync's <c>&lt;userDefinedPort&gt;</c> is shared by every target): one
-/// real rsync daemon on 127.0.0.1:PORT with a module per loopback target (each connection is a forked child of its
-/// own), <see cref="NetnsRsyncHost"/>s listening on the same port inside their namespaces (other hosts, behind
-/// veths), and optionally a hung listener on the first namespace link's host-side address and the same port, which
-/// accepts and never says a word (the hung target). Every target directory is under <see cref="Root"/>.
+/// Many rsync daemon targets: a real rsync daemon of its own per loopback target, each on 127.0.0.1 and a port of its
+/// own (given to its <c>&lt;remote&gt;</c> by a per-target <c>&lt;rsync&gt;&lt;userDefinedPort&gt;</c>),
+/// <see cref="NetnsRsyncHost"/>s listening on the shared <see cref="Port"/> inside their namespaces (other hosts,
+/// behind veths), and optionally a hung listener on the first namespace link's host-side address and that port,
+/// which accepts and never says a word (the hung target). Every target directory is under <see cref="Root"/>.
 /// </summary>
 public sealed class FanOutFleet : IAsyncDisposable
 {
     public const string HungModule = "hung";
     private readonly List<NetnsRsyncHost> _hosts = [];
-    private readonly List<(string Ip, string Module, string Directory)> _targets = [];
-    private RsyncDaemon? _loopback;
+    private readonly List<(string Ip, int Port, string Module, string Directory)> _targets = [];
+    private readonly List<RsyncDaemon> _loopback = [];
     private HungTcpListener? _hung;
 
     public FanOutFleet(string root, int loopbackTargets, int netnsTargets, bool withHungTarget)
@@ -32,19 +32,19 @@ public sealed class FanOutFleet : IAsyncDisposable
                 var dir = Directory.CreateDirectory(Path.Combine(root, $"netns-{i:00}")).FullName;
                 var host = new NetnsRsyncHost("mod", dir, Port);
                 _hosts.Add(host);
-                _targets.Add((host.Address, "mod", dir));
+                _targets.Add((host.Address, Port, "mod", dir));
             }
 
-            _loopback = new RsyncDaemon(Port);
             for (var i = 0; i < loopbackTargets; i++)
             {
                 var name = $"m{i:00}";
                 var dir = Directory.CreateDirectory(Path.Combine(root, "loop-" + name)).FullName;
-                _loopback.AddModule(name, dir);
-                _targets.Add(("127.0.0.1", name, dir));
+                var daemon = new RsyncDaemon();
+                _loopback.Add(daemon);
+                daemon.AddModule(name, dir);
+                daemon.Start();
+                _targets.Add(("127.0.0.1", daemon.Port, name, dir));
             }
-
-            _loopback.Start();
             if (withHungTarget)
             {
                 if (_hosts.Count == 0)
@@ -81,9 +81,9 @@ public sealed class FanOutFleet : IAsyncDisposable
     public ConfigBuilder AddTargets(ConfigBuilder config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        foreach (var (ip, module, _) in _targets)
+        foreach (var (ip, port, module, _) in _targets)
         {
-            config.AddRsyncDaemonTarget(ip, Port, module);
+            config.AddRsyncDaemonTarget(ip, port, module);
         }
 
         if (_hung is not null)
@@ -95,8 +95,8 @@ public sealed class FanOutFleet : IAsyncDisposable
     }
 
     public string Describe() =>
-        string.Create(CultureInfo.InvariantCulture, $"fleet: {_targets.Count} healthy targets on port {Port} ({_hosts.Count} in namespaces), hung listener accepted {HungAccepted}") +
-        "\nloopback rsyncd log (tail):\n" + Tail(_loopback?.ReadLog() ?? string.Empty);
+        string.Create(CultureInfo.InvariantCulture, $"fleet: {_targets.Count} healthy targets ({_loopback.Count} loopback daemons, {_hosts.Count} in namespaces on port {Port}), hung listener accepted {HungAccepted}") +
+        "\nfirst loopback rsyncd log (tail):\n" + Tail(_loopback.Count > 0 ? _loopback[0].ReadLog() : string.Empty);
 
     public ValueTask DisposeAsync()
     {
@@ -108,14 +108,17 @@ public sealed class FanOutFleet : IAsyncDisposable
     {
         var errors = new List<Exception>();
         FaultMeasure.Cleanup(errors, () => _hung?.Dispose());
-        FaultMeasure.Cleanup(errors, () => _loopback?.Dispose());
+        foreach (var daemon in _loopback)
+        {
+            FaultMeasure.Cleanup(errors, daemon.Dispose);
+        }
         foreach (var host in _hosts)
         {
             FaultMeasure.Cleanup(errors, host.Dispose);
         }
 
         _hung = null;
-        _loopback = null;
+        _loopback.Clear();
         _hosts.Clear();
         if (errors.Count > 0)
         {

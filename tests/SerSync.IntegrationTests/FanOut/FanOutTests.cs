@@ -6,7 +6,7 @@ using SerSync.Testing;
 namespace SerSync.IntegrationTests.FanOut;
 
 /// <summary>
-/// Fifty rsync daemon targets (46 modules of one loopback daemon, each connection its own process, and hosts in
+/// Fifty rsync daemon targets (46 loopback daemons, each on a port of its own given by the target's own &lt;rsync&gt;, and hosts in
 /// network namespaces) under <c>-n 4</c>: every change reaches every healthy target, never more than four rsyncs run
 /// at once (counted by the PID tree), and a target that hangs (accepts, never answers) holds at most one of the four.
 /// </summary>

@@ -16,6 +16,7 @@ public sealed class RemoteShellConnectTimeoutTests
     {
         var target = new SyncTarget("/www", new RemoteConfig(RemoteKind.Ssh, "10.0.0.5", "/data", null, 1), RsyncConfig.Stock with { Ssh = true, SshCommand = command }, true);
         Assert.Equal(expected, RemoteShell.RsyncOption(target));
-        Assert.Equal([.. expected.Split(' '), "10.0.0.5", "true"], RemoteShell.Argv(target, "true"));
+        string[] alive = expected.Contains("ConnectTimeout", StringComparison.Ordinal) ? ["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"] : [];
+        Assert.Equal([.. expected.Split(' '), .. alive, "10.0.0.5", "true"], RemoteShell.Argv(target, "true"));
     }
 }

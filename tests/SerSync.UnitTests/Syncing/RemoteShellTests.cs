@@ -13,7 +13,7 @@ public class RemoteShellTests
     {
         var t = Ssh(RsyncConfig.Stock with { Ssh = true, SshCommand = "ssh -o 'ProxyJump a b'" });
         Assert.Equal("ssh -o 'ProxyJump a b' -o ConnectTimeout=10", RemoteShell.RsyncOption(t));
-        Assert.Equal(["ssh", "-o", "ProxyJump a b", "-o", "ConnectTimeout=10", "10.0.0.5", "true"], RemoteShell.Argv(t, "true"));
+        Assert.Equal(["ssh", "-o", "ProxyJump a b", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "10.0.0.5", "true"], RemoteShell.Argv(t, "true"));
     }
 
     [Fact]
@@ -21,7 +21,7 @@ public class RemoteShellTests
     {
         var t = Ssh(RsyncConfig.Stock with { Ssh = true, SshCommand = "ssh -4", SshUser = "deploy", SshPort = 2222, SshIdentity = "/etc/sersync keys/id" });
         Assert.Equal("ssh -4 -l deploy -p 2222 -i '/etc/sersync keys/id' -o ConnectTimeout=10", RemoteShell.RsyncOption(t));
-        Assert.Equal(["ssh", "-4", "-l", "deploy", "-p", "2222", "-i", "/etc/sersync keys/id", "-o", "ConnectTimeout=10", "10.0.0.5", "mv a b"], RemoteShell.Argv(t, "mv a b"));
+        Assert.Equal(["ssh", "-4", "-l", "deploy", "-p", "2222", "-i", "/etc/sersync keys/id", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "10.0.0.5", "mv a b"], RemoteShell.Argv(t, "mv a b"));
 
         // rsync reads the -e string back into the same words.
         Assert.True(CommonParamsSplitter.TrySplit(RemoteShell.RsyncOption(t), out var words, out _));
@@ -33,7 +33,7 @@ public class RemoteShellTests
     {
         var t = Ssh(RsyncConfig.Stock with { Ssh = true }, user: "backup");
         Assert.Equal("backup@10.0.0.5", RemoteShell.Host(t));
-        Assert.Equal(["ssh", "-o", "ConnectTimeout=10", "backup@10.0.0.5", "ls"], RemoteShell.Argv(t, "ls"));
+        Assert.Equal(["ssh", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "backup@10.0.0.5", "ls"], RemoteShell.Argv(t, "ls"));
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public sealed class SshConnectionsTests : IDisposable
         Assert.Equal(
             $"ssh -o BatchMode=yes -p {port.ToString(CultureInfo.InvariantCulture)} -o ControlPath={connection.ControlPath} -o ControlMaster=no -o ConnectTimeout=10",
             RemoteShell.RsyncOption(target));
-        Assert.Equal(["ssh", "-o", "BatchMode=yes", "-p", port.ToString(CultureInfo.InvariantCulture), "-o", "ControlPath=" + connection.ControlPath, "-o", "ControlMaster=no", "-o", "ConnectTimeout=10", "127.0.0.1", "true"], RemoteShell.Argv(target, "true"));
+        Assert.Equal(["ssh", "-o", "BatchMode=yes", "-p", port.ToString(CultureInfo.InvariantCulture), "-o", "ControlPath=" + connection.ControlPath, "-o", "ControlMaster=no", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "127.0.0.1", "true"], RemoteShell.Argv(target, "true"));
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class MoveStageTests : IDisposable
     private SyncTarget SshTarget(string sshCommand) => new(
         _tmp.Path,
         new RemoteConfig(RemoteKind.Ssh, "host.invalid", _target, null, 1),
-        RsyncConfig.Stock with { Ssh = true, SshCommand = sshCommand },
+        RsyncConfig.Stock with { Ssh = true, SshCommand = sshCommand, CommonParams = ["-az"] },
         Delete: true);
 
     private string T(string relative) => Path.Combine(_target, relative);
