@@ -104,7 +104,7 @@ public sealed class CommandRunner(TimeProvider time)
     }
 
     /// <summary>The daemon's environment with the invocation's variables set on top, as NAME=VALUE bytes.</summary>
-    private static List<byte[]> BuildEnvironment(IReadOnlyList<KeyValuePair<string, byte[]>> additions)
+    internal static List<byte[]> BuildEnvironment(IReadOnlyList<KeyValuePair<string, byte[]>> additions)
     {
         var result = new List<byte[]>();
         var names = new HashSet<string>(additions.Select(a => a.Key), StringComparer.Ordinal);

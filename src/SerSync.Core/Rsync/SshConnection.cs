@@ -145,14 +145,12 @@ public sealed partial class SshConnection : IDisposable
             "-o", "BatchMode=yes", // a daemon has no one to answer a prompt
             "-o", "ServerAliveInterval=10",
             "-o", "ServerAliveCountMax=3",
-            "-o", "ConnectTimeout=10", // a host that is away holds no master attempt for TCP's minutes
+            "-o", $"ConnectTimeout={RemoteShell.ConnectTimeoutSeconds}", // a host that is away holds no master attempt for TCP's minutes
             _host,
         ];
         try
         {
-            var env = Environment.GetEnvironmentVariables().Keys.OfType<string>()
-                .Select(k => Encoding.UTF8.GetBytes(k + "=" + Environment.GetEnvironmentVariable(k)))
-                .ToList();
+            var env = Processes.CommandRunner.BuildEnvironment([]);
             var master = NativeChild.Start(Encoding.UTF8.GetBytes(program), [.. argv.Select(Encoding.UTF8.GetBytes)], env, "/"u8.ToArray(), stdin: null, maxOutput: 4096);
             _master = master;
             MasterStarted(_logger, _label, master.Pid, ControlPath);
