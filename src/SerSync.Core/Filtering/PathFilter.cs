@@ -5,8 +5,8 @@ using SerSync.Paths;
 namespace SerSync.Filtering;
 
 /// <summary>
-/// Decides which paths under a watched root are left alone: editor noise (<see cref="NoiseFilter"/>, files only, on
-/// by default) and the configuration's exclude regexes. A regex sees the path relative to the root ('/'-separated,
+/// Decides which paths under a watched root are left alone: editor noise (<see cref="NoiseFilter"/>, files and
+/// directories, on by default) and the configuration's exclude regexes. A regex sees the path relative to the root ('/'-separated,
 /// no leading or trailing slash, the same at every depth); a directory that matches excludes its whole subtree, so
 /// the ancestors of a path are tested too. The watcher never watches an excluded directory, and the full push uses
 /// the same <see cref="IsExcluded"/>.
@@ -69,7 +69,10 @@ public sealed class PathFilter
             return false;
         }
 
-        if (DropsEditorNoise && !isDirectory && NoiseFilter.IsNoise(path.Name))
+        // Directories too: rsync's noise patterns (RsyncArguments.NoisePatterns, no trailing slash) exclude a directory
+        // such as rsync's own --delay-updates ".~tmp~" and so never delete it on the target either; a watched one
+        // would send its contents (-R creates it as an implied directory) and leave it there for good.
+        if (DropsEditorNoise && NoiseFilter.IsNoise(path.Name))
         {
             return true;
         }

@@ -44,11 +44,13 @@ public sealed class FilterTests
     }
 
     [Fact]
-    public void Noise_applies_to_files_at_any_depth_never_to_directories()
+    public void Noise_applies_at_any_depth_to_files_and_directories_as_rsyncs_patterns_do()
     {
         var f = new PathFilter();
         Assert.True(f.IsExcluded(R("a/b/.x.swp"), false));
-        Assert.False(f.IsExcluded(R("backup~"), true));
+        Assert.True(f.IsExcluded(R("backup~"), true)); // rsync's --exclude=*~ leaves such a directory out too
+        Assert.True(f.IsExcludedBelowIncluded(R("storm/d00/.~tmp~"), true)); // rsync's --delay-updates directory
+        Assert.False(f.IsExcluded(R("a/b"), true));
         Assert.False(f.IsExcluded(R("a/.git/config"), false));
     }
 
