@@ -23,9 +23,12 @@ internal static class ConfigSchema
         Switch("ssh", "command", "user", "port", "identity", "keepOpen"),
     ]);
 
+    /// <summary><c>&lt;deleteGuard&gt;</c>, for every root under <c>&lt;sersync&gt;</c> or one root under its <c>&lt;localpath&gt;</c>.</summary>
+    private static ElementSpec DeleteGuard { get; } = Switch("deleteGuard", "percent", "minFiles");
+
     public static ElementSpec Sersync { get; } = new("sersync", [],
     [
-        new("localpath", ["watch"], [new("remote", ["ip", "name", "path"], [Rsync], Repeated: true)], Repeated: true),
+        new("localpath", ["watch"], [new("remote", ["ip", "name", "path"], [Rsync], Repeated: true), DeleteGuard], Repeated: true),
         Rsync,
         new("failLog", ["path", "timeToExecute"], []),
         new("crontab", ["start", "schedule"],
@@ -35,6 +38,7 @@ internal static class ConfigSchema
         new("audit", ["start", "schedule", "repair"], []),
         new("plugin", ["start", "name"], [], Repeated: true),
         new("state", ["dir"], []),
+        DeleteGuard,
     ]);
 
     /// <summary>Top-level plugin sections by name; each spec's children describe the section's content.</summary>

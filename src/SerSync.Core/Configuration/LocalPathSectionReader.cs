@@ -11,6 +11,7 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
     public List<WatchConfig> Read(XElement sersync, RsyncConfig shared, XElement? sharedRsync)
     {
         var watches = new List<WatchConfig>();
+        var sharedGuard = ReadDeleteGuard(sersync.Element("deleteGuard"), DeleteGuardConfig.Default);
         var remoteAttrs = new List<(XAttribute Attr, string Path)>();
         foreach (var local in sersync.Elements("localpath"))
         {
@@ -49,7 +50,10 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
                     "<remote ip=\"HOST\" name=\"MODULE\"/> or <remote path=\"/abs/dir\"/>");
             }
 
-            watches.Add(new WatchConfig(path, remotes, ConfigSourcePositions.LineOf(local)));
+            watches.Add(new WatchConfig(path, remotes, ConfigSourcePositions.LineOf(local))
+            {
+                DeleteGuard = ReadDeleteGuard(local.Element("deleteGuard"), sharedGuard),
+            });
         }
 
         if (watches.Count == 0)
@@ -76,6 +80,21 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
         }
 
         return watches;
+    }
+
+    /// <summary>A <c>&lt;deleteGuard&gt;</c>; each attribute it leaves out comes from <paramref name="inherited"/>.</summary>
+    private DeleteGuardConfig ReadDeleteGuard(XElement? guard, DeleteGuardConfig inherited)
+    {
+        if (guard == null)
+        {
+            return inherited;
+        }
+
+        return new DeleteGuardConfig(
+            values.Bool(guard, "start", inherited.Enabled),
+            values.Int(guard, "percent", inherited.Percent, 1, 100),
+            values.Int(guard, "minFiles", inherited.MinFiles, 0, int.MaxValue),
+            ConfigSourcePositions.LineOf(guard));
     }
 
     private RemoteConfig ReadRemote(XElement remote, RsyncConfig shared, XElement? sharedRsync)

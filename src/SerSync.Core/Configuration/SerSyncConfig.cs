@@ -121,7 +121,37 @@ public sealed record InotifyConfig(
 }
 
 /// <summary>One <c>&lt;localpath watch&gt;</c> and its targets.</summary>
-public sealed record WatchConfig(string Path, IReadOnlyList<RemoteConfig> Remotes, int Line);
+public sealed record WatchConfig(string Path, IReadOnlyList<RemoteConfig> Remotes, int Line)
+{
+    /// <summary>Addition: <c>&lt;deleteGuard&gt;</c> for this root: its own under the <c>&lt;localpath&gt;</c>, else the one
+    /// under <c>&lt;sersync&gt;</c>, else the defaults.</summary>
+    public DeleteGuardConfig DeleteGuard { get; init; } = DeleteGuardConfig.Default;
+}
+
+/// <summary>
+/// Addition: <c>&lt;deleteGuard start percent minFiles&gt;</c>. Deletes that would remove more than
+/// <paramref name="Percent"/> % of the files the targets hold for a root of at least <paramref name="MinFiles"/>
+/// files, or would leave the root empty, are held until the operator releases them (<c>sersyncd release</c>).
+/// </summary>
+/// <param name="Enabled"><c>start</c>, true by default.</param>
+/// <param name="Percent">The share of the root's files, 1 to 100; 50 by default.</param>
+/// <param name="MinFiles">The share applies to roots of at least this many files (1,000 by default); smaller roots are
+/// guarded only against being emptied.</param>
+/// <param name="Line">The element's line, or 0 for the defaults.</param>
+public sealed record DeleteGuardConfig(bool Enabled, int Percent, int MinFiles, int Line)
+{
+    public const int DefaultPercent = 50;
+    public const int DefaultMinFiles = 1000;
+
+    public static DeleteGuardConfig Default { get; } = new(true, DefaultPercent, DefaultMinFiles, 0);
+
+    public static DeleteGuardConfig Off { get; } = new(false, DefaultPercent, DefaultMinFiles, 0);
+
+    /// <summary>Whether deleting <paramref name="deletes"/> of the <paramref name="held"/> files the targets hold
+    /// passes the share: false when it must be held. The root-empty rule is the caller's (it needs the disk).</summary>
+    public bool AllowsShare(long deletes, long held) =>
+        !Enabled || deletes <= 0 || held < MinFiles || deletes * 100 <= held * (long)Percent;
+}
 
 public enum RemoteKind
 {
