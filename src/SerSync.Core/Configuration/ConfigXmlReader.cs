@@ -53,6 +53,8 @@ internal sealed class ConfigXmlReader
         var sersync = root.Element("sersync")
             ?? throw _errors.Fail(root, "<head> has no <sersync> element; expected <sersync> with at least one <localpath watch=\"...\"> and its <remote>");
 
+        var inotifyConfig = ReadInotify(inotify);
+        _rsync.LiveDeletes = (inotifyConfig.Delete, inotify?.Element("delete"));
         var rsync = _rsync.Read(sersync.Element("rsync"));
         var watches = _localPaths.Read(sersync, rsync, sersync.Element("rsync"));
         var stateDir = ReadStateDirectory(sersync.Element("state"), watches);
@@ -70,7 +72,7 @@ internal sealed class ConfigXmlReader
             Debug = _values.Bool(root.Element("debug"), "start", false),
             Xfs = _values.Bool(root.Element("fileSystem"), "xfs", false),
             Filter = filter == null ? FilterConfig.Disabled : ReadFilter(filter),
-            Inotify = ReadInotify(inotify),
+            Inotify = inotifyConfig,
             Watches = watches,
             Rsync = rsync,
             FailLog = ReadFailLog(sersync.Element("failLog")),

@@ -8,6 +8,9 @@ namespace SerSync.Configuration;
 /// shared element's).</summary>
 internal sealed class RsyncSectionReader(ConfigErrors errors, ConfigAttributeReader values, ConfigFileSystemChecks disk)
 {
+    /// <summary><c>&lt;inotify&gt;&lt;delete start&gt;</c> and its element: commonParams may not delete when it is off.</summary>
+    public (bool On, XElement? Element) LiveDeletes { get; set; } = (true, null);
+
     public RsyncConfig Read(XElement? rsync)
     {
         var d = RsyncConfig.Stock;
@@ -129,6 +132,15 @@ internal sealed class RsyncSectionReader(ConfigErrors errors, ConfigAttributeRea
         if (error != null)
         {
             throw errors.Fail(paramsAttr, $"commonParams: {error}");
+        }
+
+        if (!LiveDeletes.On && CommonParamsSplitter.FirstDeleteOption(words) is { } delete)
+        {
+            var at = LiveDeletes.Element is { } el ? $" at line {ConfigSourcePositions.LineOf(el)}" : string.Empty;
+            throw errors.Fail(paramsAttr, $"commonParams: '{ConfigText.Show(delete)}' contradicts <delete start=\"false\"/>{at}: sersync 2.5 then deleted on its " +
+                "full pushes only (-r, crontab) and never live, so a target kept what the source lost until the next full push; " +
+                "to mirror deletes, set <delete start=\"true\"/> and leave the delete options out (sersyncd adds --delete itself); " +
+                $"to keep on the targets what the source removes, remove '{ConfigText.Show(delete)}' from commonParams");
         }
 
         return words;
