@@ -28,6 +28,10 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
 
     public int Port { get; private set; }
 
+    /// <summary><c>use chroot = yes</c> (needs root), as a root-run daemon has by default. Without it rsync keeps
+    /// symlinks inside the module: an absolute symlink target loses its leading '/' on the way in.</summary>
+    public bool UseChroot { get; init; }
+
     /// <summary>PID of the running daemon; throws when it is not running.</summary>
     public int Pid => _process is { HasExited: false } p ? p.Pid : throw new InvalidOperationException("the rsync daemon is not running");
 
@@ -196,7 +200,7 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
     {
         var conf = new StringBuilder();
         conf.AppendLine("# written by the sersync tests");
-        conf.AppendLine("use chroot = no");
+        conf.AppendLine(UseChroot ? "use chroot = yes" : "use chroot = no");
         conf.AppendLine($"uid = {CurrentIds.UserName}");
         conf.AppendLine($"gid = {CurrentIds.GroupName}");
         conf.AppendLine($"pid file = {PidFilePath}");
