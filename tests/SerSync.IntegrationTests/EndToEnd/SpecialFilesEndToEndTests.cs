@@ -90,11 +90,13 @@ public sealed class SpecialFilesEndToEndTests
         await s.StopAsync();
     }
 
-    [Fact]
-    public async Task Fifos_and_device_nodes_arrive_with_a_in_commonParams()
+    [Theory]
+    [InlineData("-a")]
+    [InlineData("-rtpD")]
+    public async Task Fifos_and_device_nodes_arrive_with_a_or_D_in_commonParams(string commonParams)
     {
         Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root for mknod");
-        await using var s = await Setup.StartAsync("-a", s =>
+        await using var s = await Setup.StartAsync(commonParams, s =>
         {
             Directory.CreateDirectory(s.Src("dev"));
             Mknod(s.Src("dev/pre-null"), "c", 1, 3);
