@@ -36,6 +36,9 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
     /// <summary>The temp directory holding the daemon's files (not the modules' paths).</summary>
     public string Directory => _dir.Path;
 
+    /// <summary><c>use chroot = yes</c> (root only), as a stock rsyncd.conf has it: the receiver sees the module as /.</summary>
+    public bool UseChroot { get; init; }
+
     public string ConfigPath => Path.Combine(_dir.Path, "rsyncd.conf");
 
     public string LogPath => Path.Combine(_dir.Path, "rsyncd.log");
@@ -196,7 +199,7 @@ public sealed class RsyncDaemon : IDisposable, IAsyncDisposable
     {
         var conf = new StringBuilder();
         conf.AppendLine("# written by the sersync tests");
-        conf.AppendLine("use chroot = no");
+        conf.AppendLine(UseChroot ? "use chroot = yes" : "use chroot = no");
         conf.AppendLine($"uid = {CurrentIds.UserName}");
         conf.AppendLine($"gid = {CurrentIds.GroupName}");
         conf.AppendLine($"pid file = {PidFilePath}");
