@@ -62,6 +62,9 @@ public sealed class ConfigBuilder
     /// <summary><c>&lt;audit start="true" schedule="MIN" repair="..."/&gt;</c> when set (minutes may be fractional).</summary>
     public (double Minutes, bool Repair)? Audit { get; set; }
 
+    /// <summary><c>&lt;inotify&gt;&lt;modify start&gt;</c> (off, as in sersync's stock file).</summary>
+    public bool Modify { get; set; }
+
     /// <summary><c>&lt;inotify&gt;&lt;delete start&gt;</c> (on by default here, as in sersync's stock file).</summary>
     public bool Delete { get; set; } = true;
 
@@ -221,7 +224,7 @@ public sealed class ConfigBuilder
                     Flag("moveFrom", true),
                     Flag("moveTo", true),
                     Flag("attrib", Attrib),
-                    Flag("modify", false)),
+                    Flag("modify", Modify)),
                 sersync,
                 _plugins.Select(p => p.Section)));
     }

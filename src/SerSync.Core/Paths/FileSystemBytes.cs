@@ -14,7 +14,13 @@ public enum EntryType
 }
 
 /// <summary>One directory entry: its raw name bytes and what it is.</summary>
-public readonly record struct DirectoryEntry(byte[] Name, EntryType Type);
+public readonly record struct DirectoryEntry(byte[] Name, EntryType Type)
+{
+    /// <summary>d_ino: the inode number the directory holds for the name (st_ino on the usual file systems; a
+    /// mount point's is the covered directory's). Free with the listing, so a search for a hard link's other
+    /// names reads directories, not one stat per file.</summary>
+    public ulong Inode { get; init; }
+}
 
 /// <summary>What <c>lstat</c> says of a path (through statx, which never follows the last symlink here).</summary>
 public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, DateTimeOffset ChangeTime)
@@ -85,7 +91,7 @@ public static class FileSystemBytes
                     Libc.DT_UNKNOWN => EntryType.Unknown,
                     _ => EntryType.Other,
                 };
-                entries.Add(new DirectoryEntry(name.ToArray(), type));
+                entries.Add(new DirectoryEntry(name.ToArray(), type) { Inode = *(ulong*)ent });
             }
         }
         finally

@@ -13,17 +13,21 @@ public sealed record BatchList(byte[] Paths, byte[]? Excludes, int Count);
 /// its deletion with everything below, through <c>--delete-missing-args</c>); <c>d/</c> is a directory's immediate
 /// entries with deletion of what the source no longer has. Entries are written <c>./p</c>. A whole new tree is listed as <c>d/</c> for each of its
 /// directories, walked here with the filter, so excluded directories are skipped and excluded entries inside listed
-/// directories go into the exclude list (which also keeps them on the target).
+/// directories go into the exclude list (which also keeps them on the target). With <paramref name="links"/> (a
+/// <c>-H</c> target) every listed non-directory with more than one link brings its other names in the tree along,
+/// so rsync sees the whole group in one file list and links them on the target (<see cref="LinkGroups"/>).
 /// </summary>
 public static class BatchListBuilder
 {
-    public static BatchList Build(string root, Batch batch, PathFilter? filter)
+    public static BatchList Build(string root, Batch batch, PathFilter? filter, LinkGroups? links = null)
     {
         using var paths = new MemoryStream();
         var rootBytes = FileSystemBytes.RootBytes(root); // encoded once, not per stat
         var excluded = new List<RelativePath>();
         var count = 0;
         var useRules = filter is { HasRules: true };
+        var linked = links is null ? null : new List<(RelativePath Path, FileStatus Status)>();
+        var listedContents = links is null ? null : new HashSet<RelativePath>();
 
         void Add(RelativePath path, bool contents)
         {
@@ -64,8 +68,14 @@ public static class BatchListBuilder
                 {
                     subdirs.Add(child);
                 }
+                else if (linked is not null && FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, child)) is { LinkCount: > 1 } st
+                    && st.Type != EntryType.Directory)
+                {
+                    linked.Add((child, st));
+                }
             }
 
+            listedContents?.Add(dir);
             return subdirs;
         }
 
@@ -86,6 +96,14 @@ public static class BatchListBuilder
                 if (gone.Add(top))
                 {
                     Add(top, contents: false);
+                    if (top != path || reach == Reach.Tree)
+                    {
+                        links?.Forget(top); // a directory: the names held below it go too
+                    }
+                    else
+                    {
+                        links?.ForgetName(top);
+                    }
                 }
 
                 continue;
@@ -94,6 +112,18 @@ public static class BatchListBuilder
             if (reach == Reach.Self || status.Value.Type != EntryType.Directory)
             {
                 Add(path, contents: false);
+                if (linked is not null && status.Value.Type != EntryType.Directory)
+                {
+                    if (status.Value.LinkCount > 1)
+                    {
+                        linked.Add((path, status.Value));
+                    }
+                    else
+                    {
+                        links!.ForgetName(path); // its other names are gone: no group to keep
+                    }
+                }
+
                 continue;
             }
 
@@ -110,6 +140,18 @@ public static class BatchListBuilder
                 foreach (var sub in AddContents(pending.Pop()))
                 {
                     pending.Push(sub);
+                }
+            }
+        }
+
+        if (linked is { Count: > 0 })
+        {
+            // A name inside a directory listed for its contents is in rsync's list already.
+            foreach (var other in links!.OtherNames(linked).Distinct().Order())
+            {
+                if (!listedContents!.Contains(other.Parent))
+                {
+                    Add(other, contents: false);
                 }
             }
         }

@@ -53,7 +53,13 @@ public sealed class TargetBatchBuilder(SyncTarget target, PathFilter filter, str
 {
     private readonly string _tempDirectory = tempDirectory ?? Path.GetTempPath();
 
+    // Only for -H: the hard-link groups this target's batches have met (none held otherwise).
+    private readonly LinkGroups? _links = HardLinkOption.IsOn(target.Rsync.CommonParams) ? new LinkGroups(target.WatchRoot, filter) : null;
+
     public SyncTarget Target => target;
+
+    /// <summary>The hard-link groups kept for this target (null without <c>-H</c>).</summary>
+    public LinkGroups? Links => _links;
 
     /// <summary>The filter as a full sync applies it (null when it has no rules).</summary>
     public Func<Paths.RelativePath, bool, bool>? FullSyncExclusion => filter.RulesOrNull;
@@ -62,11 +68,12 @@ public sealed class TargetBatchBuilder(SyncTarget target, PathFilter filter, str
     {
         if (batch.FullSync)
         {
+            _links?.Clear(); // it may follow lost events: whatever the groups held may be stale
             var invocation = FullPush.Invocation(target, FullPush.ExcludeListFor(target.WatchRoot, filter.RulesOrNull), []);
             return new PreparedBatch(invocation, fullSync: true, count: 1, excludeFile: null, excludes: null);
         }
 
-        var list = BatchListBuilder.Build(target.WatchRoot, batch, filter);
+        var list = BatchListBuilder.Build(target.WatchRoot, batch, filter, _links);
         string? excludeFile = null;
         if (list.Excludes is not null)
         {
