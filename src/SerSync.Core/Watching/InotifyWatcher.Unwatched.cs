@@ -32,11 +32,14 @@ public sealed partial class InotifyWatcher
     /// Readable from any thread.</summary>
     public UnwatchedDirectories Unwatched { get; }
 
+    /// <summary>False: behave as a non-root process would (tests of the degraded path run as root).</summary>
+    internal bool MayRaiseWatchLimit { get; set; } = true;
+
     /// <summary>Used up max_user_watches while running: true when the limit was raised so the caller can try again.
     /// A refused raise (not root, or the write failed) is not tried again until the next rescan.</summary>
     private bool TryRaiseWatchLimit()
     {
-        if (_raiseRefused || !Environment.IsPrivilegedProcess)
+        if (_raiseRefused || !MayRaiseWatchLimit || !Environment.IsPrivilegedProcess)
         {
             return false;
         }
