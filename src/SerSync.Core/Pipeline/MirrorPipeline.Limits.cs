@@ -61,7 +61,7 @@ public sealed partial class MirrorPipeline
         watcher is null || watcher.Unwatched.Count == 0 ? [] : [.. watcher.Unwatched.Sample(UnwatchedShown).Select(p => p.ToString())];
 
     /// <summary>STATUS=: "; 3 directories unwatched (max_user_watches used up): a/b, c" after the targets.</summary>
-    private static void AppendUnwatched(StringBuilder line, PipelineSnapshot snapshot)
+    internal static void AppendUnwatched(StringBuilder line, PipelineSnapshot snapshot)
     {
         var count = snapshot.Roots.Sum(r => r.Unwatched);
         if (count == 0)
