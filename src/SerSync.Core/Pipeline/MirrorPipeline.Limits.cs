@@ -16,7 +16,7 @@ public sealed partial class MirrorPipeline
 
     private void RaiseQueuedEventsBeforeWatching()
     {
-        if (!_options.RaiseQueuedEvents)
+        if (!_options.RaiseInotifyLimits)
         {
             return;
         }
@@ -46,7 +46,7 @@ public sealed partial class MirrorPipeline
     {
         var file = InotifyLimits.MaxQueuedEventsFile;
         var wanted = InotifyLimits.WantedQueuedEvents(directories);
-        if (!_options.RaiseQueuedEvents || InotifyLimits.Read(file) is not { } before || before >= wanted)
+        if (!_options.RaiseInotifyLimits || InotifyLimits.Read(file) is not { } before || before >= wanted)
         {
             return;
         }

@@ -41,9 +41,10 @@ public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan Dra
     /// <summary>Where the pipeline's loops register their heartbeats (the systemd watchdog reads it); null: none.</summary>
     public Liveness? Liveness { get; init; }
 
-    /// <summary>As root, raise max_queued_events at start (MirrorPipeline.Limits.cs). The daemon sets it; tests that
-    /// build pipelines in process leave the machine's setting alone.</summary>
-    public bool RaiseQueuedEvents { get; init; }
+    /// <summary>As root, raise max_queued_events at start and max_user_watches when a new directory's watch does not
+    /// fit (MirrorPipeline.Limits.cs, InotifyWatcher.Unwatched.cs). The daemon sets it unless
+    /// SERSYNCD_RAISE_INOTIFY_LIMITS=0; tests that build pipelines in process leave the machine's settings alone.</summary>
+    public bool RaiseInotifyLimits { get; init; }
 }
 
 /// <summary>Why a pipeline cannot go on.</summary>
@@ -491,7 +492,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
     private InotifyWatcher NewWatcher(Root root, IProgress<int> progress, Heartbeat heartbeat)
     {
-        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat };
+        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat, MayRaiseWatchLimit = _options.RaiseInotifyLimits };
         watcher.RootLost += (_, e) => Fail(PipelineFault.RootLost, $"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
         watcher.Faulted += (_, e) => Fail(e.Exception is WatchLimitException ? PipelineFault.WatchLimit : PipelineFault.Other, $"watching {root.Watch.Path} failed: {e.Exception.Message}");
         return watcher;
