@@ -30,7 +30,7 @@ internal static class DaemonHost
         builder.Services.AddSingleton(config);
         var watchdog = WatchdogSettings.FromEnvironment();
         var liveness = watchdog is null ? null : new Liveness(watchdog.BeatPeriod, TimeProvider.System);
-        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory) { PluginAlone = cl.Plugin, Liveness = liveness });
+        builder.Services.AddSingleton(new MirrorOptions(cl.Workers, cl.FullPushFirst, TimeSpan.FromSeconds(60), paths.StateDirectory) { PluginAlone = cl.Plugin, Liveness = liveness, RaiseInotifyLimits = Environment.GetEnvironmentVariable("SERSYNCD_RAISE_INOTIFY_LIMITS") != "0" });
         builder.Services.AddSingleton(_ => SystemdNotifier.FromEnvironment());
         builder.Services.AddSingleton(TimeProvider.System);
         if (watchdog is not null)

@@ -40,6 +40,11 @@ public sealed record MirrorOptions(int Workers, bool FullPushFirst, TimeSpan Dra
 
     /// <summary>Where the pipeline's loops register their heartbeats (the systemd watchdog reads it); null: none.</summary>
     public Liveness? Liveness { get; init; }
+
+    /// <summary>As root, raise max_queued_events at start and max_user_watches when a new directory's watch does not
+    /// fit (MirrorPipeline.Limits.cs, InotifyWatcher.Unwatched.cs). The daemon sets it unless
+    /// SERSYNCD_RAISE_INOTIFY_LIMITS=0; tests that build pipelines in process leave the machine's settings alone.</summary>
+    public bool RaiseInotifyLimits { get; init; }
 }
 
 /// <summary>Why a pipeline cannot go on.</summary>
@@ -176,7 +181,11 @@ public sealed partial class MirrorPipeline : IDisposable
             r.Journal?.Bytes ?? 0,
             [.. r.Workers.Select(w => w.Snapshot())],
             [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))],
-            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal)))]);
+            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal))
+        {
+            Unwatched = r.Watcher?.Unwatched.Count ?? 0,
+            UnwatchedPaths = UnwatchedSample(r.Watcher),
+        })]);
 
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
@@ -190,6 +199,7 @@ public sealed partial class MirrorPipeline : IDisposable
     public void Start(Action<string>? status = null, bool fullPushFollows = false)
     {
         _ssh.StartAll(); // the handshakes run while the watches are placed
+        RaiseQueuedEventsBeforeWatching();
         var placed = 0;
         foreach (var root in _roots)
         {
@@ -224,6 +234,7 @@ public sealed partial class MirrorPipeline : IDisposable
             var reader = Beat("inotify reader for " + root.Watch.Path);
             root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
+            CheckQueuedEventsFor(root.Watch.Path, root.Watcher.WatchCount);
             root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path) };
             if (root.Journal is not null)
             {
@@ -399,6 +410,7 @@ public sealed partial class MirrorPipeline : IDisposable
             }
         }
 
+        AppendUnwatched(line, snapshot);
         var hooks = _hooks.Sum(h => h.PendingCount);
         if (_hooks.Count > 0 && hooks > 0)
         {
@@ -480,7 +492,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
     private InotifyWatcher NewWatcher(Root root, IProgress<int> progress, Heartbeat heartbeat)
     {
-        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat };
+        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat, MayRaiseWatchLimit = _options.RaiseInotifyLimits };
         watcher.RootLost += (_, e) => Fail(PipelineFault.RootLost, $"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
         watcher.Faulted += (_, e) => Fail(e.Exception is WatchLimitException ? PipelineFault.WatchLimit : PipelineFault.Other, $"watching {root.Watch.Path} failed: {e.Exception.Message}");
         return watcher;

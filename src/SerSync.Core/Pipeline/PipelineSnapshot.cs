@@ -10,7 +10,7 @@ public sealed record PipelineSnapshot(DateTimeOffset At, IReadOnlyList<RootSnaps
 /// <param name="ChangesTotal">Changes the root's dispatcher has journaled and queued.</param>
 /// <param name="JournalBytes">The size of the root's journal file (0 without a state directory).</param>
 /// <param name="Audits">The last scheduled audit of each target that had one, by target id.</param>
-public sealed record RootSnapshot(
+public sealed partial record RootSnapshot(
     string Path,
     int Watches,
     long Overflows,

@@ -5,7 +5,7 @@ using SerSync.Paths;
 namespace SerSync.Watching;
 
 /// <summary>The per-user inotify limits under /proc/sys/fs/inotify, and help to size them.</summary>
-public static class InotifyLimits
+public static partial class InotifyLimits
 {
     public const string MaxUserWatchesFile = "/proc/sys/fs/inotify/max_user_watches";
     public const string MaxUserInstancesFile = "/proc/sys/fs/inotify/max_user_instances";

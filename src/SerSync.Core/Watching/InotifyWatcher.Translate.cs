@@ -566,21 +566,25 @@ public sealed partial class InotifyWatcher
         return length;
     }
 
-    private unsafe int AddWatch(int parent, ReadOnlySpan<byte> name)
+    private int AddWatch(int parent, ReadOnlySpan<byte> name)
     {
         BuildFullPath(parent, name);
-        int wd;
-        fixed (byte* p = _pathBuffer)
+        var mask = parent == WatchTree.None ? _rootMask : _directoryMask;
+        var wd = AddWatchAtBuffer(mask, out var errno);
+        if (wd < 0 && errno == Libc.ENOSPC && _watching && TryRaiseWatchLimit())
         {
-            wd = Libc.inotify_add_watch(_inotify!, p, parent == WatchTree.None ? _rootMask : _directoryMask);
+            wd = AddWatchAtBuffer(mask, out errno);
         }
 
         if (wd < 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
             switch (errno)
             {
                 case Libc.ENOENT or Libc.ENOTDIR or Libc.ELOOP:
+                    return WatchTree.None;
+                case Libc.ENOSPC when _watching:
+                    // Running: the mirror goes on; the directory is synced by its caller and rescanned (.Unwatched).
+                    MarkUnwatched(PathOf(parent, name));
                     return WatchTree.None;
                 case Libc.ENOSPC:
                     var current = InotifyLimits.Read(InotifyLimits.MaxUserWatchesFile);

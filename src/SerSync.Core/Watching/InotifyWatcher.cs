@@ -152,6 +152,7 @@ public sealed partial class InotifyWatcher : IDisposable
         _changes = changes;
         _logger = logger ?? NullLogger.Instance;
         _progress = progress;
+        Unwatched = new UnwatchedDirectories(_time);
 
         var mask = AlwaysWatched;
         if (config.CloseWrite)
@@ -367,7 +368,8 @@ public sealed partial class InotifyWatcher : IDisposable
             while (!_stopping)
             {
                 Heartbeat.Beat();
-                if (!WaitReadable(pollTimeout))
+                RescanUnwatchedIfDue();
+                if (!WaitReadable(PollTimeoutWithRescans(pollTimeout)))
                 {
                     continue;
                 }

@@ -44,7 +44,7 @@ public sealed class MetricsExporter
     private int _lastSeenGeneration;
     private int _foldedGeneration;
 
-    private readonly Gauge _pending, _lag, _up, _state, _drift, _watches, _journalBytes, _pluginPending, _info, _generation;
+    private readonly Gauge _pending, _lag, _up, _state, _drift, _watches, _journalBytes, _pluginPending, _info, _generation, _unwatched;
     private readonly Counter _runs, _failures, _changes, _overflows;
     private readonly Histogram _duration;
     private readonly Gauge _resident, _virtual, _openFds, _maxFds, _startTime, _threads;
@@ -67,6 +67,7 @@ public sealed class MetricsExporter
         _changes = f.CreateCounter("sersyncd_changes_total", "Changes the root's watcher and catch-up scan journaled and queued.", root);
         _watches = f.CreateGauge("sersyncd_watches", "inotify watches placed on the root's tree.", root);
         _overflows = f.CreateCounter("sersyncd_queue_overflows_total", "inotify queue overflows on the root (each is followed by a rescan).", root);
+        _unwatched = f.CreateGauge("sersyncd_unwatched_directories", "Directories of the root that could not be watched (max_user_watches used up) and are rescanned on a timer instead; 0 when all are watched.", root);
         _journalBytes = f.CreateGauge("sersyncd_journal_bytes", "Size of the root's change journal.", root);
         _pluginPending = f.CreateGauge("sersyncd_plugin_pending_changes", "Changes waiting for the targets or for delivery to the plugin.", ["root", "plugin"]);
         _info = f.CreateGauge("sersyncd_build_info", "Always 1; the daemon's version in a label.", ["version"]);
@@ -140,6 +141,7 @@ public sealed class MetricsExporter
             var r = RootFor(root.Path);
             r.Sweep = sweep;
             r.Watches.Set(root.Watches);
+            _unwatched.WithLabels(root.Path).Set(root.Unwatched);
             r.JournalBytes.Set(root.JournalBytes);
             r.Changes.IncTo(r.ChangesBase + (live ? root.ChangesTotal : 0));
             r.Overflows.IncTo(r.OverflowsBase + (live ? root.Overflows : 0));
@@ -185,6 +187,7 @@ public sealed class MetricsExporter
                 _journalBytes.RemoveLabelled(path);
                 _changes.RemoveLabelled(path);
                 _overflows.RemoveLabelled(path);
+                _unwatched.RemoveLabelled(path);
             }
         }
 

@@ -104,7 +104,8 @@ internal static class StatusTable
         {
             var path = root.GetProperty("path").GetString()!;
             notes.Add(string.Create(CultureInfo.InvariantCulture, $"{path}: {root.GetProperty("watches").GetInt32()} watches, {root.GetProperty("overflows").GetInt64()} overflows, {root.GetProperty("changes_total").GetInt64()} changes, journal {root.GetProperty("journal_bytes").GetInt64()} bytes")
-                + string.Concat(root.GetProperty("plugins").EnumerateArray().Select(p => string.Create(CultureInfo.InvariantCulture, $", plugin {p.GetProperty("name").GetString()} {p.GetProperty("pending").GetInt32()} pending"))));
+                + string.Concat(root.GetProperty("plugins").EnumerateArray().Select(p => string.Create(CultureInfo.InvariantCulture, $", plugin {p.GetProperty("name").GetString()} {p.GetProperty("pending").GetInt32()} pending")))
+                + UnwatchedNote(root));
             foreach (var t in root.GetProperty("targets").EnumerateArray())
             {
                 if (t.TryGetProperty("last_audit", out var audit) && audit.ValueKind == JsonValueKind.Object)
@@ -145,6 +146,14 @@ internal static class StatusTable
         audits.ForEach(n => text.Append(n).Append('\n'));
         return text.ToString();
     }
+
+    /// <summary>", 3 unwatched (rescanned): a, b" when directories could not be watched; nothing otherwise (or from a
+    /// daemon without the field).</summary>
+    private static string UnwatchedNote(JsonElement root) =>
+        root.TryGetProperty("unwatched", out var n) && n.GetInt32() is var count and > 0
+            ? string.Create(CultureInfo.InvariantCulture, $", {count} unwatched (max_user_watches used up, rescanned): ")
+                + string.Join(", ", root.GetProperty("unwatched_paths").EnumerateArray().Select(p => p.GetString()))
+            : "";
 
     private static string Ago(JsonElement time, DateTimeOffset now)
     {

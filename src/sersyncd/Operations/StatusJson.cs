@@ -39,6 +39,14 @@ public static class StatusJson
             json.WriteString("path", root.Path);
             json.WriteNumber("watches", root.Watches);
             json.WriteNumber("overflows", root.Overflows);
+            json.WriteNumber("unwatched", root.Unwatched);
+            json.WriteStartArray("unwatched_paths");
+            foreach (var path in root.UnwatchedPaths)
+            {
+                json.WriteStringValue(path);
+            }
+
+            json.WriteEndArray();
             json.WriteNumber("changes_total", root.ChangesTotal);
             json.WriteNumber("journal_bytes", root.JournalBytes);
             json.WriteStartArray("targets");

@@ -29,7 +29,7 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private bool _disposed;
 
-    private DaemonProcess(IReadOnlyList<string> arguments, bool withNotifySocket, IReadOnlyDictionary<string, string>? environment)
+    private DaemonProcess(IReadOnlyList<string> arguments, bool withNotifySocket, IReadOnlyDictionary<string, string>? environment, IReadOnlyList<string>? runAs = null)
     {
         Arguments = arguments;
         if (withNotifySocket)
@@ -41,6 +41,12 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
         }
 
         var (fileName, prefix) = Locate();
+        if (runAs is not null)
+        {
+            // setpriv execs the daemon: the PID is the daemon's.
+            (fileName, prefix) = ("setpriv", [.. runAs, "--", fileName, .. prefix]);
+        }
+
         var psi = ChildProcess.StartInfo(fileName, [.. prefix, .. arguments], _dir.Path);
         // Whatever started the tests (systemd, a CI agent) must not leak its notify socket or unit into the daemon.
         psi.Environment.Remove("NOTIFY_SOCKET");
@@ -174,6 +180,11 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
     /// <summary>Starts the daemon with a NOTIFY_SOCKET of its own and more environment (WATCHDOG_USEC, a test hook).</summary>
     public static DaemonProcess Start(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment) =>
         new(arguments, withNotifySocket: true, environment);
+
+    /// <summary>Starts the daemon as another user (setpriv --reuid/--regid --clear-groups), without NOTIFY_SOCKET (its
+    /// socket is the test's, which that user cannot reach): files it uses must be that user's.</summary>
+    public static DaemonProcess StartAsUser(int uid, int gid, params IReadOnlyList<string> arguments) =>
+        new(arguments, withNotifySocket: false, null, [$"--reuid={uid}", $"--regid={gid}", "--clear-groups"]);
 
     /// <summary>Starts the daemon without NOTIFY_SOCKET (and without INVOCATION_ID) in its environment.</summary>
     public static DaemonProcess StartWithoutNotifySocket(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null) =>

@@ -29,7 +29,8 @@ public sealed class OverflowFaultTests
             }
 
             File.WriteAllText(m.Src("untouched.txt"), "stays");
-        });
+        },
+        environment: new Dictionary<string, string> { ["SERSYNCD_RAISE_INOTIFY_LIMITS"] = "0" }); // the burst is sized on the limit read above
         var pid = m.Daemon.Pid;
         var stopped = false;
         try
