@@ -1,5 +1,4 @@
 using SerSync.Journal;
-using SerSync.Targets;
 
 namespace SerSync.Pipeline;
 
@@ -12,7 +11,7 @@ public sealed partial class MirrorPipeline
     {
         if (root.Workers.Find(w => w.Id == id) is { } worker)
         {
-            return worker.State is TargetState.Retrying or TargetState.Failed ? CollapseKind.FullSync : CollapseKind.Keep;
+            return worker.IsAway ? CollapseKind.FullSync : CollapseKind.Keep;
         }
 
         return root.Hooks.Exists(h => h.Id == id) ? CollapseKind.Skip : CollapseKind.FullSync; // no longer a consumer

@@ -31,6 +31,19 @@ public sealed partial class TargetWorker
         }
     }
 
+    /// <summary>True while the target is away: its last attempt failed and none has succeeded since (a retry that is
+    /// running counts as away until it succeeds).</summary>
+    public bool IsAway
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failingSince is not null;
+            }
+        }
+    }
+
     /// <summary>The journal collapsed what this target was owed into the full sync at <paramref name="sequence"/>
     /// (already queued): status shows the target owes a full sync until one at or after it succeeds.</summary>
     public void NoteJournalCollapsed(long sequence)
