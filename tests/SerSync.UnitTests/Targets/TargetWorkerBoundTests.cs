@@ -28,7 +28,8 @@ public sealed class TargetWorkerBoundTests : IDisposable
             BatchPolicy.Default,
             new RetryPolicy(new Random(1)),
             _time,
-            new LogCapture<TargetWorker>()) { MaxPendingPaths = 100 };
+            new LogCapture<TargetWorker>())
+        { MaxPendingPaths = 100 };
     }
 
     public void Dispose()
