@@ -26,9 +26,12 @@ internal static class ConfigSchema
     /// <summary><c>&lt;deleteGuard&gt;</c>, for every root under <c>&lt;sersync&gt;</c> or one root under its <c>&lt;localpath&gt;</c>.</summary>
     private static ElementSpec DeleteGuard { get; } = Switch("deleteGuard", "percent", "minFiles");
 
+    /// <summary><c>&lt;journal maxSize&gt;</c>, for every root under <c>&lt;sersync&gt;</c> or one root under its <c>&lt;localpath&gt;</c>.</summary>
+    private static ElementSpec Journal { get; } = new("journal", ["maxSize"], []);
+
     public static ElementSpec Sersync { get; } = new("sersync", [],
     [
-        new("localpath", ["watch"], [new("remote", ["ip", "name", "path"], [Rsync], Repeated: true), DeleteGuard], Repeated: true),
+        new("localpath", ["watch"], [new("remote", ["ip", "name", "path"], [Rsync], Repeated: true), DeleteGuard, Journal], Repeated: true),
         Rsync,
         new("failLog", ["path", "timeToExecute"], []),
         new("crontab", ["start", "schedule"],
@@ -39,6 +42,7 @@ internal static class ConfigSchema
         new("plugin", ["start", "name"], [], Repeated: true),
         new("state", ["dir"], []),
         DeleteGuard,
+        Journal,
     ]);
 
     /// <summary>Top-level plugin sections by name; each spec's children describe the section's content.</summary>

@@ -12,6 +12,7 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
     {
         var watches = new List<WatchConfig>();
         var sharedGuard = ReadDeleteGuard(sersync.Element("deleteGuard"), DeleteGuardConfig.Default);
+        var sharedJournal = JournalConfigReader.Read(errors, sersync.Element("journal"), JournalConfig.Default);
         var remoteAttrs = new List<(XAttribute Attr, string Path)>();
         foreach (var local in sersync.Elements("localpath"))
         {
@@ -53,6 +54,7 @@ internal sealed class LocalPathSectionReader(ConfigErrors errors, ConfigAttribut
             watches.Add(new WatchConfig(path, remotes, ConfigSourcePositions.LineOf(local))
             {
                 DeleteGuard = ReadDeleteGuard(local.Element("deleteGuard"), sharedGuard),
+                Journal = JournalConfigReader.Read(errors, local.Element("journal"), sharedJournal),
             });
         }
 

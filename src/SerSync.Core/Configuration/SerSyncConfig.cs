@@ -126,6 +126,9 @@ public sealed record WatchConfig(string Path, IReadOnlyList<RemoteConfig> Remote
     /// <summary>Addition: <c>&lt;deleteGuard&gt;</c> for this root: its own under the <c>&lt;localpath&gt;</c>, else the one
     /// under <c>&lt;sersync&gt;</c>, else the defaults.</summary>
     public DeleteGuardConfig DeleteGuard { get; init; } = DeleteGuardConfig.Default;
+
+    /// <summary>Addition: <c>&lt;journal maxSize&gt;</c> for this root: its own, else the shared one, else 64 MiB.</summary>
+    public JournalConfig Journal { get; init; } = JournalConfig.Default;
 }
 
 /// <summary>

@@ -20,7 +20,7 @@ public sealed record JournalRecord(long Sequence, DateTimeOffset Time, FileChang
 /// records), <c>ack-TARGET-ID</c> per target, <c>seen</c> (a time before which every change is journaled) and
 /// <c>root</c> (the watched path, for people).
 /// </summary>
-public sealed class ChangeJournal : IDisposable
+public sealed partial class ChangeJournal : IDisposable
 {
     private const int HeaderBytes = 4;
     private const int FixedBodyBytes = 8 + 8 + 1 + 1;
@@ -28,7 +28,7 @@ public sealed class ChangeJournal : IDisposable
     private static readonly TimeSpan SyncInterval = TimeSpan.FromSeconds(1);
 
     private readonly Lock _gate = new();
-    private readonly FileStream _file;
+    private FileStream _file; // replaced by a collapse's compaction (ChangeJournal.Collapse.cs)
     private long _bytes;
     private readonly Dictionary<string, long> _acks = [];
     private readonly List<JournalRecord> _recovered;
@@ -83,6 +83,7 @@ public sealed class ChangeJournal : IDisposable
         var fresh = !System.IO.Directory.Exists(dir);
         System.IO.Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "root"), root + "\n");
+        File.Delete(Path.Combine(dir, CompactFileName)); // a compaction cut short: the journal it was to replace stands
         var file = new FileStream(Path.Combine(dir, "journal"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         var records = ReadAll(file, out var goodLength);
         var journal = new ChangeJournal(dir, file, records, time) { Fresh = fresh };

@@ -11,7 +11,7 @@ namespace SerSync.Journal;
 /// <see cref="RequestFullSync"/>, so it is journaled too. Also records, about once a second while the watcher's
 /// channel is empty, that everything before now is journaled (the catch-up scan's starting point).
 /// </summary>
-public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyList<IChangeSink> queues, ChangeJournal? journal, TimeProvider time)
+public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyList<IChangeSink> queues, ChangeJournal? journal, TimeProvider time)
 {
     private const int MaxPerAppend = 4096;
     private static readonly TimeSpan SeenInterval = TimeSpan.FromSeconds(1);
@@ -48,6 +48,11 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
                 {
                     queue.Enqueue(changes[i], sequences[i]);
                 }
+            }
+
+            if (journal?.OverBound == true)
+            {
+                CollapseJournal(journal); // ChangeJournal.Collapse.cs: past <journal maxSize>
             }
         }
     }

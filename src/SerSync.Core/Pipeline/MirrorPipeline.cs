@@ -181,7 +181,9 @@ public sealed partial class MirrorPipeline : IDisposable
             r.Journal?.Bytes ?? 0,
             [.. r.Workers.Select(w => w.Snapshot())],
             [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))],
-            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal))
+            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal),
+            r.Watch.Journal.MaxBytes,
+            r.Journal?.Collapses ?? 0)
         {
             Unwatched = r.Watcher?.Unwatched.Count ?? 0,
             UnwatchedPaths = UnwatchedSample(r.Watcher),
@@ -206,12 +208,14 @@ public sealed partial class MirrorPipeline : IDisposable
             if (_options.StateDirectory is { } state)
             {
                 root.Journal = ChangeJournal.Open(state, root.Watch.Path, root.Sinks.Select(s => s.Id), _time, _options.CatchUpMargin);
+                root.Journal.MaxBytes = root.Watch.Journal.MaxBytes;
             }
 
             var journal = root.Journal;
             foreach (var worker in root.Workers)
             {
                 root.Acks.Add(worker.Id, worker.Target.Label, journal?.AcknowledgedOf(worker.Id) ?? 0, () => worker.State is TargetState.Retrying or TargetState.Failed);
+                worker.MaxPendingPaths = root.Watch.Journal.MaxPendingPaths;
                 worker.Synced = seq =>
                 {
                     journal?.Acknowledge(worker.Id, seq);
@@ -235,7 +239,7 @@ public sealed partial class MirrorPipeline : IDisposable
             root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
             CheckQueuedEventsFor(root.Watch.Path, root.Watcher.WatchCount);
-            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path) };
+            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path), CollapseKindOf = CollapseKindOf(root), Collapsed = c => JournalCollapsed(root, c) };
             if (root.Journal is not null)
             {
                 // The catch-up scan of a big tree runs here, on the caller's thread: it beats per directory.

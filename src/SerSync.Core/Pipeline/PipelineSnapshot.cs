@@ -10,6 +10,8 @@ public sealed record PipelineSnapshot(DateTimeOffset At, IReadOnlyList<RootSnaps
 /// <param name="ChangesTotal">Changes the root's dispatcher has journaled and queued.</param>
 /// <param name="JournalBytes">The size of the root's journal file (0 without a state directory).</param>
 /// <param name="Audits">The last scheduled audit of each target that had one, by target id.</param>
+/// <param name="JournalMaxBytes">The journal's bound (<c>&lt;journal maxSize&gt;</c>).</param>
+/// <param name="JournalCollapses">How many times the journal collapsed a target that was away, since the pipeline started.</param>
 public sealed partial record RootSnapshot(
     string Path,
     int Watches,
@@ -18,7 +20,9 @@ public sealed partial record RootSnapshot(
     long JournalBytes,
     IReadOnlyList<TargetSnapshot> Targets,
     IReadOnlyList<HookSnapshot> Hooks,
-    IReadOnlyDictionary<string, AuditSummary>? Audits = null)
+    IReadOnlyDictionary<string, AuditSummary>? Audits = null,
+    long JournalMaxBytes = 0,
+    long JournalCollapses = 0)
 {
     public AuditSummary? AuditOf(TargetSnapshot target) => Audits is not null && Audits.TryGetValue(target.Id, out var audit) ? audit : null;
 }

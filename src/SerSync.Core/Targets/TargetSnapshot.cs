@@ -45,6 +45,10 @@ public sealed record TargetSnapshot(
     DateTimeOffset? FailingSince,
     IReadOnlyList<long> Runs)
 {
+    /// <summary>True while a full sync is owed because the journal (or the pending set) collapsed what the target
+    /// was owed while it was away.</summary>
+    public bool FullSyncOwedByCollapse { get; init; }
+
     /// <summary>The age of the oldest change not yet on the target; zero when it has everything.</summary>
     public TimeSpan LagAt(DateTimeOffset now) => OldestPending is { } oldest && now > oldest ? now - oldest : TimeSpan.Zero;
 }

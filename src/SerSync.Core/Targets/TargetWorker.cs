@@ -127,7 +127,10 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                 : pending > 0 || _state == TargetState.Syncing ? ReportedState.Syncing : ReportedState.InSync;
             return new TargetSnapshot(
                 Id, Target.Label, Target.Remote.Kind, state, pending, pending > 0 ? oldest : null, _lastSuccess,
-                _lastAttemptSucceeded, _lastError, _failuresTotal, _failingSince, [.. _runs]);
+                _lastAttemptSucceeded, _lastError, _failuresTotal, _failingSince, [.. _runs])
+            {
+                FullSyncOwedByCollapse = _collapseOwed > 0,
+            };
         }
     }
 
@@ -237,9 +240,16 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
     public void Enqueue(FileChange change, long sequence)
     {
+        bool collapsed;
         lock (_gate)
         {
             _pending.Add(change, _time.GetUtcNow(), sequence);
+            collapsed = _pending.Count > _maxPendingPaths && CollapsePending(sequence); // TargetWorker.Bound.cs
+        }
+
+        if (collapsed)
+        {
+            PendingCollapsed(Target.Label, MaxPendingPaths);
         }
 
         Wake();
@@ -470,6 +480,8 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             {
                 Synced?.Invoke(batch.Sequence);
             }
+
+            NoteSynced(batch); // TargetWorker.Bound.cs
 
             var failedBefore = _retry.OnSuccess();
             if (failedBefore > 0)

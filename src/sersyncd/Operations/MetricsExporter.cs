@@ -45,6 +45,7 @@ public sealed class MetricsExporter
     private int _foldedGeneration;
 
     private readonly Gauge _pending, _lag, _up, _state, _drift, _watches, _journalBytes, _pluginPending, _info, _generation, _unwatched;
+    private readonly Gauge _journalMax, _journalCollapses, _collapseOwed; // the bounded journal
     private readonly Counter _runs, _failures, _changes, _overflows;
     private readonly Histogram _duration;
     private readonly Gauge _resident, _virtual, _openFds, _maxFds, _startTime, _threads;
@@ -69,6 +70,9 @@ public sealed class MetricsExporter
         _overflows = f.CreateCounter("sersyncd_queue_overflows_total", "inotify queue overflows on the root (each is followed by a rescan).", root);
         _unwatched = f.CreateGauge("sersyncd_unwatched_directories", "Directories of the root that could not be watched (max_user_watches used up) and are rescanned on a timer instead; 0 when all are watched.", root);
         _journalBytes = f.CreateGauge("sersyncd_journal_bytes", "Size of the root's change journal.", root);
+        _journalMax = f.CreateGauge("sersyncd_journal_max_bytes", "The root's journal bound (<journal maxSize>): past it a target that is away is collapsed into a full sync.", root);
+        _journalCollapses = f.CreateGauge("sersyncd_journal_collapses", "Collapses of the root's journal since the pipeline started (a target away past the bound).", root);
+        _collapseOwed = f.CreateGauge("sersyncd_target_full_sync_owed", "1 while the target owes a full sync because the journal collapsed what it was owed, 0 otherwise.", target);
         _pluginPending = f.CreateGauge("sersyncd_plugin_pending_changes", "Changes waiting for the targets or for delivery to the plugin.", ["root", "plugin"]);
         _info = f.CreateGauge("sersyncd_build_info", "Always 1; the daemon's version in a label.", ["version"]);
         _generation = f.CreateGauge("sersyncd_pipeline_generation", "Pipelines built since the start: 1, then one more per accepted SIGHUP reload.");
@@ -143,6 +147,8 @@ public sealed class MetricsExporter
             r.Watches.Set(root.Watches);
             _unwatched.WithLabels(root.Path).Set(root.Unwatched);
             r.JournalBytes.Set(root.JournalBytes);
+            _journalMax.WithLabels(root.Path).Set(root.JournalMaxBytes);
+            _journalCollapses.WithLabels(root.Path).Set(root.JournalCollapses);
             r.Changes.IncTo(r.ChangesBase + (live ? root.ChangesTotal : 0));
             r.Overflows.IncTo(r.OverflowsBase + (live ? root.Overflows : 0));
             foreach (var hook in root.Hooks)
@@ -169,6 +175,7 @@ public sealed class MetricsExporter
                 }
 
                 series.Failures.IncTo(series.FailuresBase + (live ? t.FailuresTotal : 0));
+                _collapseOwed.WithLabels(root.Path, t.Label).Set(t.FullSyncOwedByCollapse ? 1 : 0);
                 if (DriftPaths?.Invoke(root.Path, t) is { } drift)
                 {
                     _drift.WithLabels(root.Path, t.Label).Set(drift);
@@ -185,6 +192,8 @@ public sealed class MetricsExporter
                 _roots.Remove(path);
                 _watches.RemoveLabelled(path);
                 _journalBytes.RemoveLabelled(path);
+                _journalMax.RemoveLabelled(path);
+                _journalCollapses.RemoveLabelled(path);
                 _changes.RemoveLabelled(path);
                 _overflows.RemoveLabelled(path);
                 _unwatched.RemoveLabelled(path);
@@ -255,6 +264,7 @@ public sealed class MetricsExporter
         _up.RemoveLabelled(root, target);
         _failures.RemoveLabelled(root, target);
         _drift.RemoveLabelled(root, target);
+        _collapseOwed.RemoveLabelled(root, target);
         _duration.RemoveLabelled(root, target);
         foreach (var state in States)
         {

@@ -49,6 +49,8 @@ public static class StatusJson
             json.WriteEndArray();
             json.WriteNumber("changes_total", root.ChangesTotal);
             json.WriteNumber("journal_bytes", root.JournalBytes);
+            json.WriteNumber("journal_max_bytes", root.JournalMaxBytes);
+            json.WriteNumber("journal_collapses", root.JournalCollapses);
             json.WriteStartArray("targets");
             foreach (var t in root.Targets)
             {
@@ -74,6 +76,7 @@ public static class StatusJson
 
                 json.WriteNumber("failures_total", t.FailuresTotal);
                 WriteTime(json, "failing_since", t.FailingSince);
+                json.WriteBoolean("full_sync_owed", t.FullSyncOwedByCollapse);
                 if (root.AuditOf(t) is { } audit)
                 {
                     json.WriteStartObject("last_audit");
