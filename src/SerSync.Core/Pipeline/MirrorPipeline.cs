@@ -119,13 +119,14 @@ public sealed partial class MirrorPipeline : IDisposable
                 .Select(r => _ssh.Attach(new SyncTarget(watch.Path, r, SyncTarget.SettingsOf(r, config), config.Inotify.Delete)))
                 .Select(NewWorker)
                 .ToList();
+            GuardFullPushes(watch, workers);
             var acks = new TargetAcknowledgements();
             _roots.Add(new Root(watch, workers, NewHooks(watch, acks, plugins ?? (p => PipelineFactory.CreatePlugin(p, time, loggers))), acks));
         }
 
         _workers = [.. _roots.SelectMany(r => r.Workers)];
         _hooks = [.. _roots.SelectMany(r => r.Hooks)];
-        _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>());
+        _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>()) { Guards = t => WorkerOf(t).FullPushGuard };
         _lifecycle = Beat("pipeline start and stop");
         foreach (var worker in _workers)
         {
@@ -397,6 +398,11 @@ public sealed partial class MirrorPipeline : IDisposable
             {
                 line.Append(CultureInfo.InvariantCulture, $" and {behind.Count - StatusTargets} more");
             }
+        }
+
+        if (FullPushHoldCount is > 0 and var held)
+        {
+            line.Append(CultureInfo.InvariantCulture, $"; DELETES HELD: full push of {held} target(s) (sersyncd release)");
         }
 
         var hooks = _hooks.Sum(h => h.PendingCount);

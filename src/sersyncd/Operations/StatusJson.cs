@@ -10,7 +10,7 @@ namespace SerSync.Daemon.Operations;
 /// NativeAOT needs no serializer metadata. The fields the issue names keep their names and meaning; the rest are
 /// additions a client may ignore.
 /// </summary>
-public static class StatusJson
+public static partial class StatusJson
 {
     public static byte[] Write(DaemonStatus status, bool indented = true)
     {
@@ -66,6 +66,7 @@ public static class StatusJson
 
                 json.WriteNumber("failures_total", t.FailuresTotal);
                 WriteTime(json, "failing_since", t.FailingSince);
+                WriteFullPushHold(json, t.HeldFullPush);
                 if (root.AuditOf(t) is { } audit)
                 {
                     json.WriteStartObject("last_audit");
