@@ -19,6 +19,26 @@ public static class FileIdentity
 
     private const ushort SocketType = 0xC000; // S_IFSOCK
 
+    /// <summary>The (device, inode) of the directory at <paramref name="path"/>, following a symlink (as a watch on the
+    /// path does); null when no directory is there. Another filesystem mounted there, the mount gone (the underlying
+    /// mount point), or the directory replaced: each is another pair.</summary>
+    public static unsafe (ulong Device, ulong Inode)? DirectoryIdentityOf(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, bytes);
+        Libc.Statx st;
+        fixed (byte* p = bytes)
+        {
+            if (Libc.statx(Libc.AT_FDCWD, p, 0, Libc.STATX_BASIC_STATS, &st) != 0 || (st.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
+            {
+                return null;
+            }
+
+            return (((ulong)st.DevMajor << 32) | st.DevMinor, st.Ino);
+        }
+    }
+
     private static unsafe (ulong Inode, ushort Mode, uint Uid)? Stat(string path)
     {
         var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];

@@ -38,6 +38,17 @@ public sealed partial class MirrorPipeline
         return acted;
     }
 
+    /// <summary>After a <c>-r</c> push that held deletes: what the journal and the catch-up scan queued for the target
+    /// before it (a directory's contents brought in line deletes what the push held) is replaced by one full sync,
+    /// which the guard runs without deleting again while the source stays as it is.</summary>
+    private static void StandInForPendingIfHeld(Root root, TargetWorker worker)
+    {
+        if (worker.FullPushGuard?.Current is { ReleaseOnce: false } && worker.PendingCount > 0)
+        {
+            root.Dispatcher!.RequestFullSync(worker);
+        }
+    }
+
     /// <summary>How many targets have full-push deletes held (for <c>STATUS=</c>).</summary>
     private int FullPushHoldCount => _workers.Count(w => w.FullPushGuard?.Current is { ReleaseOnce: false });
 }

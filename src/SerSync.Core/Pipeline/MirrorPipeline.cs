@@ -223,6 +223,7 @@ public sealed partial class MirrorPipeline : IDisposable
             var offset = placed;
             var progress = new Progress<int>(n => status?.Invoke($"placing watches: {offset + n} directories"));
             var reader = Beat("inotify reader for " + root.Watch.Path);
+            TakeRootIdentity(root);
             root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
             root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path) };
@@ -239,6 +240,7 @@ public sealed partial class MirrorPipeline : IDisposable
                     _lifecycle.Stop();
                 }
 
+                CheckRootIdentity(root, fullPushFollows);
                 if (!fullPushFollows)
                 {
                     QueueFullSyncForUnknownTargets(root);
@@ -279,6 +281,7 @@ public sealed partial class MirrorPipeline : IDisposable
             {
                 root.Journal?.Acknowledge(worker.Id, before[root]);
                 root.Acks.Acknowledge(worker.Id, before[root]);
+                StandInForPendingIfHeld(root, worker);
             }
         }
     }
@@ -487,7 +490,7 @@ public sealed partial class MirrorPipeline : IDisposable
     private InotifyWatcher NewWatcher(Root root, IProgress<int> progress, Heartbeat heartbeat)
     {
         var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat };
-        watcher.RootLost += (_, e) => Fail(PipelineFault.RootLost, $"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
+        watcher.RootLost += (_, e) => LoseRoot(root, Reason(e.Reason));
         watcher.Faulted += (_, e) => Fail(e.Exception is WatchLimitException ? PipelineFault.WatchLimit : PipelineFault.Other, $"watching {root.Watch.Path} failed: {e.Exception.Message}");
         return watcher;
     }
@@ -659,6 +662,7 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         StartAudit(token);
+        _schedules.Add(WatchRootIdentityAsync(token));
     }
 
     private TargetWorker WorkerOf(SyncTarget target) => _workers.First(w => w.Target == target);

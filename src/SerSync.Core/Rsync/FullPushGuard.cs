@@ -294,7 +294,7 @@ public sealed partial class FullPushGuard
     {
         lock (_gate)
         {
-            var now = _time.GetUtcNow();
+            var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds()); // as the file keeps it
             _hold = new FullPushHold(census.Deletes, census.Held, _hold?.Since ?? now, now, false);
             Persist(_hold);
             return _hold;
