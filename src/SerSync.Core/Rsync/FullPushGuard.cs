@@ -295,7 +295,8 @@ public sealed partial class FullPushGuard
         lock (_gate)
         {
             var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds()); // as the file keeps it
-            _hold = new FullPushHold(census.Deletes, census.Held, _hold?.Since ?? now, now, false);
+            // A release that came in while this push was counting stands: the next push deletes.
+            _hold = new FullPushHold(census.Deletes, census.Held, _hold?.Since ?? now, now, _hold?.ReleaseOnce ?? false);
             Persist(_hold);
             return _hold;
         }
