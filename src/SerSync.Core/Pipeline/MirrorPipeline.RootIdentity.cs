@@ -1,4 +1,5 @@
-// Implementation notes. A watch follows an inode, not a path. Unmounting the filesystem a root lives on sends
+// Implementation notes. A watch follows an inode, not a path (the identity below adds the birth time, since a
+// directory deleted and made again may get the same inode number). Unmounting the filesystem a root lives on sends
 // IN_UNMOUNT; unmounting a bind mount sends nothing (the watched inodes live on, elsewhere), and neither does mounting
 // another filesystem over the root, or a root replaced by `mv new root`: the watcher keeps watching a directory that
 // is no longer at the path. So the path's (st_dev, st_ino) is compared with the watched root's once a second, and a
@@ -19,14 +20,14 @@ public sealed partial class MirrorPipeline
 {
     private static readonly TimeSpan RootCheckInterval = TimeSpan.FromSeconds(1);
     private const string LostMark = "lost";
-    private readonly Dictionary<string, (ulong Device, ulong Inode)?> _watchedIdentity = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ulong Device, ulong Inode, long Birth)?> _watchedIdentity = new(StringComparer.Ordinal);
     private int _rootLost;
 
     /// <summary>Reads the root's identity before its watches are placed (so a swap while they are placed is seen).</summary>
     private void TakeRootIdentity(Root root) => _watchedIdentity[root.Watch.Path] = FileIdentity.DirectoryIdentityOf(root.Watch.Path);
 
-    private static string Format((ulong Device, ulong Inode)? id) =>
-        id is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v.Device >> 32}:{v.Device & 0xFFFFFFFF} {v.Inode}") : LostMark;
+    private static string Format((ulong Device, ulong Inode, long Birth)? id) =>
+        id is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v.Device >> 32}:{v.Device & 0xFFFFFFFF} {v.Inode} {v.Birth}") : LostMark;
 
     private string? IdentityFile(Root root) =>
         _options.StateDirectory is { } state ? Path.Combine(state, StableId.Of(root.Watch.Path), "root-identity") : null;

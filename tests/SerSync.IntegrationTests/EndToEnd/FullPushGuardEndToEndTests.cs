@@ -102,6 +102,46 @@ public sealed class FullPushGuardEndToEndTests
         await pipeline.StopAsync(TimeSpan.FromSeconds(60));
     }
 
+    [Fact]
+    public async Task A_start_on_another_empty_directory_at_the_root_path_holds_its_full_sync_without_r()
+    {
+        using var tmp = new TempDirectory("sersync-guard-replaced-");
+        var src = tmp.Sub("src");
+        var local = tmp.Sub("local");
+        var state = tmp.Sub("state");
+        for (var i = 0; i < 20; i++)
+        {
+            File.WriteAllText(Path.Combine(src, $"f{i}"), "x");
+        }
+
+        var config = ConfigLoader.Load(new ConfigBuilder(src, state).AddLocalTarget(local).Write(Path.Combine(tmp.Path, "confxml.xml")));
+        var options = new MirrorOptions(Workers: 2, FullPushFirst: false, DrainTimeout: TimeSpan.FromSeconds(60), StateDirectory: state);
+        using (var first = new MirrorPipeline(config, options, TimeProvider.System, NullLoggerFactory.Instance))
+        {
+            first.Start(); // a first start: the unknown target gets a full sync
+            first.StartWorkers();
+            await TreeConvergence.AssertConvergesAsync(src, local, Mirror.SyncTimeout);
+            await first.StopAsync(TimeSpan.FromSeconds(60));
+        }
+
+        // While the daemon is down the root is replaced by an empty directory (a mount that failed at boot).
+        Directory.Delete(src, recursive: true);
+        Directory.CreateDirectory(src);
+        using var pipeline = new MirrorPipeline(config, options, TimeProvider.System, NullLoggerFactory.Instance);
+        pipeline.Start();
+        pipeline.StartWorkers();
+        await Eventually.TrueAsync(
+            () => pipeline.Snapshot().Roots.Single().Targets.Single().HeldFullPush is { Deletes: 20 },
+            Mirror.SyncTimeout,
+            "the full sync of the replaced root holding its 20 deletes",
+            TestContext.Current.CancellationToken);
+        Assert.Equal(20, CountFiles(local));
+        File.WriteAllText(Path.Combine(src, "new"), "still flows");
+        await Eventually.TrueAsync(() => File.Exists(Path.Combine(local, "new")), Mirror.SyncTimeout, "a new file on the target", TestContext.Current.CancellationToken);
+        Assert.Equal(21, CountFiles(local));
+        await pipeline.StopAsync(TimeSpan.FromSeconds(60));
+    }
+
     internal static void MakeTree(string src)
     {
         for (var d = 0; d < 30; d++)
