@@ -255,6 +255,7 @@ public sealed class MetricsExporter
         _up.RemoveLabelled(root, target);
         _failures.RemoveLabelled(root, target);
         _drift.RemoveLabelled(root, target);
+        _fullPushHeld.RemoveLabelled(root, target);
         _duration.RemoveLabelled(root, target);
         foreach (var state in States)
         {

@@ -66,7 +66,6 @@ public static partial class StatusJson
 
                 json.WriteNumber("failures_total", t.FailuresTotal);
                 WriteTime(json, "failing_since", t.FailingSince);
-                WriteFullPushHold(json, t.HeldFullPush);
                 if (root.AuditOf(t) is { } audit)
                 {
                     json.WriteStartObject("last_audit");
@@ -84,6 +83,7 @@ public static partial class StatusJson
                     json.WriteNull("last_audit");
                 }
 
+                WriteFullPushHold(json, t.HeldFullPush);
                 json.WriteEndObject();
             }
 

@@ -39,7 +39,8 @@ public sealed class StatusDocumentTests
         Assert.Equal(120, r.GetProperty("watches").GetInt32());
         Assert.Equal(1, r.GetProperty("overflows").GetInt64());
         var local = r.GetProperty("targets")[0];
-        Assert.Equal(["name", "kind", "state", "pending", "lag_s", "last_success", "last_error", "failures_total", "failing_since", "last_audit"], local.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["name", "kind", "state", "pending", "lag_s", "last_success", "last_error", "failures_total", "failing_since", "last_audit", "held_full_push"], local.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Null, local.GetProperty("held_full_push").ValueKind);
         Assert.Equal("local", local.GetProperty("kind").GetString());
         Assert.Equal("in_sync", local.GetProperty("state").GetString());
         Assert.Equal(0, local.GetProperty("lag_s").GetDouble());
