@@ -37,7 +37,7 @@ public sealed partial class MirrorService(
     private static readonly TimeSpan ReloadDrainTimeout = TimeSpan.FromSeconds(10);
     private readonly ILogger _logger = loggers.CreateLogger<MirrorService>();
     private readonly Channel<bool> _reloads = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly TaskCompletionSource<PipelineFaultedEventArgs> _fault = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<PipelineFaultedEventArgs> _fault = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SerSyncConfig _config = config;
 
     /// <summary>Asks for the config file to be read again (what SIGHUP does). Safe from any thread, at any time.</summary>
@@ -62,7 +62,8 @@ public sealed partial class MirrorService(
             while (!stoppingToken.IsCancellationRequested)
             {
                 using var pipeline = new MirrorPipeline(_config, options, time, loggers);
-                pipeline.Faulted += (_, e) => _fault.TrySetResult(e);
+                var fault = _fault = new(TaskCreationOptions.RunContinuationsAsynchronously); // one per pipeline: a root lost rebuilds
+                pipeline.Faulted += (_, e) => fault.TrySetResult(e);
                 status.Publish(pipeline);
                 var reload = await RunAsync(pipeline, fullPush, stoppingToken);
                 status.Retire(pipeline);
@@ -149,6 +150,11 @@ public sealed partial class MirrorService(
         {
             var fault = await _fault.Task;
             await pipeline.StopAsync(TimeSpan.Zero);
+            if (fault.Fault == PipelineFault.RootLost)
+            {
+                return await WaitForRootsAsync(fault.Message, stoppingToken);
+            }
+
             Stop(fault.Fault == PipelineFault.LoopCrashed ? ExitCodes.Software : ExitCodes.OsError, fault.Message, null);
             return false;
         }

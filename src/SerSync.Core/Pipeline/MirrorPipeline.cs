@@ -124,13 +124,14 @@ public sealed partial class MirrorPipeline : IDisposable
                 .Select(r => _ssh.Attach(new SyncTarget(watch.Path, r, SyncTarget.SettingsOf(r, config), config.Inotify.Delete)))
                 .Select(NewWorker)
                 .ToList();
+            GuardFullPushes(watch, workers);
             var acks = new TargetAcknowledgements();
             _roots.Add(new Root(watch, workers, NewHooks(watch, acks, plugins ?? (p => PipelineFactory.CreatePlugin(p, time, loggers))), acks));
         }
 
         _workers = [.. _roots.SelectMany(r => r.Workers)];
         _hooks = [.. _roots.SelectMany(r => r.Hooks)];
-        _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>());
+        _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>()) { Guards = t => WorkerOf(t).FullPushGuard };
         _lifecycle = Beat("pipeline start and stop");
         foreach (var worker in _workers)
         {
@@ -236,6 +237,7 @@ public sealed partial class MirrorPipeline : IDisposable
             var offset = placed;
             var progress = new Progress<int>(n => status?.Invoke($"placing watches: {offset + n} directories"));
             var reader = Beat("inotify reader for " + root.Watch.Path);
+            TakeRootIdentity(root);
             root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
             CheckQueuedEventsFor(root.Watch.Path, root.Watcher.WatchCount);
@@ -253,6 +255,7 @@ public sealed partial class MirrorPipeline : IDisposable
                     _lifecycle.Stop();
                 }
 
+                CheckRootIdentity(root, fullPushFollows);
                 if (!fullPushFollows)
                 {
                     QueueFullSyncForUnknownTargets(root);
@@ -293,6 +296,7 @@ public sealed partial class MirrorPipeline : IDisposable
             {
                 root.Journal?.Acknowledge(worker.Id, before[root]);
                 root.Acks.Acknowledge(worker.Id, before[root]);
+                StandInForPendingIfHeld(root, worker);
             }
         }
     }
@@ -415,6 +419,11 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         AppendUnwatched(line, snapshot);
+        if (FullPushHoldCount is > 0 and var held)
+        {
+            line.Append(CultureInfo.InvariantCulture, $"; DELETES HELD: full push of {held} target(s) (sersyncd release)");
+        }
+
         var hooks = _hooks.Sum(h => h.PendingCount);
         if (_hooks.Count > 0 && hooks > 0)
         {
@@ -497,7 +506,7 @@ public sealed partial class MirrorPipeline : IDisposable
     private InotifyWatcher NewWatcher(Root root, IProgress<int> progress, Heartbeat heartbeat)
     {
         var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat, MayRaiseWatchLimit = _options.RaiseInotifyLimits };
-        watcher.RootLost += (_, e) => Fail(PipelineFault.RootLost, $"watched root {e.Root} was lost ({e.Reason}): stopping, since syncing a missing root would empty the targets");
+        watcher.RootLost += (_, e) => LoseRoot(root, Reason(e.Reason));
         watcher.Faulted += (_, e) => Fail(e.Exception is WatchLimitException ? PipelineFault.WatchLimit : PipelineFault.Other, $"watching {root.Watch.Path} failed: {e.Exception.Message}");
         return watcher;
     }
@@ -669,6 +678,7 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         StartAudit(token);
+        _schedules.Add(WatchRootIdentityAsync(token));
     }
 
     private TargetWorker WorkerOf(SyncTarget target) => _workers.First(w => w.Target == target);

@@ -58,6 +58,17 @@ public sealed partial class FullPush(IProcessRunner runner, SemaphoreSlim slots,
     public static byte[]? ExcludeListFor(string root, Func<RelativePath, bool, bool>? isExcluded) =>
         isExcluded is null ? null : ExcludeList.Encode(ExcludeList.Collect(root, isExcluded));
 
+    /// <summary>The delete guard of a target's full pushes (see <see cref="FullPushGuard"/>); null or none: unguarded.</summary>
+    public Func<SyncTarget, FullPushGuard?>? Guards { get; init; }
+
+    /// <summary>A full push under <paramref name="guard"/> (when not null): its dry run counts the deletes, and past the
+    /// share the push runs without deleting; otherwise as <see cref="RunProtectedAsync"/>.</summary>
+    public static Task<(ProcessInvocation Invocation, ProcessResult Result)> RunGuardedAsync(
+        IProcessRunner runner, ProcessInvocation invocation, Func<RelativePath, bool, bool>? isExcluded, FullPushGuard? guard, ILogger logger, CancellationToken cancellationToken) =>
+        guard is null
+            ? RunProtectedAsync(runner, invocation, isExcluded, logger, cancellationToken)
+            : guard.RunAsync(runner, invocation, isExcluded, Lifetime, run => RunProtectedAsync(runner, run, isExcluded, logger, cancellationToken), cancellationToken);
+
     /// <summary>
     /// Runs a full push; with a filter, first protects target-only excluded paths (a dry run). Returns the
     /// invocation actually run (for the fail log) and its result, or the dry run's failure.
@@ -92,7 +103,7 @@ public sealed partial class FullPush(IProcessRunner runner, SemaphoreSlim slots,
                 Exec(logger, runner.Program, string.Join(' ', invocation.Arguments));
             }
 
-            (invocation, result) = await RunProtectedAsync(runner, invocation, isExcluded, logger, cancellationToken);
+            (invocation, result) = await RunGuardedAsync(runner, invocation, isExcluded, Guards?.Invoke(target), logger, cancellationToken);
         }
         finally
         {

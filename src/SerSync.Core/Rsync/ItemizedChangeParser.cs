@@ -85,6 +85,22 @@ public static class ItemizedChangeParser
         return new DriftEntry(DriftKind.Differs, path, isDir, string.Join(", ", what));
     }
 
+    /// <summary>Whether <paramref name="line"/> is an item that <c>-ii</c> lists although nothing about it differs (the
+    /// entry exists on both sides alike); <paramref name="isDirectory"/> says whether it is a directory.</summary>
+    public static bool IsUnchanged(string line, out bool isDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        isDirectory = false;
+        if (!line.StartsWith(Prefix, StringComparison.Ordinal) || line.Length <= Prefix.Length + ItemWidth + 1)
+        {
+            return false;
+        }
+
+        var item = line.AsSpan(Prefix.Length, ItemWidth);
+        isDirectory = item[1] == 'd';
+        return item[0] == '.' && item[2..].IndexOfAnyExcept(". ") < 0;
+    }
+
     /// <summary>Decodes one name as rsync printed it: <c>\#ooo</c> becomes that byte; anything else is the UTF-8 of
     /// the character (ASCII for everything rsync writes with LC_ALL=C).</summary>
     public static byte[] Unescape(ReadOnlySpan<char> text)

@@ -30,6 +30,7 @@ public readonly record struct TargetRun(string TargetId, FailureClass Result, Ti
 /// <param name="Pending">Paths waiting or in the running batch (a full sync counts as one).</param>
 /// <param name="OldestPending">When the oldest change the target does not have yet arrived; null when it has all.</param>
 /// <param name="FailingSince">When the outage began (the first of the failures in a row); null when not failing.</param>
+/// <param name="HeldFullPush">The full-push deletes the delete guard holds for this target; null when none.</param>
 /// <param name="Runs">rsync runs of live batches by <see cref="FailureClass"/> (index), since the pipeline started.</param>
 public sealed record TargetSnapshot(
     string Id,
@@ -43,7 +44,8 @@ public sealed record TargetSnapshot(
     TargetError? LastError,
     long FailuresTotal,
     DateTimeOffset? FailingSince,
-    IReadOnlyList<long> Runs)
+    IReadOnlyList<long> Runs,
+    FullPushHold? HeldFullPush = null)
 {
     /// <summary>True while a full sync is owed because the journal (or the pending set) collapsed what the target
     /// was owed while it was away.</summary>

@@ -127,7 +127,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
                 : pending > 0 || _state == TargetState.Syncing ? ReportedState.Syncing : ReportedState.InSync;
             return new TargetSnapshot(
                 Id, Target.Label, Target.Remote.Kind, state, pending, pending > 0 ? oldest : null, _lastSuccess,
-                _lastAttemptSucceeded, _lastError, _failuresTotal, _failingSince, [.. _runs])
+                _lastAttemptSucceeded, _lastError, _failuresTotal, _failingSince, [.. _runs], FullPushGuard?.Current)
             {
                 FullSyncOwedByCollapse = _collapseOwed > 0,
             };
@@ -442,7 +442,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
             Exec(Target.Label, _runner.Program, string.Join(' ', invocation.Arguments), prepared.Count);
             if (prepared.FullSync)
             {
-                (invocation, result) = await Heartbeat.AwaitAsync(FullPush.RunProtectedAsync(_runner, invocation, _builder.FullSyncExclusion, _logger, token));
+                (invocation, result) = await Heartbeat.AwaitAsync(FullPush.RunGuardedAsync(_runner, invocation, _builder.FullSyncExclusion, FullPushGuard, _logger, token));
             }
             else
             {

@@ -47,6 +47,7 @@ public sealed class MetricsExporter
     private readonly Gauge _pending, _lag, _up, _state, _drift, _watches, _journalBytes, _pluginPending, _info, _generation, _unwatched;
     private readonly Gauge _journalMax, _journalCollapses, _collapseOwed; // the bounded journal
     private readonly Counter _runs, _failures, _changes, _overflows;
+    private readonly Gauge _fullPushHeld;
     private readonly Histogram _duration;
     private readonly Gauge _resident, _virtual, _openFds, _maxFds, _startTime, _threads;
     private readonly Counter _cpu;
@@ -62,6 +63,7 @@ public sealed class MetricsExporter
         _up = f.CreateGauge("sersyncd_target_up", "1 when the target's last rsync attempt succeeded (also before any attempt), 0 when it failed.", target);
         _state = f.CreateGauge("sersyncd_target_state", "The target's state: 1 for the current one of in_sync, syncing, retrying, failed; 0 for the others.", ["root", "target", "state"]);
         _failures = f.CreateCounter("sersyncd_target_failures_total", "Failed rsync runs of the target (transient, partial and fatal).", target);
+        _fullPushHeld = f.CreateGauge("sersyncd_target_full_push_held_deletes", "Deletes the delete guard holds from the target's full pushes (0 when none): the push ran without deleting; sersyncd release lets the next one delete.", target);
         _drift = f.CreateGauge("sersyncd_target_drift_paths", "Paths the last drift audit found different on the target.", target);
         _runs = f.CreateCounter("sersyncd_rsync_runs_total", "Finished rsync runs of live batches, by result (success, partial, transient, fatal).", ["root", "target", "result"]);
         _duration = f.CreateHistogram("sersyncd_rsync_duration_seconds", "How long the rsync runs of live batches took.", target, new HistogramConfiguration { Buckets = DurationBuckets });
@@ -176,6 +178,7 @@ public sealed class MetricsExporter
 
                 series.Failures.IncTo(series.FailuresBase + (live ? t.FailuresTotal : 0));
                 _collapseOwed.WithLabels(root.Path, t.Label).Set(t.FullSyncOwedByCollapse ? 1 : 0);
+                _fullPushHeld.WithLabels(root.Path, t.Label).Set(t.HeldFullPush is { ReleaseOnce: false } held ? held.Deletes : 0);
                 if (DriftPaths?.Invoke(root.Path, t) is { } drift)
                 {
                     _drift.WithLabels(root.Path, t.Label).Set(drift);
@@ -265,6 +268,7 @@ public sealed class MetricsExporter
         _failures.RemoveLabelled(root, target);
         _drift.RemoveLabelled(root, target);
         _collapseOwed.RemoveLabelled(root, target);
+        _fullPushHeld.RemoveLabelled(root, target);
         _duration.RemoveLabelled(root, target);
         foreach (var state in States)
         {

@@ -10,7 +10,7 @@ namespace SerSync.Daemon.Operations;
 /// NativeAOT needs no serializer metadata. The fields the issue names keep their names and meaning; the rest are
 /// additions a client may ignore.
 /// </summary>
-public static class StatusJson
+public static partial class StatusJson
 {
     public static byte[] Write(DaemonStatus status, bool indented = true)
     {
@@ -94,6 +94,7 @@ public static class StatusJson
                     json.WriteNull("last_audit");
                 }
 
+                WriteFullPushHold(json, t.HeldFullPush);
                 json.WriteEndObject();
             }
 

@@ -17,6 +17,10 @@ public enum DaemonPhase
 
     /// <summary>SIGTERM: pending changes are being sent before the exit.</summary>
     Stopping,
+
+    /// <summary>A watched root was lost (unmounted, deleted, moved): no pipeline until a directory is at its path
+    /// again; the targets keep their files.</summary>
+    WaitingForRoot,
 }
 
 /// <summary>One reading of the daemon for the status socket, <c>/status</c>, <c>/healthz</c> and <c>/metrics</c>.</summary>

@@ -39,10 +39,11 @@ public sealed class StatusDocumentTests
         Assert.Equal(120, r.GetProperty("watches").GetInt32());
         Assert.Equal(1, r.GetProperty("overflows").GetInt64());
         var local = r.GetProperty("targets")[0];
-        Assert.Equal(["name", "kind", "state", "pending", "lag_s", "last_success", "last_error", "failures_total", "failing_since", "full_sync_owed", "last_audit"], local.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["name", "kind", "state", "pending", "lag_s", "last_success", "last_error", "failures_total", "failing_since", "full_sync_owed", "last_audit", "held_full_push"], local.EnumerateObject().Select(p => p.Name));
         Assert.False(local.GetProperty("full_sync_owed").GetBoolean());
         Assert.Equal(0, r.GetProperty("journal_max_bytes").GetInt64());
         Assert.Equal(0, r.GetProperty("journal_collapses").GetInt64());
+        Assert.Equal(JsonValueKind.Null, local.GetProperty("held_full_push").ValueKind);
         Assert.Equal("local", local.GetProperty("kind").GetString());
         Assert.Equal("in_sync", local.GetProperty("state").GetString());
         Assert.Equal(0, local.GetProperty("lag_s").GetDouble());

@@ -58,6 +58,10 @@ public sealed class MirrorPipelineTests : IDisposable
         await pipeline.StopAsync(TimeSpan.Zero);
     }
 
+    /// <summary>The config with the delete guard off, for tests that count rsync runs (the guard adds a dry run).</summary>
+    private static SerSyncConfig GuardOff(SerSyncConfig config) =>
+        config with { Watches = [.. config.Watches.Select(w => w with { DeleteGuard = DeleteGuardConfig.Off })] };
+
     private sealed class ThrowingRunner : SerSync.Processes.IProcessRunner
     {
         public string Program => "rsync";
@@ -73,7 +77,7 @@ public sealed class MirrorPipelineTests : IDisposable
         var src = _temp.Sub("src");
         Directory.CreateDirectory(src);
         var builder = new ConfigBuilder(src, _temp.Sub("state")) { CrontabMinutes = 1 }.AddLocalTarget(_temp.Sub("dst"));
-        var config = ConfigLoader.Load(builder.Write(Path.Combine(_temp.Path, "confxml.xml")));
+        var config = GuardOff(ConfigLoader.Load(builder.Write(Path.Combine(_temp.Path, "confxml.xml")))); // counts rsync runs: no guard's dry run
         var runner = new ScriptedRunner(_time);
         using var pipeline = new MirrorPipeline(config, new MirrorOptions(4, false, TimeSpan.FromSeconds(5)), _time, NullLoggerFactory.Instance, runner);
         pipeline.Start();
@@ -154,7 +158,7 @@ public sealed class MirrorPipelineTests : IDisposable
         var src = _temp.Sub("src");
         Directory.CreateDirectory(src);
         var state = _temp.Sub("state");
-        var config = ConfigLoader.Load(new ConfigBuilder(src, state).AddLocalTarget(_temp.Sub("dst")).Write(Path.Combine(_temp.Path, "confxml.xml")));
+        var config = GuardOff(ConfigLoader.Load(new ConfigBuilder(src, state).AddLocalTarget(_temp.Sub("dst")).Write(Path.Combine(_temp.Path, "confxml.xml")))); // counts full pushes: no guard's dry run
         var options = new MirrorOptions(4, false, TimeSpan.FromSeconds(5), state);
 
         // Starts a pipeline and says whether a full sync is queued: Start queues it before it returns, so no wait

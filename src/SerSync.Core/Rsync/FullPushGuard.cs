@@ -1,0 +1,381 @@
+// Implementation notes. Before a full push that deletes, one dry run of that very push (same argv, so the same
+// filter, noise excludes and exclude list on stdin) with -ii lists every entry of the source and every deletion:
+// -ii prints unchanged entries too, so "files the target holds" is counted without a listing of the target itself:
+// the files the dry run lists that are not new on the target ('+' in %i) plus the files it would delete (rsync
+// prints each file inside a deleted directory on its own "*deleting" line). The source is empty when nothing but the
+// transfer root "./" is listed. When the share fails or the push would empty the target, the push runs without
+// --delete: everything else is still sent. The same dry run also yields the target-only paths the config's filter
+// excludes (TargetSideExclusions' job), so a guarded push costs one dry run, not two.
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using SerSync.Configuration;
+using SerSync.Paths;
+using SerSync.Processes;
+
+namespace SerSync.Rsync;
+
+/// <summary>What a full push's dry run found: files the target holds, files the push would delete, whether the
+/// source is empty, and the target-only paths the filter excludes (to be protected from <c>--delete</c>).</summary>
+public sealed record FullPushCensus(long Held, long Deletes, bool SourceEmpty, IReadOnlyList<RelativePath> ExcludedOnTarget)
+{
+    /// <summary>Counts one dry run's output lines (<see cref="ItemizedChangeParser.Prefix"/> lines; the rest are
+    /// ignored).</summary>
+    public static FullPushCensus Count(IEnumerable<string> lines, Func<RelativePath, bool, bool>? isExcluded)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var counter = new Counter(isExcluded);
+        foreach (var line in lines)
+        {
+            counter.Add(line);
+        }
+
+        return counter.Result();
+    }
+
+    /// <summary>Whether the guard holds the push's deletes: the share fails, or the source is empty while the target
+    /// holds files (a root unmounted or replaced by an empty directory).</summary>
+    public bool MustHold(DeleteGuardConfig guard)
+    {
+        ArgumentNullException.ThrowIfNull(guard);
+        return guard.Enabled && Deletes > 0 && (!guard.AllowsShare(Deletes, Held) || SourceEmpty);
+    }
+
+    /// <summary>Counts lines as they arrive (rsync's stdout callback).</summary>
+    internal sealed class Counter(Func<RelativePath, bool, bool>? isExcluded)
+    {
+        private readonly List<RelativePath> _excluded = [];
+        private long _held;
+        private long _deletes;
+        private long _sourceEntries;
+
+        public void Add(string line)
+        {
+            if (ItemizedChangeParser.IsUnchanged(line, out var unchangedDir))
+            {
+                if (!unchangedDir)
+                {
+                    _held++;
+                }
+
+                if (!IsTransferRoot(line))
+                {
+                    _sourceEntries++;
+                }
+
+                return;
+            }
+
+            if (ItemizedChangeParser.Parse(line) is not { } entry)
+            {
+                return;
+            }
+
+            if (entry.Kind == DriftKind.OnlyOnTarget)
+            {
+                if (isExcluded is not null && isExcluded(entry.Path, entry.IsDirectory))
+                {
+                    _excluded.Add(entry.Path); // protected: neither deleted nor counted
+                }
+                else if (!entry.IsDirectory)
+                {
+                    _held++;
+                    _deletes++;
+                }
+
+                return;
+            }
+
+            if (!entry.Path.IsRoot)
+            {
+                _sourceEntries++;
+            }
+
+            if (entry.Kind == DriftKind.Differs && !entry.IsDirectory)
+            {
+                _held++;
+            }
+        }
+
+        public FullPushCensus Result() => new(_held, _deletes, _sourceEntries == 0, _excluded);
+
+        private static bool IsTransferRoot(string line) => line.EndsWith(" ./", StringComparison.Ordinal) && line.Length == ItemizedChangeParser.Prefix.Length + 12 + 2;
+    }
+}
+
+/// <summary>The full-push deletes the guard holds for one target: durable until a full push under the share clears
+/// them, or the operator releases (the next full push deletes once) or keeps them (forgotten, the target keeps the
+/// files).</summary>
+/// <param name="Held">The files the target held when the deletes were last held.</param>
+/// <param name="Since">When they were first held.</param>
+/// <param name="ReleaseOnce">The operator released them: the next full push runs with <c>--delete</c> unchecked.</param>
+public sealed record FullPushHold(long Deletes, long Held, DateTimeOffset Since, DateTimeOffset At, bool ReleaseOnce);
+
+/// <summary>
+/// The delete guard on one target's full pushes (<c>-r</c>, a first start, crontab, after an overflow, a full sync the
+/// journal asked for): a dry run counts what the push would delete; past the root's share, or when it would empty the
+/// target, the push runs without <c>--delete</c> and the deletes are held (a file in the root's state directory, a
+/// critical log line, status).
+/// </summary>
+public sealed partial class FullPushGuard
+{
+    private readonly Lock _gate = new();
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private FullPushHold? _hold;
+
+    /// <param name="stateFile">Where the hold is kept; null keeps it in memory only (no state directory).</param>
+    public FullPushGuard(SyncTarget target, DeleteGuardConfig config, string? stateFile, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        Target = target;
+        Config = config;
+        StateFile = stateFile;
+        _time = time;
+        _logger = logger;
+        _hold = stateFile is null ? null : Read(stateFile);
+    }
+
+    public SyncTarget Target { get; }
+
+    public DeleteGuardConfig Config { get; }
+
+    public string? StateFile { get; }
+
+    /// <summary>The file a target's hold is kept in, in its root's state directory.</summary>
+    public static string StateFileFor(string stateDirectory, SyncTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return Path.Combine(stateDirectory, StableId.Of(target.WatchRoot), "held-full-push-" + target.Id);
+    }
+
+    /// <summary>The deletes held now; null when none.</summary>
+    public FullPushHold? Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _hold;
+            }
+        }
+    }
+
+    /// <summary>The operator's word on the held deletes: <paramref name="keep"/> forgets them (the target keeps the
+    /// files); otherwise the next full push deletes once. Returns the hold it acted on, or null when none was held.</summary>
+    public FullPushHold? Release(bool keep)
+    {
+        FullPushHold? was;
+        lock (_gate)
+        {
+            was = _hold;
+            if (was is null)
+            {
+                return null;
+            }
+
+            _hold = keep ? null : was with { ReleaseOnce = true };
+            Persist(_hold);
+        }
+
+        if (keep)
+        {
+            HoldKept(_logger, Target.Label, was.Deletes);
+        }
+        else
+        {
+            HoldReleased(_logger, Target.Label, was.Deletes);
+        }
+
+        return was;
+    }
+
+    /// <summary>
+    /// Runs one full push of this target under the guard. A push without <c>--delete</c> (delete="false") or with the
+    /// guard off runs as it is, with <paramref name="unguarded"/> (which protects the filter's target-only paths).
+    /// Returns the invocation run and its result, or the dry run's failure.
+    /// </summary>
+    public async Task<(ProcessInvocation Invocation, ProcessResult Result)> RunAsync(
+        IProcessRunner runner,
+        ProcessInvocation invocation,
+        Func<RelativePath, bool, bool>? isExcluded,
+        TimeSpan lifetime,
+        Func<ProcessInvocation, Task<(ProcessInvocation, ProcessResult)>> unguarded,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(invocation);
+        ArgumentNullException.ThrowIfNull(unguarded);
+        if (!Config.Enabled || !Deletes(invocation.Arguments))
+        {
+            return await unguarded(invocation);
+        }
+
+        if (Current is { ReleaseOnce: true } released)
+        {
+            // The operator allowed these deletes: this one push deletes unchecked, then the hold is gone.
+            var (run, result) = await unguarded(invocation);
+            if (result.Succeeded)
+            {
+                Clear(released, "released by the operator");
+            }
+
+            return (run, result);
+        }
+
+        var counter = new FullPushCensus.Counter(isExcluded);
+        var probe = invocation with { Arguments = DryRunArguments(invocation.Arguments) };
+        var started = _time.GetTimestamp();
+        var dry = await runner.RunAsync(probe, lifetime, cancellationToken, counter.Add);
+        if (dry.ExitCode is not (0 or 24))
+        {
+            return (invocation, dry);
+        }
+
+        var census = counter.Result();
+        DryRunCounted(_logger, Target.Label, census.Held, census.Deletes, census.SourceEmpty, _time.GetElapsedTime(started).TotalSeconds);
+        if (census.ExcludedOnTarget.Count > 0)
+        {
+            invocation = invocation with { Stdin = [.. invocation.Stdin ?? [], .. ExcludeList.Encode(census.ExcludedOnTarget)] };
+        }
+
+        if (!census.MustHold(Config))
+        {
+            var result = await runner.RunAsync(invocation, lifetime, cancellationToken);
+            if (result.Succeeded && Current is { } previous)
+            {
+                Clear(previous, "the source came back: this push's deletes are under the share");
+            }
+
+            return (invocation, result);
+        }
+
+        var withoutDelete = invocation with { Arguments = WithoutDelete(invocation.Arguments) };
+        var held = Hold(census);
+        var percent = census.Held == 0 ? 100 : census.Deletes * 100.0 / census.Held;
+        HeldDeletes(
+            _logger,
+            Target.Label,
+            census.Deletes,
+            census.Held,
+            percent,
+            census.SourceEmpty ? "the source is empty" : string.Create(CultureInfo.InvariantCulture, $"over the {Config.Percent} % share"),
+            held.Since);
+        return (withoutDelete, await runner.RunAsync(withoutDelete, lifetime, cancellationToken));
+    }
+
+    /// <summary>Whether a full push's argv deletes on the target.</summary>
+    public static bool Deletes(IReadOnlyList<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        return arguments.Take(Math.Max(0, arguments.Count - 2)).Any(IsDeleteOption);
+    }
+
+    /// <summary>The argv without any <c>--delete</c>/<c>--delete-*</c> option (source and destination kept).</summary>
+    public static List<string> WithoutDelete(IReadOnlyList<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        var options = arguments.Take(Math.Max(0, arguments.Count - 2)).Where(a => !IsDeleteOption(a));
+        return [.. options, .. arguments.Skip(Math.Max(0, arguments.Count - 2))];
+    }
+
+    /// <summary>The dry run: the push's argv with <c>--dry-run -ii</c> and the parser's out format before the source.</summary>
+    public static List<string> DryRunArguments(IReadOnlyList<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        var args = new List<string>(arguments);
+        args.InsertRange(Math.Max(0, args.Count - 2), ["--dry-run", "-ii", ItemizedChangeParser.OutFormat]);
+        return args;
+    }
+
+    private static bool IsDeleteOption(string word) =>
+        word == "--delete" || (word.StartsWith("--delete-", StringComparison.Ordinal) && word != "--delete-missing-args");
+
+    private FullPushHold Hold(FullPushCensus census)
+    {
+        lock (_gate)
+        {
+            var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds()); // as the file keeps it
+            // A release that came in while this push was counting stands: the next push deletes.
+            _hold = new FullPushHold(census.Deletes, census.Held, _hold?.Since ?? now, now, _hold?.ReleaseOnce ?? false);
+            Persist(_hold);
+            return _hold;
+        }
+    }
+
+    private void Clear(FullPushHold was, string why)
+    {
+        lock (_gate)
+        {
+            if (_hold is null)
+            {
+                return;
+            }
+
+            _hold = null;
+            Persist(null);
+        }
+
+        HoldCleared(_logger, Target.Label, was.Deletes, why);
+    }
+
+    /// <summary>Writes (or removes) the state file: written whole to a temporary name, then renamed over.</summary>
+    private void Persist(FullPushHold? hold)
+    {
+        if (StateFile is not { } file)
+        {
+            return;
+        }
+
+        if (hold is null)
+        {
+            File.Delete(file);
+            return;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var text = string.Create(
+            CultureInfo.InvariantCulture,
+            $"deletes={hold.Deletes}\nheld={hold.Held}\nsince={hold.Since.ToUnixTimeMilliseconds()}\nat={hold.At.ToUnixTimeMilliseconds()}\nrelease={(hold.ReleaseOnce ? 1 : 0)}\n");
+        var tmp = file + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, file, overwrite: true);
+    }
+
+    /// <summary>Reads a state file; null when there is none or it cannot be read (a torn write is a missing hold:
+    /// the next full push counts again and holds again if it must).</summary>
+    public static FullPushHold? Read(string file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        string text;
+        try
+        {
+            text = File.ReadAllText(file);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && long.TryParse(line.AsSpan(eq + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+            {
+                values[line[..eq]] = v;
+            }
+        }
+
+        if (!values.TryGetValue("deletes", out var deletes) || !values.TryGetValue("held", out var held)
+            || !values.TryGetValue("since", out var since) || !values.TryGetValue("at", out var at) || !values.TryGetValue("release", out var release))
+        {
+            return null;
+        }
+
+        return new FullPushHold(deletes, held, DateTimeOffset.FromUnixTimeMilliseconds(since), DateTimeOffset.FromUnixTimeMilliseconds(at), release != 0);
+    }
+}
