@@ -11,7 +11,7 @@ namespace SerSync.Journal;
 /// <see cref="RequestFullSync"/>, so it is journaled too. Also records, about once a second while the watcher's
 /// channel is empty, that everything before now is journaled (the catch-up scan's starting point).
 /// </summary>
-public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyList<IChangeSink> queues, ChangeJournal? journal, TimeProvider time)
+public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyList<IChangeSink> queues, ChangeJournal? journal, TimeProvider time)
 {
     private const int MaxPerAppend = 4096;
     private static readonly TimeSpan SeenInterval = TimeSpan.FromSeconds(1);
@@ -44,6 +44,11 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
             Interlocked.Add(ref _changes, changes.Count);
             for (var i = 0; i < changes.Count; i++)
             {
+                if (Guard?.Take(changes[i], sequences[i]) == true)
+                {
+                    continue; // a delete: it goes when its burst is judged, or it is held
+                }
+
                 foreach (var queue in queues)
                 {
                     queue.Enqueue(changes[i], sequences[i]);
@@ -99,6 +104,7 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
     {
         using var stop = new CancellationTokenSource();
         var seen = journal is null ? Task.CompletedTask : MarkSeenLoopAsync(stop.Token);
+        var guard = Guard is { Enabled: true } ? GuardLoopAsync(stop.Token) : Task.CompletedTask;
         var batch = new List<FileChange>();
         while (true)
         {
@@ -123,6 +129,8 @@ public sealed class RootDispatcher(ChannelReader<FileChange> reader, IReadOnlyLi
 
         await stop.CancelAsync();
         await seen;
+        await guard;
+        TickGuard(force: true); // the stop: what settles goes (or is held) before the workers drain
         journal?.MarkSeen(time.GetUtcNow());
     }
 

@@ -176,7 +176,10 @@ public sealed partial class MirrorPipeline : IDisposable
             r.Journal?.Bytes ?? 0,
             [.. r.Workers.Select(w => w.Snapshot())],
             [.. r.Hooks.Select(h => new HookSnapshot(h.Plugin.Name, h.PendingCount))],
-            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal)))]);
+            r.Workers.Select(w => (w.Id, Audit: _audits.For(w.Id))).Where(a => a.Audit is not null).ToDictionary(a => a.Id, a => a.Audit!, StringComparer.Ordinal))
+        {
+            Guard = r.Dispatcher?.Guard?.Snapshot(),
+        })]);
 
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
@@ -204,7 +207,7 @@ public sealed partial class MirrorPipeline : IDisposable
                 root.Acks.Add(worker.Id, worker.Target.Label, journal?.AcknowledgedOf(worker.Id) ?? 0, () => worker.State is TargetState.Retrying or TargetState.Failed);
                 worker.Synced = seq =>
                 {
-                    journal?.Acknowledge(worker.Id, seq);
+                    journal?.Acknowledge(worker.Id, root.Dispatcher?.CapAcknowledgement(seq) ?? seq);
                     root.Acks.Acknowledge(worker.Id, seq);
                 };
             }
@@ -224,7 +227,8 @@ public sealed partial class MirrorPipeline : IDisposable
             var reader = Beat("inotify reader for " + root.Watch.Path);
             root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
-            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path) };
+            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path), Guard = NewGuard(root) };
+            root.Dispatcher.Guard?.Load();
             if (root.Journal is not null)
             {
                 // The catch-up scan of a big tree runs here, on the caller's thread: it beats per directory.
@@ -399,6 +403,7 @@ public sealed partial class MirrorPipeline : IDisposable
             }
         }
 
+        AppendHeld(line, snapshot);
         var hooks = _hooks.Sum(h => h.PendingCount);
         if (_hooks.Count > 0 && hooks > 0)
         {
@@ -545,10 +550,16 @@ public sealed partial class MirrorPipeline : IDisposable
         {
             foreach (var record in journal.PendingFor(sink.Id))
             {
-                sink.Enqueue(record.Change, record.Sequence);
+                if (!root.Dispatcher!.TakeReplayed(record.Change, record.Sequence))
+                {
+                    sink.Enqueue(record.Change, record.Sequence);
+                }
+
                 recovered++;
             }
         }
+
+        root.Dispatcher!.Guard?.ReplayDone();
 
         var found = 0;
         if (journal.CatchUpSince is { } since)

@@ -1,3 +1,4 @@
+using SerSync.Journal;
 using SerSync.Scheduling;
 using SerSync.Targets;
 
@@ -20,6 +21,9 @@ public sealed record RootSnapshot(
     IReadOnlyList<HookSnapshot> Hooks,
     IReadOnlyDictionary<string, AuditSummary>? Audits = null)
 {
+    /// <summary>The root's delete guard (held deletes, census); null without one.</summary>
+    public DeleteGuardSnapshot? Guard { get; init; }
+
     public AuditSummary? AuditOf(TargetSnapshot target) => Audits is not null && Audits.TryGetValue(target.Id, out var audit) ? audit : null;
 }
 
