@@ -352,7 +352,8 @@ public sealed partial class DeleteGuard
         var deletes = known + _heldFiles + trailing;
         var total = _targetFiles + trailing;
         var emptied = RootIsEmpty();
-        if (_config.AllowsShare(deletes, total) && !emptied)
+        // While a hold lasts every later delete joins it: the operator decides on them together.
+        if (_held.Count == 0 && _config.AllowsShare(deletes, total) && !emptied)
         {
             _targetFiles -= known;
             _sent.Enqueue((now, known));
