@@ -38,11 +38,18 @@ public readonly record struct GuardRelease(int Released, int Cleared, long Files
 /// </summary>
 public sealed partial class DeleteGuard
 {
-    /// <summary>How long no delete must arrive before a burst is judged: the cost an isolated delete pays.</summary>
+    /// <summary>How long no delete must arrive before a burst of a few deletes is judged: the cost an isolated
+    /// delete pays.</summary>
     public static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The quiet period once a burst has more than <see cref="FewDeletes"/>: an rm -rf on a loaded machine
+    /// can pause longer than <see cref="Quiet"/>, and its first part must not go out alone.</summary>
+    public static readonly TimeSpan QuietAfterMany = TimeSpan.FromSeconds(1);
+
+    public const int FewDeletes = 8;
+
     /// <summary>A burst that never goes quiet (a slow rm -rf, a cleaner) is judged at most this long after it began.</summary>
-    public static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(10);
 
     /// <summary>Deletes sent this recently count toward the next burst's share, so a slow rm -rf is caught too.</summary>
     public static readonly TimeSpan Trailing = TimeSpan.FromSeconds(30);
@@ -247,7 +254,8 @@ public sealed partial class DeleteGuard
                 ClearRestored();
             }
 
-            if (_burst.Count == 0 || !(force || now - _lastDelete >= Quiet || now - _burstStart >= MaxSettle))
+            var quiet = _burst.Count > FewDeletes ? QuietAfterMany : Quiet;
+            if (_burst.Count == 0 || !(force || now - _lastDelete >= quiet || now - _burstStart >= MaxSettle))
             {
                 return [];
             }

@@ -28,12 +28,12 @@ public sealed class DeleteGuardEndToEndTests
         }
 
         var table = await run.CommandAsync("status");
-        Assert.Contains("HOLDING 4000 delete(s)", table.Output, StringComparison.Ordinal);
+        Assert.Contains("HOLDING 4040 delete(s) (4000 file(s))", table.Output, StringComparison.Ordinal);
         Figures($"held: targets hold {string.Join(", ", run.Targets.Select(CountFiles))} files, the source {CountFiles(run.Source)}");
 
         var release = await run.CommandAsync("release");
         Assert.True(release.ExitCode == 0, release.Output + release.Error);
-        Assert.Contains("4000 held delete(s) released", release.Output, StringComparison.Ordinal);
+        Assert.Contains("4040 held delete(s) released (queued to the targets), 4000 file(s)", release.Output, StringComparison.Ordinal);
         foreach (var target in run.Targets)
         {
             await TreeConvergence.AssertConvergesAsync(run.Source, target, Mirror.SyncTimeout, abandon: () => run.Daemon.HasExited, diagnostics: run.Daemon.Describe);
@@ -53,7 +53,7 @@ public sealed class DeleteGuardEndToEndTests
 
         var keep = await run.CommandAsync("release", "--keep");
         Assert.True(keep.ExitCode == 0, keep.Output + keep.Error);
-        Assert.Contains("4000 held delete(s) dropped", keep.Output, StringComparison.Ordinal);
+        Assert.Contains("4040 held delete(s) dropped (the targets keep the files), 4000 file(s)", keep.Output, StringComparison.Ordinal);
         Assert.Equal(0, (await run.GuardAsync()).GetProperty("held").GetInt32());
 
         File.WriteAllText(Path.Combine(run.Source, "d1", "later.txt"), "after the keep");
@@ -164,8 +164,9 @@ public sealed class DeleteGuardEndToEndTests
 
         public async Task WaitForHoldAsync(long expectedHeldFiles)
         {
-            await Eventually.TrueAsync(async () => (await GuardAsync()).GetProperty("held_files").GetInt64() >= expectedHeldFiles, HoldTimeout, "the guard holds the rm -rf", TestContext.Current.CancellationToken);
-            Assert.Contains(Daemon.StatusLines, l => l.Contains("HOLDING", StringComparison.Ordinal));
+            var polled = await Eventually.PollAsync(GuardAsync, g => g.GetProperty("held_files").GetInt64() >= expectedHeldFiles, HoldTimeout, () => Daemon.HasExited, cancellationToken: TestContext.Current.CancellationToken);
+            Assert.True(polled.Reached, $"the guard holds the rm -rf: last delete_guard {polled.Value}; targets hold {string.Join(", ", Targets.Select(CountFiles))}\n{Daemon.Describe()}");
+            await Eventually.TrueAsync(() => Daemon.StatusLines.Any(l => l.Contains("HOLDING", StringComparison.Ordinal)), HoldTimeout, "STATUS= says the guard holds", TestContext.Current.CancellationToken);
         }
 
         public async Task<JsonElement> GuardAsync()

@@ -59,10 +59,11 @@ public sealed class DeleteGuardTests : IDisposable
         MakeFiles(1000);
         var (dispatcher, sink) = Start();
         Submit(dispatcher, Delete(Enumerable.Range(0, 100)));
-        dispatcher.TickGuard();
-        Assert.Empty(sink.Deletes); // not before the burst is quiet
-
         _time.Advance(DeleteGuard.Quiet);
+        dispatcher.TickGuard();
+        Assert.Empty(sink.Deletes); // a burst of many waits for a longer quiet period
+
+        _time.Advance(DeleteGuard.QuietAfterMany - DeleteGuard.Quiet);
         dispatcher.TickGuard();
         Assert.Equal(100, sink.Deletes.Count);
         Assert.True(sink.Received.Select(r => r.Sequence).Order().SequenceEqual(sink.Received.Select(r => r.Sequence)));
@@ -76,11 +77,11 @@ public sealed class DeleteGuardTests : IDisposable
     {
         MakeFiles(1000);
         var (dispatcher, sink) = Start();
-        // 300 deletes in bursts 50 ms apart: one burst (never quiet for 100 ms), judged whole.
+        // 300 deletes in bursts 500 ms apart (an rm -rf on a loaded machine): one burst, judged whole.
         for (var i = 0; i < 6; i++)
         {
             Submit(dispatcher, Delete(Enumerable.Range(i * 50, 50)));
-            _time.Advance(TimeSpan.FromMilliseconds(50));
+            _time.Advance(TimeSpan.FromMilliseconds(500));
             dispatcher.TickGuard();
         }
 
@@ -101,6 +102,20 @@ public sealed class DeleteGuardTests : IDisposable
         Settle(dispatcher);
         Assert.Equal(301, dispatcher.Guard.HeldCount);
         Assert.Equal(300, sink.Deletes.Count);
+    }
+
+    [Fact]
+    public void An_isolated_delete_waits_only_the_short_quiet_period()
+    {
+        MakeFiles(1000);
+        var (dispatcher, sink) = Start();
+        Submit(dispatcher, Delete([7]));
+        _time.Advance(DeleteGuard.Quiet - TimeSpan.FromMilliseconds(1));
+        dispatcher.TickGuard();
+        Assert.Empty(sink.Deletes);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        dispatcher.TickGuard();
+        Assert.Equal(["f7"], sink.Deletes);
     }
 
     [Fact]
@@ -310,7 +325,7 @@ public sealed class DeleteGuardTests : IDisposable
 
     private void Settle(RootDispatcher dispatcher)
     {
-        _time.Advance(DeleteGuard.Quiet);
+        _time.Advance(DeleteGuard.QuietAfterMany);
         dispatcher.TickGuard();
     }
 
