@@ -11,6 +11,7 @@ public sealed record CommandLine
                [--log-file FILE] [--pid-file FILE] [--state-dir DIR]
                sersyncd status [-o FILE] [--json]
                sersyncd verify [-o FILE] [--checksum] [--target NAME]
+               sersyncd release [-o FILE] [--keep]
 
           -r               push every watched root in full to every target first (watches placed before it)
           -d               run as a daemon (detaches unless started by systemd)
@@ -29,6 +30,9 @@ public sealed record CommandLine
                 retrying or failed, 3 no daemon answers); --json prints it as JSON
         verify: compare every target with the source, daemon running or not (exit 0 all match, 1 something
                 differs, 2 a target could not be checked); --checksum compares contents, --target NAME one target
+        release: the running instance sends the deletes its delete guard holds (only those whose path is still
+                 gone on the source); --keep drops them instead and the targets keep those files (exit 0, 3 no
+                 daemon answers)
         """;
 
     /// <summary>What the invocation does: run the daemon (sersync's command line), or one of the operator's verbs.</summary>
@@ -39,6 +43,9 @@ public sealed record CommandLine
 
     /// <summary><c>verify --checksum</c>.</summary>
     public bool Checksum { get; init; }
+
+    /// <summary><c>release --keep</c>.</summary>
+    public bool Keep { get; init; }
 
     /// <summary><c>verify --target NAME</c>.</summary>
     public string? TargetName { get; init; }
@@ -78,7 +85,8 @@ public sealed record CommandLine
             {
                 "status" => result with { Verb = CommandVerb.Status },
                 "verify" => result with { Verb = CommandVerb.Verify },
-                _ => throw new UsageException($"unknown command '{args[0]}' (commands are status and verify; options start with '-')"),
+                "release" => result with { Verb = CommandVerb.Release },
+                _ => throw new UsageException($"unknown command '{args[0]}' (commands are status, verify and release; options start with '-')"),
             };
             start = 1;
         }
@@ -112,10 +120,12 @@ public sealed record CommandLine
                     "--json" when result.Verb == CommandVerb.Status => result with { Json = true },
                     "--checksum" when result.Verb == CommandVerb.Verify => result with { Checksum = true },
                     "--target" when result.Verb == CommandVerb.Verify => result with { TargetName = NonEmpty(name, Value()) },
+                    "--keep" when result.Verb == CommandVerb.Release => result with { Keep = true },
+                    "--keep" => throw new UsageException("option --keep belongs to release"),
                     "--json" or "--checksum" or "--target" => throw new UsageException($"option {name} belongs to {(name == "--json" ? "status" : "verify")}"),
                     _ => throw new UsageException($"unknown option {name}"),
                 };
-                if (eq >= 0 && name is "--help" or "--version" or "--once" or "--json" or "--checksum")
+                if (eq >= 0 && name is "--help" or "--version" or "--once" or "--json" or "--checksum" or "--keep")
                 {
                     throw new UsageException($"option {name} takes no value");
                 }
@@ -191,6 +201,9 @@ public enum CommandVerb
 
     /// <summary><c>sersyncd verify</c>: the drift audit.</summary>
     Verify,
+
+    /// <summary><c>sersyncd release [--keep]</c>: ask the running instance to send (or drop) the held deletes.</summary>
+    Release,
 }
 
 public sealed class UsageException : Exception

@@ -83,6 +83,11 @@ namespace SerSync.Daemon
                 return await StatusCommand.RunAsync(DaemonPaths.For(cl, config).StatusSocket, cl.Json, Console.Out, Console.Error);
             }
 
+            if (cl.Verb == CommandVerb.Release)
+            {
+                return await ReleaseCommand.RunAsync(DaemonPaths.For(cl, config).StatusSocket, cl.Keep, Console.Out, Console.Error);
+            }
+
             if (cl.CheckOnly)
             {
                 var targets = config.Watches.Sum(w => w.Remotes.Count);

@@ -68,6 +68,10 @@ public sealed class ConfigBuilder
     /// <summary><c>&lt;inotify&gt;&lt;delete start&gt;</c> (on by default here, as in sersync's stock file).</summary>
     public bool Delete { get; set; } = true;
 
+    /// <summary><c>&lt;deleteGuard&gt;</c> under &lt;sersync&gt;: false writes <c>start="false"</c> (for a test that is not
+    /// about deletes being safe and empties a small root); null leaves it out (on, the defaults).</summary>
+    public bool? DeleteGuard { get; set; }
+
     /// <summary>Plugins switched on (under &lt;sersync&gt;), with their top-level sections as XML.</summary>
     private readonly List<(string Name, XElement Section)> _plugins = [];
 
@@ -189,6 +193,11 @@ public sealed class ConfigBuilder
         foreach (var (name, _) in _plugins)
         {
             sersync.Add(new XElement("plugin", new XAttribute("start", "true"), new XAttribute("name", name)));
+        }
+
+        if (DeleteGuard is { } guard)
+        {
+            sersync.Add(Flag("deleteGuard", guard));
         }
 
         sersync.Add(new XElement("state", new XAttribute("dir", StateDirectory)));

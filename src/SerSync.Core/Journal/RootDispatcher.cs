@@ -44,6 +44,11 @@ public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IRe
             Interlocked.Add(ref _changes, changes.Count);
             for (var i = 0; i < changes.Count; i++)
             {
+                if (Guard?.Take(changes[i], sequences[i]) == true)
+                {
+                    continue; // a delete: it goes when its burst is judged, or it is held
+                }
+
                 foreach (var queue in queues)
                 {
                     queue.Enqueue(changes[i], sequences[i]);
@@ -104,6 +109,7 @@ public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IRe
     {
         using var stop = new CancellationTokenSource();
         var seen = journal is null ? Task.CompletedTask : MarkSeenLoopAsync(stop.Token);
+        var guard = Guard is { Enabled: true } ? GuardLoopAsync(stop.Token) : Task.CompletedTask;
         var batch = new List<FileChange>();
         while (true)
         {
@@ -128,6 +134,8 @@ public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IRe
 
         await stop.CancelAsync();
         await seen;
+        await guard;
+        TickGuard(force: true); // the stop: what settles goes (or is held) before the workers drain
         journal?.MarkSeen(time.GetUtcNow());
     }
 

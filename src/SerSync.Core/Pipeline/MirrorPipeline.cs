@@ -188,6 +188,7 @@ public sealed partial class MirrorPipeline : IDisposable
         {
             Unwatched = r.Watcher?.Unwatched.Count ?? 0,
             UnwatchedPaths = UnwatchedSample(r.Watcher),
+            Guard = r.Dispatcher?.Guard?.Snapshot(),
         })]);
 
     /// <summary>
@@ -219,7 +220,7 @@ public sealed partial class MirrorPipeline : IDisposable
                 worker.MaxPendingPaths = root.Watch.Journal.MaxPendingPaths;
                 worker.Synced = seq =>
                 {
-                    journal?.Acknowledge(worker.Id, seq);
+                    journal?.Acknowledge(worker.Id, root.Dispatcher?.CapAcknowledgement(seq) ?? seq);
                     root.Acks.Acknowledge(worker.Id, seq);
                 };
             }
@@ -241,7 +242,8 @@ public sealed partial class MirrorPipeline : IDisposable
             root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
             CheckQueuedEventsFor(root.Watch.Path, root.Watcher.WatchCount);
-            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path), CollapseKindOf = CollapseKindOf(root), Collapsed = c => JournalCollapsed(root, c) };
+            root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path), CollapseKindOf = CollapseKindOf(root), Collapsed = c => JournalCollapsed(root, c), Guard = NewGuard(root) };
+            root.Dispatcher.Guard?.Load();
             if (root.Journal is not null)
             {
                 // The catch-up scan of a big tree runs here, on the caller's thread: it beats per directory.
@@ -419,9 +421,10 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         AppendUnwatched(line, snapshot);
+        AppendHeld(line, snapshot);
         if (FullPushHoldCount is > 0 and var held)
         {
-            line.Append(CultureInfo.InvariantCulture, $"; DELETES HELD: full push of {held} target(s) (sersyncd release)");
+            line.Append(CultureInfo.InvariantCulture, $"; HOLDING the deletes of a full push to {held} target(s) (sersyncd release [--keep])");
         }
 
         var hooks = _hooks.Sum(h => h.PendingCount);
@@ -570,10 +573,16 @@ public sealed partial class MirrorPipeline : IDisposable
         {
             foreach (var record in journal.PendingFor(sink.Id))
             {
-                sink.Enqueue(record.Change, record.Sequence);
+                if (!root.Dispatcher!.TakeReplayed(record.Change, record.Sequence))
+                {
+                    sink.Enqueue(record.Change, record.Sequence);
+                }
+
                 recovered++;
             }
         }
+
+        root.Dispatcher!.Guard?.ReplayDone();
 
         var found = 0;
         if (journal.CatchUpSince is { } since)

@@ -1,3 +1,4 @@
+using SerSync.Journal;
 using SerSync.Scheduling;
 using SerSync.Targets;
 
@@ -24,6 +25,9 @@ public sealed partial record RootSnapshot(
     long JournalMaxBytes = 0,
     long JournalCollapses = 0)
 {
+    /// <summary>The root's delete guard (held deletes, census); null without one.</summary>
+    public DeleteGuardSnapshot? Guard { get; init; }
+
     public AuditSummary? AuditOf(TargetSnapshot target) => Audits is not null && Audits.TryGetValue(target.Id, out var audit) ? audit : null;
 }
 

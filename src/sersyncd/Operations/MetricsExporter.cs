@@ -19,7 +19,7 @@ namespace SerSync.Daemon.Operations;
 /// The <c>/metrics</c> document: prometheus-net's registry (a private one, so none of its default .NET collectors
 /// or event listeners start), filled from <see cref="StatusSource"/> when scraped.
 /// </summary>
-public sealed class MetricsExporter
+public sealed partial class MetricsExporter
 {
     /// <summary>rsync runs last from a few milliseconds (one small file to a local target) to many minutes (a full
     /// sync of a big tree over a slow link).</summary>
@@ -85,6 +85,8 @@ public sealed class MetricsExporter
         _maxFds = f.CreateGauge("process_max_fds", "Maximum number of open file descriptors.");
         _startTime = f.CreateGauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.");
         _threads = f.CreateGauge("process_threads", "Number of OS threads in the process.");
+        _held = f.CreateGauge("sersyncd_deletes_held", "Deletes the root's delete guard holds (sent by sersyncd release, dropped by release --keep).", root);
+        _holds = f.CreateCounter("sersyncd_delete_holds_total", "Holds the root's delete guard began (a mass delete, or one that would empty the root).", root);
         _info.WithLabels(StatusSource.Version).Set(1);
         DriftPaths = (_, t) => source.Audits?.For(t.Id) is { Succeeded: true } audit ? audit.DriftPaths : null;
         source.RunCompleted += OnRunCompleted;
@@ -153,6 +155,7 @@ public sealed class MetricsExporter
             _journalCollapses.WithLabels(root.Path).Set(root.JournalCollapses);
             r.Changes.IncTo(r.ChangesBase + (live ? root.ChangesTotal : 0));
             r.Overflows.IncTo(r.OverflowsBase + (live ? root.Overflows : 0));
+            UpdateGuard(root, live);
             foreach (var hook in root.Hooks)
             {
                 if (!_plugins.TryGetValue((root.Path, hook.Plugin), out var h))

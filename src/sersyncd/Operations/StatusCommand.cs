@@ -105,7 +105,8 @@ internal static class StatusTable
             var path = root.GetProperty("path").GetString()!;
             notes.Add(string.Create(CultureInfo.InvariantCulture, $"{path}: {root.GetProperty("watches").GetInt32()} watches, {root.GetProperty("overflows").GetInt64()} overflows, {root.GetProperty("changes_total").GetInt64()} changes, journal {root.GetProperty("journal_bytes").GetInt64()} bytes")
                 + string.Concat(root.GetProperty("plugins").EnumerateArray().Select(p => string.Create(CultureInfo.InvariantCulture, $", plugin {p.GetProperty("name").GetString()} {p.GetProperty("pending").GetInt32()} pending")))
-                + UnwatchedNote(root));
+                + UnwatchedNote(root)
+                + StatusJsonGuard.Note(root));
             foreach (var t in root.GetProperty("targets").EnumerateArray())
             {
                 if (t.TryGetProperty("last_audit", out var audit) && audit.ValueKind == JsonValueKind.Object)

@@ -109,12 +109,15 @@ public static partial class StatusJson
             }
 
             json.WriteEndArray();
+            StatusJsonGuard.WriteDeleteGuard(json, root);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
         json.WriteEndObject();
     }
+
+    internal static void Time(Utf8JsonWriter json, string name, DateTimeOffset? time) => WriteTime(json, name, time);
 
     private static void WriteTime(Utf8JsonWriter json, string name, DateTimeOffset? time)
     {

@@ -138,8 +138,9 @@ public sealed partial class StatusSocketServer(string path, StatusConfig setting
                 var reply = request switch
                 {
                     "status" or "" => StatusJson.Write(source.Read()),
+                    "release" or "release --keep" => await ReleaseReply.AnswerAsync(source, request.EndsWith("--keep", StringComparison.Ordinal), deadline.Token),
                     null => null,
-                    _ => Encoding.UTF8.GetBytes($"error: unknown request '{request}' (this daemon answers: status)\n"),
+                    _ => Encoding.UTF8.GetBytes($"error: unknown request '{request}' (this daemon answers: status, release, release --keep)\n"),
                 };
                 if (reply is not null)
                 {

@@ -105,6 +105,18 @@ public sealed class StatusSource(TimeProvider time, string configFile)
         }
     }
 
+    /// <summary><c>sersyncd release [--keep]</c> on the current pipeline; null when none runs (starting, stopped).</summary>
+    public async Task<ReleaseResult?> ReleaseAsync(bool keep, CancellationToken cancellationToken)
+    {
+        MirrorPipeline? pipeline;
+        lock (_gate)
+        {
+            pipeline = _pipeline;
+        }
+
+        return pipeline is null ? null : await pipeline.ReleaseHeldDeletesAsync(keep, cancellationToken);
+    }
+
     public void SetPhase(DaemonPhase phase)
     {
         lock (_gate)

@@ -1,0 +1,579 @@
+// Implementation notes. rm -rf deletes children first, one IN_DELETE each, and rmdir(2) only succeeds on an empty
+// directory, so a directory's own IN_DELETE removes no file of its own; a directory moved out of the tree is one
+// IN_MOVED_FROM with no partner, and what it held is gone from the source already, so its size is found by
+// counting the source again (the census minus what is still there). A rename inside the tree is a delete whose
+// MoveTo half follows (MoveToFollows): it removes nothing and is never held. The census counts non-directory names
+// (a hard link counts once per name, as rsync without -H sends it; excluded paths are not counted), kept by +1/-1 as
+// the changes pass, so a directory costs nothing here: no node per file or per directory.
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using SerSync.Configuration;
+using SerSync.Filtering;
+using SerSync.Paths;
+
+namespace SerSync.Journal;
+
+/// <summary>A delete the guard holds, and how many files it removes on the targets.</summary>
+public readonly record struct HeldDelete(FileChange Change, long Files);
+
+/// <summary>The guard's state for status and metrics.</summary>
+/// <param name="Enabled">False with <c>&lt;deleteGuard start="false"/&gt;</c>.</param>
+/// <param name="Held">Deletes held now.</param>
+/// <param name="HeldFiles">The files those deletes would remove on each target.</param>
+/// <param name="HeldSince">When the current hold began; null when nothing is held.</param>
+/// <param name="Holds">Holds begun since the pipeline started.</param>
+/// <param name="TargetFiles">The census: the files the targets hold for the root, as far as the guard knows.</param>
+/// <param name="Settling">Deletes waiting for their burst to settle.</param>
+public sealed record DeleteGuardSnapshot(bool Enabled, int Held, long HeldFiles, DateTimeOffset? HeldSince, long Holds, long TargetFiles, int Settling, int Percent);
+
+/// <summary>What a release did on one root.</summary>
+public readonly record struct GuardRelease(int Released, int Cleared, long Files);
+
+/// <summary>
+/// The delete guard of one root, between the journal and the queues. Deletes wait for their burst to settle (a
+/// short quiet period, bounded); the burst is judged whole, with what is already held and the deletes sent in a
+/// trailing window: past <see cref="DeleteGuardConfig.Percent"/> of the census, or leaving the root with no entry, it
+/// is held in <c>STATE/ROOT-ID/held-deletes</c> until <see cref="Release"/>. Everything else passes at once. Not
+/// thread-safe on its own: the dispatcher calls it under its gate (status readers take the guard's own lock).
+/// </summary>
+public sealed partial class DeleteGuard
+{
+    /// <summary>How long no delete must arrive before a burst of a few deletes is judged: the cost an isolated
+    /// delete pays.</summary>
+    public static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The quiet period once a burst has more than <see cref="FewDeletes"/>: an rm -rf on a loaded machine
+    /// can pause longer than <see cref="Quiet"/>, and its first part must not go out alone.</summary>
+    public static readonly TimeSpan QuietAfterMany = TimeSpan.FromSeconds(1);
+
+    public const int FewDeletes = 8;
+
+    /// <summary>A burst that never goes quiet (a slow rm -rf, a cleaner) is judged at most this long after it began.</summary>
+    public static readonly TimeSpan MaxSettle = TimeSpan.FromSeconds(10);
+
+    /// <summary>Deletes sent this recently count toward the next burst's share, so a slow rm -rf is caught too.</summary>
+    public static readonly TimeSpan Trailing = TimeSpan.FromSeconds(30);
+
+    /// <summary>While holding, how often each held path is looked at again (a restored path clears its delete).</summary>
+    public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(2);
+
+    private const string StoreName = "held-deletes";
+    private static readonly byte[] Magic = "SSHELD1\n"u8.ToArray();
+
+    private readonly Lock _lock = new();
+    private readonly string _root;
+    private readonly byte[] _rootBytes;
+    private readonly DeleteGuardConfig _config;
+    private readonly string? _store;
+    private readonly PathFilter _filter;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly List<(FileChange Change, long Sequence, long Files)> _burst = [];
+    private readonly Dictionary<RelativePath, HeldDelete> _held = [];
+    private readonly Queue<(DateTimeOffset At, long Files)> _sent = new();
+    private readonly HashSet<long> _replayed = [];
+    private DateTimeOffset _burstStart;
+    private DateTimeOffset _lastDelete;
+    private DateTimeOffset _lastRecheck;
+    private DateTimeOffset? _heldSince;
+    private long _lowestSettling = long.MaxValue;
+    private long _targetFiles;
+    private long _heldFiles;
+    private long _holds;
+
+    /// <param name="stateDirectory">The root's state directory (the journal's), or null to hold in memory only.</param>
+    public DeleteGuard(string root, DeleteGuardConfig config, string? stateDirectory, PathFilter filter, TimeProvider time, ILogger logger)
+    {
+        _root = root;
+        _rootBytes = FileSystemBytes.RootBytes(root);
+        _config = config;
+        _store = stateDirectory is null ? null : Path.Combine(stateDirectory, StoreName);
+        _filter = filter;
+        _time = time;
+        _logger = logger;
+    }
+
+    public bool Enabled => _config.Enabled;
+
+    /// <summary>The census (files the targets hold for the root).</summary>
+    public long TargetFiles
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _targetFiles;
+            }
+        }
+    }
+
+    public int HeldCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _held.Count;
+            }
+        }
+    }
+
+    /// <summary>Counts the root (the census) and reads back what a previous run held. Before any change passes.</summary>
+    public void Load()
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        var held = ReadStore();
+        lock (_lock)
+        {
+            _targetFiles = CountFiles(RelativePath.Root);
+            foreach (var h in held)
+            {
+                _held[h.Change.Path] = h;
+                _heldFiles += h.Files;
+                _targetFiles += h.Files; // gone from the source, still on the targets
+            }
+
+            if (_held.Count > 0)
+            {
+                _heldSince = _time.GetUtcNow();
+                _lastRecheck = _heldSince.Value;
+                StillHolding(_root, _held.Count, _heldFiles);
+            }
+        }
+    }
+
+    /// <summary>True when the guard keeps <paramref name="change"/> (a delete, for now); false: it goes to the queues.</summary>
+    public bool Take(FileChange change, long sequence)
+    {
+        if (!Enabled)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (change.Kind != ChangeKind.Delete)
+            {
+                Count(change);
+                return false;
+            }
+
+            if (change.MoveToFollows)
+            {
+                return false; // a rename inside the tree: its MoveTo half follows, nothing is removed
+            }
+
+            if (_held.ContainsKey(change.Path))
+            {
+                return true; // held already (a replay after a restart, or deleted again before it cleared)
+            }
+
+            var now = _time.GetUtcNow();
+            if (_burst.Count == 0)
+            {
+                _burstStart = now;
+            }
+
+            _lastDelete = now;
+            // A file removes one; a directory's own IN_DELETE none (its children came first); one moved out: unknown.
+            var files = !change.IsDirectory ? 1 : change.Event == ChangeEvent.Delete ? 0 : -1;
+            _burst.Add((change, sequence, files));
+            _lowestSettling = Math.Min(_lowestSettling, sequence);
+            return true;
+        }
+    }
+
+    /// <summary>A delete read back from the journal at start: taken once for every consumer (they all get it when it
+    /// goes); the census gains it, since the targets that had not acknowledged it still hold its file.</summary>
+    public bool TakeReplayed(FileChange change, long sequence)
+    {
+        if (!Enabled || change.Kind != ChangeKind.Delete)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (!_replayed.Add(sequence))
+            {
+                return true;
+            }
+
+            if (!change.IsDirectory && !_held.ContainsKey(change.Path))
+            {
+                _targetFiles++;
+            }
+        }
+
+        return Take(change with { MoveToFollows = false }, sequence);
+    }
+
+    /// <summary>Ends the replay (frees what it needed to take each record once).</summary>
+    public void ReplayDone()
+    {
+        lock (_lock)
+        {
+            _replayed.Clear();
+        }
+    }
+
+    /// <summary>The acknowledgement a target may durably give: below the oldest delete still settling, whose record
+    /// only the journal has (a crash then replays it through the guard again).</summary>
+    public long CapAcknowledgement(long sequence)
+    {
+        lock (_lock)
+        {
+            return _lowestSettling == long.MaxValue ? sequence : Math.Min(sequence, _lowestSettling - 1);
+        }
+    }
+
+    /// <summary>Run every few tens of milliseconds: judges a settled burst (returns the deletes that may go now) and,
+    /// while holding, clears the held deletes whose path exists again.</summary>
+    public List<FileChange> Tick(bool force = false)
+    {
+        if (!Enabled)
+        {
+            return [];
+        }
+
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            while (_sent.Count > 0 && now - _sent.Peek().At > Trailing)
+            {
+                _sent.Dequeue();
+            }
+
+            if (_held.Count > 0 && (force || now - _lastRecheck >= Recheck))
+            {
+                _lastRecheck = now;
+                ClearRestored();
+            }
+
+            var quiet = _burst.Count > FewDeletes ? QuietAfterMany : Quiet;
+            if (_burst.Count == 0 || !(force || now - _lastDelete >= quiet || now - _burstStart >= MaxSettle))
+            {
+                return [];
+            }
+
+            return Judge(now);
+        }
+    }
+
+    /// <summary><c>sersyncd release</c>: the held deletes whose path is still gone, to be journaled again and queued
+    /// (<paramref name="keep"/>: dropped instead). Returns what to send and what was done.</summary>
+    public (List<FileChange> Send, GuardRelease Done) Release(bool keep)
+    {
+        lock (_lock)
+        {
+            var send = new List<FileChange>();
+            long files = 0;
+            var cleared = 0;
+            foreach (var h in _held.Values.OrderByDescending(h => h.Change.Path))
+            {
+                if (Exists(h.Change.Path))
+                {
+                    cleared++;
+                    continue;
+                }
+
+                files += h.Files;
+                if (!keep)
+                {
+                    send.Add(h.Change);
+                }
+            }
+
+            var released = _held.Count - cleared;
+            // Kept: the targets still hold those files, and the census goes on counting them.
+            if (!keep)
+            {
+                _targetFiles -= files;
+            }
+
+            _held.Clear();
+            _heldFiles = 0;
+            _heldSince = null;
+            WriteStore();
+            if (released > 0 || cleared > 0)
+            {
+                Released(_root, keep ? "dropped (the targets keep those files)" : "sent to the targets", released, files, cleared);
+            }
+
+            return (send, new GuardRelease(released, cleared, files));
+        }
+    }
+
+    public DeleteGuardSnapshot Snapshot()
+    {
+        lock (_lock)
+        {
+            return new DeleteGuardSnapshot(Enabled, _held.Count, _heldFiles, _heldSince, _holds, _targetFiles, _burst.Count, _config.Percent);
+        }
+    }
+
+    private List<FileChange> Judge(DateTimeOffset now)
+    {
+        var burst = new List<(FileChange Change, long Files)>();
+        var unknown = false;
+        foreach (var (change, _, files) in _burst)
+        {
+            if (Exists(change.Path))
+            {
+                continue; // there again (re-created since): the delete no longer applies
+            }
+
+            unknown |= files < 0;
+            burst.Add((change, files));
+        }
+
+        _burst.Clear();
+        _lowestSettling = long.MaxValue;
+        if (burst.Count == 0)
+        {
+            return [];
+        }
+
+        var known = burst.Sum(b => Math.Max(0, b.Files));
+        if (unknown)
+        {
+            // A directory moved out: what the targets lose is what they hold and the source no longer has.
+            var missing = Math.Max(0, _targetFiles - CountFiles(RelativePath.Root) - _heldFiles);
+            var extra = Math.Max(0, missing - known);
+            var first = burst.FindIndex(b => b.Files < 0);
+            for (var i = 0; i < burst.Count; i++)
+            {
+                if (burst[i].Files < 0)
+                {
+                    burst[i] = (burst[i].Change, i == first ? extra : 0);
+                }
+            }
+
+            known += extra;
+        }
+
+        var trailing = _sent.Sum(s => s.Files);
+        var deletes = known + _heldFiles + trailing;
+        var total = _targetFiles + trailing;
+        var emptied = RootIsEmpty();
+        // While a hold lasts every later delete joins it: the operator decides on them together.
+        if (_held.Count == 0 && _config.AllowsShare(deletes, total) && !emptied)
+        {
+            _targetFiles -= known;
+            _sent.Enqueue((now, known));
+            return [.. burst.Select(b => b.Change)];
+        }
+
+        var starts = _held.Count == 0;
+        foreach (var (change, files) in burst)
+        {
+            if (_held.TryAdd(change.Path, new HeldDelete(change, files)))
+            {
+                _heldFiles += files;
+            }
+        }
+
+        WriteStore();
+        if (starts)
+        {
+            _holds++;
+            _heldSince = now;
+            _lastRecheck = now;
+            var share = total > 0 ? deletes * 100.0 / total : 100.0;
+            HoldStarted(_root, _held.Count, _heldFiles, total, share, _config.Percent, emptied ? "; it would leave the root empty" : "");
+        }
+        else
+        {
+            HoldGrew(_root, burst.Count, _held.Count, _heldFiles);
+        }
+
+        return [];
+    }
+
+    private void ClearRestored()
+    {
+        var restored = _held.Values.Where(h => Exists(h.Change.Path)).ToList();
+        if (restored.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var h in restored)
+        {
+            _held.Remove(h.Change.Path);
+            _heldFiles -= h.Files;
+        }
+
+        WriteStore();
+        if (_held.Count == 0)
+        {
+            _heldSince = null;
+            HoldCleared(_root, restored.Count);
+        }
+        else
+        {
+            PartlyCleared(_root, restored.Count, _held.Count);
+        }
+    }
+
+    /// <summary>The census's view of a change that passes: a new name +1; a directory that appeared, what it holds.</summary>
+    private void Count(FileChange change)
+    {
+        if (change.MovedFrom is not null)
+        {
+            return; // renamed inside the tree: the same files
+        }
+
+        if (change.Kind == ChangeKind.Upsert && !change.IsDirectory && change.Event is ChangeEvent.Create or ChangeEvent.MoveTo)
+        {
+            _targetFiles++;
+        }
+        else if (change.Kind == ChangeKind.UpsertTree && change.Event is ChangeEvent.Create or ChangeEvent.MoveTo)
+        {
+            _targetFiles += CountFiles(change.Path);
+        }
+    }
+
+    private bool Exists(RelativePath path) => FileSystemBytes.Stat(FileSystemBytes.Combine(_rootBytes, path)) is not null;
+
+    private bool RootIsEmpty() => FileSystemBytes.ListDirectory(_rootBytes) is not { Count: > 0 };
+
+    /// <summary>Non-directory names at or below <paramref name="top"/> that the filter lets through.</summary>
+    private long CountFiles(RelativePath top)
+    {
+        long count = 0;
+        var stack = new Stack<RelativePath>();
+        stack.Push(top);
+        while (stack.Count > 0)
+        {
+            var dir = stack.Pop();
+            foreach (var entry in FileSystemBytes.ListDirectory(FileSystemBytes.Combine(_rootBytes, dir)) ?? [])
+            {
+                var path = dir.Append(entry.Name);
+                var isDirectory = entry.Type == EntryType.Directory
+                    || (entry.Type == EntryType.Unknown && FileSystemBytes.Stat(FileSystemBytes.Combine(_rootBytes, path))?.Type == EntryType.Directory);
+                if (_filter.IsExcluded(path, isDirectory))
+                {
+                    continue;
+                }
+
+                if (isDirectory)
+                {
+                    stack.Push(path);
+                }
+                else
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Magic, then per delete: Int32 path length, flags (bit 0 directory), event, Int64 files, the path's
+    /// bytes; then the CRC-32 of all before it. Replaced by rename; no file when nothing is held.</summary>
+    private void WriteStore()
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        if (_held.Count == 0)
+        {
+            File.Delete(_store);
+            return;
+        }
+
+        using var buffer = new MemoryStream();
+        buffer.Write(Magic);
+        Span<byte> head = stackalloc byte[14];
+        foreach (var h in _held.Values)
+        {
+            var path = h.Change.Path.Bytes;
+            BinaryPrimitives.WriteInt32LittleEndian(head, path.Length);
+            head[4] = (byte)(h.Change.IsDirectory ? 1 : 0);
+            head[5] = (byte)h.Change.Event;
+            BinaryPrimitives.WriteInt64LittleEndian(head[6..], h.Files);
+            buffer.Write(head);
+            buffer.Write(path);
+        }
+
+        Span<byte> crc = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(crc, Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+        buffer.Write(crc);
+        var temp = _store + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            buffer.Position = 0;
+            buffer.CopyTo(file);
+            file.Flush(flushToDisk: true); // a hold is rare and must survive a power loss: the deletes exist nowhere else
+        }
+
+        File.Move(temp, _store, overwrite: true);
+    }
+
+    private List<HeldDelete> ReadStore()
+    {
+        var result = new List<HeldDelete>();
+        if (_store is null || !File.Exists(_store))
+        {
+            return result;
+        }
+
+        var bytes = File.ReadAllBytes(_store);
+        var body = bytes.Length >= Magic.Length + 4 ? bytes.AsSpan(0, bytes.Length - 4) : [];
+        if (body.Length < Magic.Length || !body[..Magic.Length].SequenceEqual(Magic)
+            || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)) != Crc32.Compute(body))
+        {
+            StoreDamaged(_store);
+            return result;
+        }
+
+        var at = Magic.Length;
+        while (at + 14 <= body.Length)
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(body[at..]);
+            var isDirectory = (body[at + 4] & 1) != 0;
+            var e = (ChangeEvent)body[at + 5];
+            var files = BinaryPrimitives.ReadInt64LittleEndian(body[(at + 6)..]);
+            at += 14;
+            if (length < 0 || at + length > body.Length)
+            {
+                break;
+            }
+
+            var path = new RelativePath(body.Slice(at, length).ToArray());
+            at += length;
+            result.Add(new HeldDelete(new FileChange(ChangeKind.Delete, path, isDirectory, e), files));
+        }
+
+        return result;
+    }
+
+    [LoggerMessage(EventId = 14201, Level = LogLevel.Critical, Message = "delete guard: HOLDING {Count} delete(s) under {Root} ({Files} file(s) of the {Total} the targets hold, {Share:0.#} %, over the {Percent} % allowed{Why}): nothing is deleted on any target until `sersyncd release -o CONFIG` (send them) or `sersyncd release --keep -o CONFIG` (drop them, the targets keep the files); everything else goes on syncing")]
+    private partial void HoldStarted(string root, int count, long files, long total, double share, int percent, string why);
+
+    [LoggerMessage(EventId = 14202, Level = LogLevel.Warning, Message = "delete guard: {Count} more delete(s) under {Root} joined the hold ({Held} held, {Files} file(s)); run sersyncd release")]
+    private partial void HoldGrew(string root, int count, int held, long files);
+
+    [LoggerMessage(EventId = 14203, Level = LogLevel.Warning, Message = "delete guard: {Root}: the hold is cleared by itself, the {Count} held path(s) exist again on the source; nothing was deleted on the targets")]
+    private partial void HoldCleared(string root, int count);
+
+    [LoggerMessage(EventId = 14204, Level = LogLevel.Information, Message = "delete guard: {Root}: {Count} held delete(s) cleared (their path exists again); {Held} still held")]
+    private partial void PartlyCleared(string root, int count, int held);
+
+    [LoggerMessage(EventId = 14205, Level = LogLevel.Warning, Message = "delete guard: {Root}: release: {Released} held delete(s) {What} ({Files} file(s)); {Cleared} no longer applied (the path exists again)")]
+    private partial void Released(string root, string what, int released, long files, int cleared);
+
+    [LoggerMessage(EventId = 14206, Level = LogLevel.Critical, Message = "delete guard: {Root}: {Count} delete(s) held by a previous run ({Files} file(s)) are still held: run sersyncd release [--keep]")]
+    private partial void StillHolding(string root, int count, long files);
+
+    [LoggerMessage(EventId = 14207, Level = LogLevel.Critical, Message = "delete guard: {Store} is damaged (bad check): what it held is unknown and is not sent; the deletes will reach the targets only through an audit or a full sync")]
+    private partial void StoreDamaged(string store);
+}

@@ -1,0 +1,89 @@
+using SerSync.Paths;
+
+namespace SerSync.Journal;
+
+public sealed partial class RootDispatcher
+{
+    private static readonly TimeSpan GuardTick = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>The root's delete guard (null: none, every delete goes at once, as before the guard).</summary>
+    public DeleteGuard? Guard { get; init; }
+
+    /// <summary>The acknowledgement a target may write to the journal (<see cref="DeleteGuard.CapAcknowledgement"/>).</summary>
+    public long CapAcknowledgement(long sequence) => Guard?.CapAcknowledgement(sequence) ?? sequence;
+
+    /// <summary>For the start-up replay: true when the guard takes this journaled record (a delete, taken once for
+    /// every consumer); false: the caller queues it on its consumer as before.</summary>
+    public bool TakeReplayed(FileChange change, long sequence)
+    {
+        lock (_gate)
+        {
+            return Guard?.TakeReplayed(change, sequence) == true;
+        }
+    }
+
+    /// <summary>Judges what has settled and sends what passes (journaled again, so it follows everything queued
+    /// before it). Under the gate: no change can slip between the judgement and the queues.</summary>
+    public void TickGuard(bool force = false)
+    {
+        if (Guard is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            SendUnguarded(Guard.Tick(force));
+        }
+    }
+
+    /// <summary><c>sersyncd release</c> for this root; null without a guard.</summary>
+    public GuardRelease? ReleaseHeld(bool keep)
+    {
+        if (Guard is null)
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            var (send, done) = Guard.Release(keep);
+            SendUnguarded(send);
+            return done;
+        }
+    }
+
+    /// <summary>Journals again (a new sequence: later than what the targets have acknowledged) and queues on every
+    /// consumer, past the guard. Under <c>_gate</c>.</summary>
+    private void SendUnguarded(List<FileChange> changes)
+    {
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        var sequences = journal?.Append(changes) ?? Unjournaled(changes.Count);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            foreach (var queue in queues)
+            {
+                queue.Enqueue(changes[i], sequences[i]);
+            }
+        }
+    }
+
+    private async Task GuardLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(GuardTick, time, token);
+                TickGuard();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
