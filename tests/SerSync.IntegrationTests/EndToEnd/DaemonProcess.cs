@@ -52,6 +52,9 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
         psi.Environment.Remove("NOTIFY_SOCKET");
         psi.Environment.Remove("INVOCATION_ID");
         psi.Environment.Remove("SERSYNCD_DETACHED");
+        // The daemon raises system-wide inotify limits as root; a test must not leave a kernel setting changed, so only
+        // the tests about it (which restore them) let it, by passing SERSYNCD_RAISE_INOTIFY_LIMITS=1.
+        psi.Environment["SERSYNCD_RAISE_INOTIFY_LIMITS"] = "0";
         if (NotifySocketPath is not null)
         {
             psi.Environment["NOTIFY_SOCKET"] = NotifySocketPath;

@@ -19,7 +19,7 @@ public sealed class WatchLimitEndToEndTests
         var watchesBefore = InotifyLimits.Read(InotifyLimits.MaxUserWatchesFile)!.Value;
         try
         {
-            await using var m = await Mirror.StartAsync();
+            await using var m = await Mirror.StartAsync(environment: new Dictionary<string, string> { ["SERSYNCD_RAISE_INOTIFY_LIMITS"] = "1" });
             Assert.True(InotifyLimits.Read(InotifyLimits.MaxQueuedEventsFile) >= Math.Max(queuedBefore, InotifyLimits.SersyncQueuedEvents), "max_queued_events raised at start");
             Assert.Equal(1, InotifyUse.OfProcess(m.Daemon.Pid));
 
@@ -50,12 +50,12 @@ public sealed class WatchLimitEndToEndTests
         }
         finally
         {
-            if (InotifyLimits.Read(InotifyLimits.MaxUserWatchesFile) < watchesBefore)
+            if (InotifyLimits.Read(InotifyLimits.MaxUserWatchesFile) != watchesBefore)
             {
                 File.WriteAllText(InotifyLimits.MaxUserWatchesFile, watchesBefore.ToString(CultureInfo.InvariantCulture));
             }
 
-            if (InotifyLimits.Read(InotifyLimits.MaxQueuedEventsFile) == InotifyLimits.SersyncQueuedEvents && queuedBefore < InotifyLimits.SersyncQueuedEvents)
+            if (InotifyLimits.Read(InotifyLimits.MaxQueuedEventsFile) != queuedBefore)
             {
                 File.WriteAllText(InotifyLimits.MaxQueuedEventsFile, queuedBefore.ToString(CultureInfo.InvariantCulture));
             }

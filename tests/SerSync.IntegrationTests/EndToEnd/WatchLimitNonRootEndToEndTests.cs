@@ -78,7 +78,7 @@ public sealed class WatchLimitNonRootEndToEndTests
         }
         finally
         {
-            if (InotifyLimits.Read(InotifyLimits.MaxUserWatchesFile) < watchesBefore)
+            if (InotifyLimits.Read(InotifyLimits.MaxUserWatchesFile) != watchesBefore)
             {
                 File.WriteAllText(InotifyLimits.MaxUserWatchesFile, watchesBefore.ToString(CultureInfo.InvariantCulture));
             }
