@@ -57,6 +57,9 @@ public sealed partial class DeleteGuard
     /// <summary>While holding, how often each held path is looked at again (a restored path clears its delete).</summary>
     public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(2);
 
+    /// <summary>At most this often the census is counted again from the disk before a burst of many deletes.</summary>
+    public static readonly TimeSpan RecountInterval = TimeSpan.FromSeconds(5);
+
     private const string StoreName = "held-deletes";
     private static readonly byte[] Magic = "SSHELD1\n"u8.ToArray();
 
@@ -71,6 +74,12 @@ public sealed partial class DeleteGuard
     private readonly List<(FileChange Change, long Sequence, long Files)> _burst = [];
     private readonly Dictionary<RelativePath, HeldDelete> _held = [];
     private readonly Queue<(DateTimeOffset At, long Files)> _sent = new();
+
+    // The census after each judgement in the trailing window: the trailing deletes count only as far as the census
+    // really fell since its highest point, so deletes of what was made meanwhile (churn, a build's temporary files,
+    // written with createFile off and so never counted as new) are no loss of what the targets held.
+    private readonly Queue<(DateTimeOffset At, long Files)> _samples = new();
+    private DateTimeOffset _lastRecount = DateTimeOffset.MinValue;
     private readonly HashSet<long> _replayed = [];
     private DateTimeOffset _burstStart;
     private DateTimeOffset _lastDelete;
@@ -167,6 +176,13 @@ public sealed partial class DeleteGuard
                 return false; // a rename inside the tree: its MoveTo half follows, nothing is removed
             }
 
+            if (change.Event == ChangeEvent.MoveFrom && !change.IsDirectory && IsRsyncTempName(change.Path.Name))
+            {
+                // A relay tier: rsync --delay-updates moves its temporary file (.NAME.XXXXXX) into .~tmp~, which is
+                // not watched, so the move reads as one out of the tree. No target ever had that name.
+                return false;
+            }
+
             if (_held.ContainsKey(change.Path))
             {
                 return true; // held already (a replay after a restart, or deleted again before it cleared)
@@ -248,6 +264,11 @@ public sealed partial class DeleteGuard
                 _sent.Dequeue();
             }
 
+            while (_samples.Count > 0 && now - _samples.Peek().At > Trailing)
+            {
+                _samples.Dequeue();
+            }
+
             if (_held.Count > 0 && (force || now - _lastRecheck >= Recheck))
             {
                 _lastRecheck = now;
@@ -275,7 +296,7 @@ public sealed partial class DeleteGuard
             var cleared = 0;
             foreach (var h in _held.Values.OrderByDescending(h => h.Change.Path))
             {
-                if (Exists(h.Change.Path))
+                if (Restored(h.Change))
                 {
                     cleared++;
                     continue;
@@ -322,7 +343,7 @@ public sealed partial class DeleteGuard
         var unknown = false;
         foreach (var (change, _, files) in _burst)
         {
-            if (Exists(change.Path))
+            if (Restored(change))
             {
                 continue; // there again (re-created since): the delete no longer applies
             }
@@ -355,8 +376,17 @@ public sealed partial class DeleteGuard
 
             known += extra;
         }
+        else if (burst.Count > FewDeletes && now - _lastRecount >= RecountInterval)
+        {
+            // The census counts only names it saw created; files written with createFile off arrive as a close_write,
+            // which does not say whether the name is new. Before judging a burst of many, count again: the targets
+            // hold what the source has now plus what this burst and the hold remove.
+            _lastRecount = now;
+            _targetFiles = CountFiles(RelativePath.Root) + known + _heldFiles;
+        }
 
-        var trailing = _sent.Sum(s => s.Files);
+        var highest = _samples.Count > 0 ? Math.Max(_samples.Max(x => x.Files), _targetFiles) : _targetFiles;
+        var trailing = Math.Min(_sent.Sum(x => x.Files), highest - _targetFiles);
         var deletes = known + _heldFiles + trailing;
         var total = _targetFiles + trailing;
         var emptied = RootIsEmpty();
@@ -365,6 +395,7 @@ public sealed partial class DeleteGuard
         {
             _targetFiles -= known;
             _sent.Enqueue((now, known));
+            _samples.Enqueue((now, _targetFiles + known));
             return [.. burst.Select(b => b.Change)];
         }
 
@@ -396,7 +427,7 @@ public sealed partial class DeleteGuard
 
     private void ClearRestored()
     {
-        var restored = _held.Values.Where(h => Exists(h.Change.Path)).ToList();
+        var restored = _held.Values.Where(h => Restored(h.Change)).ToList();
         if (restored.Count == 0)
         {
             return;
@@ -428,17 +459,59 @@ public sealed partial class DeleteGuard
             return; // renamed inside the tree: the same files
         }
 
+        long added = 0;
         if (change.Kind == ChangeKind.Upsert && !change.IsDirectory && change.Event is ChangeEvent.Create or ChangeEvent.MoveTo)
         {
-            _targetFiles++;
+            added = 1;
         }
         else if (change.Kind == ChangeKind.UpsertTree && change.Event is ChangeEvent.Create or ChangeEvent.MoveTo)
         {
-            _targetFiles += CountFiles(change.Path);
+            added = CountFiles(change.Path);
         }
+
+        _targetFiles += added;
     }
 
-    private bool Exists(RelativePath path) => FileSystemBytes.Stat(FileSystemBytes.Combine(_rootBytes, path)) is not null;
+    /// <summary>rsync's temporary name for a file it receives: a dot, the name, a dot and six letters or digits.</summary>
+    internal static bool IsRsyncTempName(ReadOnlySpan<byte> name)
+    {
+        if (name.Length < 9 || name[0] != (byte)'.' || name[^7] != (byte)'.')
+        {
+            return false;
+        }
+
+        foreach (var b in name[^6..])
+        {
+            if (!char.IsAsciiLetterOrDigit((char)b))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether the source has the deleted entry again, so its delete no longer applies: the path is there,
+    /// reached through real directories only (a directory replaced by a symlink to one that happens to hold the same
+    /// names does not bring its old children back), and a deleted directory is a directory again.</summary>
+    private bool Restored(FileChange change)
+    {
+        var stat = FileSystemBytes.Stat(FileSystemBytes.Combine(_rootBytes, change.Path));
+        if (stat is null || (change.IsDirectory && stat.Value.Type != EntryType.Directory))
+        {
+            return false;
+        }
+
+        for (var dir = change.Path.Parent; !dir.IsRoot; dir = dir.Parent)
+        {
+            if (FileSystemBytes.Stat(FileSystemBytes.Combine(_rootBytes, dir)) is not { Type: EntryType.Directory })
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private bool RootIsEmpty() => FileSystemBytes.ListDirectory(_rootBytes) is not { Count: > 0 };
 

@@ -583,6 +583,9 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         root.Dispatcher!.Guard?.ReplayDone();
+        // The replayed deletes settled before the crash: judge them now, as one burst, so each consumer gets them
+        // beside the records they followed (a hook coalesces a create and its delete, as it did before the stop).
+        root.Dispatcher.TickGuard(force: true);
 
         var found = 0;
         if (journal.CatchUpSince is { } since)

@@ -288,7 +288,7 @@ public sealed partial class FullPushGuard
     }
 
     private static bool IsDeleteOption(string word) =>
-        word == "--delete" || (word.StartsWith("--delete-", StringComparison.Ordinal) && word != "--delete-missing-args");
+        word is "--delete" or "--del" || (word.StartsWith("--delete-", StringComparison.Ordinal) && word != "--delete-missing-args");
 
     private FullPushHold Hold(FullPushCensus census)
     {

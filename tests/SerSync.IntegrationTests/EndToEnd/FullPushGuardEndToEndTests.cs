@@ -46,7 +46,7 @@ public sealed class FullPushGuardEndToEndTests
             "a file written after the start on both targets\n" + daemon.Describe(),
             TestContext.Current.CancellationToken);
         await Eventually.TrueAsync(
-            () => daemon.StatusLines.Any(s => s.Contains("DELETES HELD: full push of 2 target(s)", StringComparison.Ordinal)),
+            () => daemon.StatusLines.Any(s => s.Contains("HOLDING the deletes of a full push to 2 target(s)", StringComparison.Ordinal)),
             Mirror.SyncTimeout,
             "STATUS= naming the held full push\n" + daemon.Describe(),
             TestContext.Current.CancellationToken);
@@ -86,7 +86,7 @@ public sealed class FullPushGuardEndToEndTests
         Assert.Equal(Files, CountFiles(module));
         var held = pipeline.Snapshot().Roots.Single().Targets.Select(t => t.HeldFullPush).ToList();
         Assert.All(held, h => Assert.True(h is { Deletes: 2400, Held: 3000, ReleaseOnce: false }, $"held: {h}"));
-        Assert.Contains("DELETES HELD", pipeline.StatusLine(), StringComparison.Ordinal);
+        Assert.Contains("HOLDING the deletes of a full push", pipeline.StatusLine(), StringComparison.Ordinal);
 
         var released = pipeline.ReleaseFullPushHolds(keep: false);
         Assert.Equal(2, released.Count);

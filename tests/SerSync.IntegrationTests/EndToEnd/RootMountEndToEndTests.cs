@@ -45,10 +45,10 @@ public sealed class RootMountEndToEndTests
             await TreeConvergence.AssertConvergesAsync(src, dst, Mirror.SyncTimeout, abandon: () => daemon.HasExited, diagnostics: daemon.Describe);
             var files = FullPushGuardEndToEndTests.CountFiles(dst);
 
-            Unmount(mounts, src);
+            await UnmountAsync(mounts, src);
             Assert.Empty(Directory.GetFileSystemEntries(src)); // the empty mount point
             await Eventually.TrueAsync(
-                () => daemon.StatusLines.Any(s => s.Contains("DELETES HELD", StringComparison.Ordinal)) || daemon.HasExited,
+                () => daemon.StatusLines.Any(s => s.Contains("HOLDING the deletes of a full push", StringComparison.Ordinal)) || daemon.HasExited,
                 Mirror.SyncTimeout,
                 "the guarded full sync of the empty mount point holding its deletes\n" + daemon.Describe(),
                 TestContext.Current.CancellationToken);
@@ -115,9 +115,17 @@ public sealed class RootMountEndToEndTests
         mounts.Add(at);
     }
 
-    private static void Unmount(List<string> mounts, string at)
+    /// <summary>An rsync of the daemon's may be running in the root for a moment (its cwd is the root), and then the
+    /// kernel says "target is busy": try again until a deadline, and name who holds it if it never lets go.</summary>
+    private static async Task UnmountAsync(List<string> mounts, string at)
     {
-        FaultMeasure.Must("umount", at);
+        var polled = await Eventually.PollAsync(
+            () => ChildProcess.Run("umount", [at], timeout: TimeSpan.FromSeconds(30)),
+            r => r.ExitCode == 0,
+            TimeSpan.FromSeconds(20),
+            interval: TimeSpan.FromMilliseconds(200),
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(polled.Value.ExitCode == 0, $"umount {at} never succeeded: {polled.Value}\n{ChildProcess.Run("fuser", ["-vm", at], timeout: TimeSpan.FromSeconds(10))}");
         mounts.Remove(at);
     }
 }

@@ -105,6 +105,51 @@ public sealed class DeleteGuardTests : IDisposable
     }
 
     [Fact]
+    public void Churn_that_deletes_what_it_wrote_meanwhile_is_no_mass_delete()
+    {
+        MakeFiles(1000);
+        var (dispatcher, sink) = Start();
+        // Every 2 s, 200 new files written (close_write: createFile off, so the census cannot tell they are new) and
+        // the 200 written before deleted: 2,000 deletes within 30 s, yet the tree never shrinks.
+        var next = 1000;
+        for (var round = 0; round < 10; round++)
+        {
+            var written = new List<FileChange>();
+            for (var i = 0; i < 200; i++, next++)
+            {
+                File.WriteAllText(Path.Combine(_root, "f" + next), "");
+                written.Add(new FileChange(ChangeKind.Upsert, RelativePath.FromString("f" + next), false, ChangeEvent.CloseWrite));
+            }
+
+            Submit(dispatcher, written);
+            Submit(dispatcher, Delete(Enumerable.Range(next - 400, 200)));
+            Settle(dispatcher);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(0, dispatcher.Guard!.HeldCount);
+        Assert.Equal(2000, sink.Deletes.Count);
+    }
+
+    [Fact]
+    public void Files_written_live_count_toward_the_share_of_a_later_mass_delete()
+    {
+        var (dispatcher, sink) = Start(); // an empty root at start: the census begins at 0
+        var written = new List<FileChange>();
+        for (var i = 0; i < 2000; i++)
+        {
+            File.WriteAllText(Path.Combine(_root, "f" + i), "");
+            written.Add(new FileChange(ChangeKind.Upsert, RelativePath.FromString("f" + i), false, ChangeEvent.CloseWrite));
+        }
+
+        Submit(dispatcher, written);
+        Submit(dispatcher, Delete(Enumerable.Range(0, 1600)));
+        Settle(dispatcher);
+        Assert.Empty(sink.Deletes);
+        Assert.Equal(1600, dispatcher.Guard!.HeldCount);
+    }
+
+    [Fact]
     public void An_isolated_delete_waits_only_the_short_quiet_period()
     {
         MakeFiles(1000);

@@ -78,6 +78,7 @@ public sealed class FullPushGuardTests
         Assert.True(FullPushGuard.Deletes(args));
         Assert.Equal(["-artuz", "-R", "--timeout=100", "./", "/dst"], FullPushGuard.WithoutDelete(args));
         Assert.False(FullPushGuard.Deletes(["-a", "./", "--delete"])); // a destination named so is no option
+        Assert.Equal(["-a", "./", "/dst"], FullPushGuard.WithoutDelete(["-a", "--del", "./", "/dst"])); // rsync's short spelling
         var dry = FullPushGuard.DryRunArguments(args);
         Assert.Equal(["./", "/dst"], dry[^2..]);
         Assert.Contains("-ii", dry);
