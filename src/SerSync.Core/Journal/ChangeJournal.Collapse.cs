@@ -83,7 +83,9 @@ public sealed partial class ChangeJournal
             var maxBytes = _maxBytes;
             var ordered = _acks.OrderBy(a => a.Value).ThenBy(a => a.Key, StringComparer.Ordinal).ToList();
             var offsets = OffsetsAfter(ordered.Select(a => a.Value).Distinct().ToList(), length);
-            var hard = length > 2 * maxBytes;
+            // Past the bound even a reachable consumer that holds it back gives way (a storm larger than the bound, an
+            // rsync that hangs): the bound is the bound, and a full sync loses nothing.
+            var hard = length > maxBytes;
             var chosen = new List<(string Id, CollapseKind Kind, long Ack)>();
             var i = 0;
             for (; i < ordered.Count; i++)

@@ -62,12 +62,23 @@ public sealed partial class RootDispatcher
             return;
         }
 
-        var sequences = journal?.Append(changes) ?? Unjournaled(changes.Count);
-        for (var i = 0; i < changes.Count; i++)
+        // In appends of at most MaxPerAppend, each followed by the bound's check, as Submit does: a burst of 20,000
+        // deletes judged at once must not carry the journal past its bound by more than one append's slack.
+        for (var start = 0; start < changes.Count; start += MaxPerAppend)
         {
-            foreach (var queue in queues)
+            var part = changes.GetRange(start, Math.Min(MaxPerAppend, changes.Count - start));
+            var sequences = journal?.Append(part) ?? Unjournaled(part.Count);
+            for (var i = 0; i < part.Count; i++)
             {
-                queue.Enqueue(changes[i], sequences[i]);
+                foreach (var queue in queues)
+                {
+                    queue.Enqueue(part[i], sequences[i]);
+                }
+            }
+
+            if (journal?.OverBound == true)
+            {
+                CollapseJournal(journal);
             }
         }
     }

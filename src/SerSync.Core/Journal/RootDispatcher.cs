@@ -57,7 +57,17 @@ public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IRe
 
             if (journal?.OverBound == true)
             {
-                CollapseJournal(journal); // ChangeJournal.Collapse.cs: past <journal maxSize>
+                // A settling delete caps every acknowledgement below it, so nothing above it could be compacted:
+                // judge the burst now, so the journal keeps its bound (a mass delete still holds on its part so far).
+                if (Guard is { } guard)
+                {
+                    SendUnguarded(guard.Tick(force: true));
+                }
+
+                if (journal.OverBound)
+                {
+                    CollapseJournal(journal); // ChangeJournal.Collapse.cs: past <journal maxSize>
+                }
             }
         }
     }

@@ -571,11 +571,20 @@ public sealed partial class MirrorPipeline : IDisposable
         var recovered = 0;
         foreach (var sink in root.Sinks)
         {
+            // A path this consumer's own unacknowledged records created: its delete is no loss of what the target
+            // held before (a storm's churn cut by a crash), so it goes with its create, not to the guard's judgement.
+            var madeSince = new HashSet<RelativePath>();
             foreach (var record in journal.PendingFor(sink.Id))
             {
-                if (!root.Dispatcher!.TakeReplayed(record.Change, record.Sequence))
+                var change = record.Change;
+                if (change.Kind != ChangeKind.Delete)
                 {
-                    sink.Enqueue(record.Change, record.Sequence);
+                    madeSince.Add(change.Path);
+                }
+
+                if ((change.Kind == ChangeKind.Delete && madeSince.Contains(change.Path)) || !root.Dispatcher!.TakeReplayed(change, record.Sequence))
+                {
+                    sink.Enqueue(change, record.Sequence);
                 }
 
                 recovered++;

@@ -124,7 +124,7 @@ public sealed partial class FullPush(IProcessRunner runner, SemaphoreSlim slots,
                 RsyncExitCodes.Describe(result.ExitCode),
                 result.TimedOut ? " after its time bound" : string.Empty,
                 result.Output);
-            failLog?.Append(result.ExitCode, runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), target.Label, time.GetLocalNow());
+            failLog?.Append(result.ExitCode, runner.Program, FullPushGuard.ForFailLog(invocation), FailLogWriter.SplitNul(invocation.Stdin), target.Label, time.GetLocalNow());
         }
 
         return new TargetPushResult(target, result);

@@ -270,6 +270,12 @@ public sealed partial class FullPushGuard
         return arguments.Take(Math.Max(0, arguments.Count - 2)).Any(IsDeleteOption);
     }
 
+    /// <summary>A failed full push as the fail log keeps it: without its deletes. The log is replayed by a shell,
+    /// unguarded, long after (when the source may be empty or unmounted); the worker retries the full sync itself,
+    /// guarded, so the deletes are not lost.</summary>
+    public static ProcessInvocation ForFailLog(ProcessInvocation invocation) =>
+        invocation with { Arguments = WithoutDelete(invocation.Arguments) };
+
     /// <summary>The argv without any <c>--delete</c>/<c>--delete-*</c> option (source and destination kept).</summary>
     public static List<string> WithoutDelete(IReadOnlyList<string> arguments)
     {

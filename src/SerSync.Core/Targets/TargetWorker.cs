@@ -458,7 +458,7 @@ public sealed partial class TargetWorker : IChangeSink, IDisposable
 
         if (!result.Succeeded && _failLog is not null && _retry.NextFailureGoesToFailLog && !token.IsCancellationRequested)
         {
-            _failLog.Append(result.ExitCode, _runner.Program, invocation, FailLogWriter.SplitNul(invocation.Stdin), Target.Label, _time.GetLocalNow(), prepared.FailLogExtra);
+            _failLog.Append(result.ExitCode, _runner.Program, batch.FullSync ? FullPushGuard.ForFailLog(invocation) : invocation, FailLogWriter.SplitNul(invocation.Stdin), Target.Label, _time.GetLocalNow(), prepared.FailLogExtra);
         }
 
         return (result, stats, batch);

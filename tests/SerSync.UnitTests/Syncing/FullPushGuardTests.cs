@@ -79,6 +79,11 @@ public sealed class FullPushGuardTests
         Assert.Equal(["-artuz", "-R", "--timeout=100", "./", "/dst"], FullPushGuard.WithoutDelete(args));
         Assert.False(FullPushGuard.Deletes(["-a", "./", "--delete"])); // a destination named so is no option
         Assert.Equal(["-a", "./", "/dst"], FullPushGuard.WithoutDelete(["-a", "--del", "./", "/dst"])); // rsync's short spelling
+        // The fail log is replayed by a shell, unguarded, later: a failed full push goes there without its deletes.
+        var logged = FullPushGuard.ForFailLog(new SerSync.Processes.ProcessInvocation("/src", args, [1, 2]));
+        Assert.Equal(["-artuz", "-R", "--timeout=100", "./", "/dst"], logged.Arguments);
+        Assert.Equal("/src", logged.WorkingDirectory);
+        Assert.Equal(new byte[] { 1, 2 }, logged.Stdin);
         var dry = FullPushGuard.DryRunArguments(args);
         Assert.Equal(["./", "/dst"], dry[^2..]);
         Assert.Contains("-ii", dry);
