@@ -385,10 +385,16 @@ public sealed partial class DeleteGuard
             _targetFiles = CountFiles(RelativePath.Root) + known + _heldFiles;
         }
 
-        var highest = _samples.Count > 0 ? Math.Max(_samples.Max(x => x.Files), _targetFiles) : _targetFiles;
-        var trailing = Math.Min(_sent.Sum(x => x.Files), highest - _targetFiles);
-        var deletes = known + _heldFiles + trailing;
-        var total = _targetFiles + trailing;
+        var (deletes, total) = Share(known);
+        if (!unknown && _lastRecount != now && !_config.AllowsShare(deletes, total))
+        {
+            // About to hold on a census counted a while ago: names written since (close_write, never counted as new)
+            // are missing from it, and churn drives it down. Count again before holding.
+            _lastRecount = now;
+            _targetFiles = CountFiles(RelativePath.Root) + known + _heldFiles;
+            (deletes, total) = Share(known);
+        }
+
         var emptied = RootIsEmpty();
         // While a hold lasts every later delete joins it: the operator decides on them together.
         if (_held.Count == 0 && _config.AllowsShare(deletes, total) && !emptied)
@@ -423,6 +429,15 @@ public sealed partial class DeleteGuard
         }
 
         return [];
+    }
+
+    /// <summary>The deletes judged (this burst, the hold, and how far the census fell in the trailing window) against
+    /// what the targets hold.</summary>
+    private (long Deletes, long Total) Share(long known)
+    {
+        var highest = _samples.Count > 0 ? Math.Max(_samples.Max(x => x.Files), _targetFiles) : _targetFiles;
+        var trailing = Math.Min(_sent.Sum(x => x.Files), highest - _targetFiles);
+        return (known + _heldFiles + trailing, _targetFiles + trailing);
     }
 
     private void ClearRestored()
