@@ -107,6 +107,18 @@ public sealed partial class ChangeJournal
 
             if (chosen.Count == 0)
             {
+                // Nobody to collapse: each consumer still needs at most half the bound. The file can still be over
+                // it with records every consumer has acknowledged (a target that keeps up but never reaches the tip
+                // in a long storm, so the file is never emptied): drop that dead prefix.
+                var deadPrefix = ordered.Count == 0 ? length : offsets[ordered[0].Value];
+                if (hard && deadPrefix > 0)
+                {
+                    Rewrite(deadPrefix, length, []);
+                    _recovered.RemoveAll(r => r.Sequence <= ordered[0].Value);
+                    Volatile.Write(ref _collapseCheckAt, maxBytes);
+                    return null;
+                }
+
                 Volatile.Write(ref _collapseCheckAt, length + Math.Max(maxBytes / 16, 64 << 10));
                 return null;
             }
@@ -115,8 +127,6 @@ public sealed partial class ChangeJournal
             var keepFrom = i < ordered.Count ? offsets[ordered[i].Value] : length;
             var now = _time.GetUtcNow();
             var result = new List<CollapsedConsumer>();
-            var path = Path.Combine(Directory, "journal");
-            var temp = Path.Combine(Directory, CompactFileName);
             var fullSyncs = new List<JournalRecord>();
             foreach (var (id, kind, ack) in chosen)
             {
@@ -129,29 +139,7 @@ public sealed partial class ChangeJournal
                 result.Add(new CollapsedConsumer(id, kind, sequence, tip - ack));
             }
 
-            using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                _file.Seek(keepFrom, SeekOrigin.Begin);
-                CopyBytes(_file, output, length - keepFrom);
-                foreach (var record in fullSyncs)
-                {
-                    WriteRecord(output, record);
-                }
-
-                output.Flush(flushToDisk: true);
-            }
-
-            _file.Seek(0, SeekOrigin.End);
-            CrashPoint?.Invoke("written");
-            File.Move(temp, path, overwrite: true);
-            Libc.FsyncDirectory(Directory);
-            var replaced = _file;
-            _file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-            _file.Seek(0, SeekOrigin.End);
-            replaced.Dispose();
-            Volatile.Write(ref _bytes, _file.Length);
-            _lastSync = now;
-            CrashPoint?.Invoke("renamed");
+            Rewrite(keepFrom, length, fullSyncs);
 
             // Only now: each full sync is on disk above the acknowledgement it replaces.
             foreach (var (id, _, _) in chosen)
@@ -167,6 +155,38 @@ public sealed partial class ChangeJournal
             Interlocked.Increment(ref _collapses);
             return new JournalCollapse(result, length, _file.Length);
         }
+    }
+
+    /// <summary>Replaces the journal with its part from <paramref name="keepFrom"/> on, then
+    /// <paramref name="append"/>: written beside it, fsync'ed, renamed over it, the directory fsync'ed. Under
+    /// <c>_gate</c>.</summary>
+    private void Rewrite(long keepFrom, long length, List<JournalRecord> append)
+    {
+        var path = Path.Combine(Directory, "journal");
+        var temp = Path.Combine(Directory, CompactFileName);
+        using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            _file.Seek(keepFrom, SeekOrigin.Begin);
+            CopyBytes(_file, output, length - keepFrom);
+            foreach (var record in append)
+            {
+                WriteRecord(output, record);
+            }
+
+            output.Flush(flushToDisk: true);
+        }
+
+        _file.Seek(0, SeekOrigin.End);
+        CrashPoint?.Invoke("written");
+        File.Move(temp, path, overwrite: true);
+        Libc.FsyncDirectory(Directory);
+        var replaced = _file;
+        _file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        _file.Seek(0, SeekOrigin.End);
+        replaced.Dispose();
+        Volatile.Write(ref _bytes, _file.Length);
+        _lastSync = _time.GetUtcNow();
+        CrashPoint?.Invoke("renamed");
     }
 
     /// <summary>For each acknowledgement (ascending), the file offset of the first record above it (the file's

@@ -146,6 +146,7 @@ public sealed partial class DeleteGuard
                 _targetFiles += h.Files; // gone from the source, still on the targets
             }
 
+            ProtectedChanged();
             if (_held.Count > 0)
             {
                 _heldSince = _time.GetUtcNow();
@@ -198,6 +199,7 @@ public sealed partial class DeleteGuard
             // A file removes one; a directory's own IN_DELETE none (its children came first); one moved out: unknown.
             var files = !change.IsDirectory ? 1 : change.Event == ChangeEvent.Delete ? 0 : -1;
             _burst.Add((change, sequence, files));
+            ProtectedChanged();
             _lowestSettling = Math.Min(_lowestSettling, sequence);
             return true;
         }
@@ -317,6 +319,7 @@ public sealed partial class DeleteGuard
             }
 
             _held.Clear();
+            ProtectedChanged();
             _heldFiles = 0;
             _heldSince = null;
             WriteStore();
@@ -353,6 +356,7 @@ public sealed partial class DeleteGuard
         }
 
         _burst.Clear();
+        ProtectedChanged();
         _lowestSettling = long.MaxValue;
         if (burst.Count == 0)
         {
@@ -453,6 +457,8 @@ public sealed partial class DeleteGuard
             _held.Remove(h.Change.Path);
             _heldFiles -= h.Files;
         }
+
+        ProtectedChanged();
 
         WriteStore();
         if (_held.Count == 0)

@@ -62,10 +62,16 @@ public sealed partial class RootDispatcher
             return;
         }
 
-        // In appends of at most MaxPerAppend, each followed by the bound's check, as Submit does: a burst of 20,000
-        // deletes judged at once must not carry the journal past its bound by more than one append's slack.
+        // In appends of at most MaxPerAppend, each after the bound's check (this runs from Submit's check, right
+        // after an append) and followed by one: a burst of 20,000 deletes judged at once must not carry the journal
+        // past its bound by more than one append's slack.
         for (var start = 0; start < changes.Count; start += MaxPerAppend)
         {
+            if (journal?.OverBound == true)
+            {
+                CollapseJournal(journal);
+            }
+
             var part = changes.GetRange(start, Math.Min(MaxPerAppend, changes.Count - start));
             var sequences = journal?.Append(part) ?? Unjournaled(part.Count);
             for (var i = 0; i < part.Count; i++)

@@ -55,20 +55,28 @@ public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IRe
                 }
             }
 
-            if (journal?.OverBound == true)
-            {
-                // A settling delete caps every acknowledgement below it, so nothing above it could be compacted:
-                // judge the burst now, so the journal keeps its bound (a mass delete still holds on its part so far).
-                if (Guard is { } guard)
-                {
-                    SendUnguarded(guard.Tick(force: true));
-                }
+            MakeRoom();
+        }
+    }
 
-                if (journal.OverBound)
-                {
-                    CollapseJournal(journal); // ChangeJournal.Collapse.cs: past <journal maxSize>
-                }
-            }
+    /// <summary>Past the journal's bound: the settling burst is judged at once (a settling delete caps every
+    /// acknowledgement below it, so nothing above it could be compacted; a mass delete still holds on its part so
+    /// far), then the journal collapses (ChangeJournal.Collapse.cs). Under <c>_gate</c>, after each append.</summary>
+    private void MakeRoom()
+    {
+        if (journal?.OverBound != true)
+        {
+            return;
+        }
+
+        if (Guard is { } guard)
+        {
+            SendUnguarded(guard.Tick(force: true));
+        }
+
+        if (journal.OverBound)
+        {
+            CollapseJournal(journal);
         }
     }
 

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using SerSync.Journal;
+using SerSync.Paths;
+using SerSync.Rsync;
 
 namespace SerSync.Pipeline;
 
@@ -26,6 +28,21 @@ public sealed partial class MirrorPipeline
 
         var targets = await ReleaseHeldFullPushDeletesAsync(keep, cancellationToken);
         return new ReleaseResult(keep, roots, targets);
+    }
+
+    /// <summary>What the live guard of <paramref name="target"/>'s root holds or is judging (none before the root's
+    /// dispatcher exists, or without a guard).</summary>
+    private ProtectedPaths ProtectedFor(SyncTarget target)
+    {
+        foreach (var root in _roots)
+        {
+            if (root.Workers.Any(w => w.Target == target))
+            {
+                return root.Dispatcher?.Guard?.Protected() ?? ProtectedPaths.None;
+            }
+        }
+
+        return ProtectedPaths.None;
     }
 
     /// <summary>The root's delete guard, or null when <c>&lt;deleteGuard start="false"/&gt;</c> (nothing changes then).</summary>

@@ -131,7 +131,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
         _workers = [.. _roots.SelectMany(r => r.Workers)];
         _hooks = [.. _roots.SelectMany(r => r.Hooks)];
-        _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>()) { Guards = t => WorkerOf(t).FullPushGuard };
+        _fullPush = new FullPush(_runner, _slots, _failLog, _time, loggers.CreateLogger<FullPush>()) { Guards = t => WorkerOf(t).FullPushGuard, Protected = ProtectedFor };
         _lifecycle = Beat("pipeline start and stop");
         foreach (var worker in _workers)
         {
@@ -467,7 +467,7 @@ public sealed partial class MirrorPipeline : IDisposable
     }
 
     private TargetWorker NewWorker(SyncTarget target) => new(
-        new TargetBatchBuilder(target, _filter),
+        new TargetBatchBuilder(target, _filter, protectedPaths: () => ProtectedFor(target)),
         _runner,
         _slots,
         _failLog,

@@ -43,7 +43,8 @@ public sealed partial class FullPush(IProcessRunner runner, SemaphoreSlim slots,
 
             foreach (var target in root)
             {
-                tasks.Add(PushOneAsync(target, Invocation(target, excludeList, extraExcludes), isExcluded, cancellationToken));
+                var list = Concat(excludeList, ProtectedExcludes(root.Key, Protected?.Invoke(target)));
+                tasks.Add(PushOneAsync(target, Invocation(target, list, extraExcludes), isExcluded, cancellationToken));
             }
         }
 
@@ -57,6 +58,49 @@ public sealed partial class FullPush(IProcessRunner runner, SemaphoreSlim slots,
     /// <summary>The source-side exclude list of a root, or null when the filter has no rules.</summary>
     public static byte[]? ExcludeListFor(string root, Func<RelativePath, bool, bool>? isExcluded) =>
         isExcluded is null ? null : ExcludeList.Encode(ExcludeList.Collect(root, isExcluded));
+
+    /// <summary>What the live delete guard of a target's root holds or is judging (null or none: nothing): a full
+    /// push leaves those paths alone, so it neither deletes them past the guard nor counts them in its own share.</summary>
+    public Func<SyncTarget, ProtectedPaths>? Protected { get; init; }
+
+    /// <summary>Exclude rules for the protected paths the source no longer has, found from the root down (one that
+    /// exists again is sent as usual); null when there are none.</summary>
+    public static byte[]? ProtectedExcludes(string root, ProtectedPaths? keep)
+    {
+        if (keep is null || keep.IsEmpty)
+        {
+            return null;
+        }
+
+        // From the root down the ways to protected paths: the first one gone from the source is excluded (that
+        // covers all below it); one still there (a directory made again before its hold cleared) is walked into.
+        var rootBytes = FileSystemBytes.RootBytes(root);
+        var gone = new List<RelativePath>();
+        var pending = new Stack<RelativePath>();
+        pending.Push(RelativePath.Root);
+        while (pending.Count > 0)
+        {
+            foreach (var child in keep.ChildrenOf(pending.Pop()))
+            {
+                var status = FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, child));
+                if (status is null || (status.Value.Type != EntryType.Directory && keep.ChildrenOf(child).Count > 0))
+                {
+                    gone.Add(child); // gone, or a file where a directory with held entries was
+                }
+                else if (status.Value.Type == EntryType.Directory)
+                {
+                    pending.Push(child);
+                }
+            }
+        }
+
+        gone.Sort();
+        return gone.Count == 0 ? null : ExcludeList.Encode(gone);
+    }
+
+    /// <summary>Two NUL-separated rule lists as one (null when both are).</summary>
+    public static byte[]? Concat(byte[]? first, byte[]? second) =>
+        first is null ? second : second is null ? first : [.. first, .. second];
 
     /// <summary>The delete guard of a target's full pushes (see <see cref="FullPushGuard"/>); null or none: unguarded.</summary>
     public Func<SyncTarget, FullPushGuard?>? Guards { get; init; }

@@ -15,12 +15,16 @@ public sealed record BatchList(byte[] Paths, byte[]? Excludes, int Count);
 /// directories, walked here with the filter, so excluded directories are skipped and excluded entries inside listed
 /// directories go into the exclude list (which also keeps them on the target). With <paramref name="links"/> (a
 /// <c>-H</c> target) every listed non-directory with more than one link brings its other names in the tree along,
-/// so rsync sees the whole group in one file list and links them on the target (<see cref="LinkGroups"/>).
+/// so rsync sees the whole group in one file list and links them on the target (<see cref="LinkGroups"/>). With
+/// <paramref name="keep"/> (what the delete guard holds or has not judged yet) a listed directory's protected
+/// children that the source no longer has go into the exclude list, so its deletion-aware sync leaves them on the
+/// target, and a gone path that leads to one is not listed at all (its deletes go through the guard).
 /// </summary>
 public static class BatchListBuilder
 {
-    public static BatchList Build(string root, Batch batch, PathFilter? filter, LinkGroups? links = null)
+    public static BatchList Build(string root, Batch batch, PathFilter? filter, LinkGroups? links = null, ProtectedPaths? keep = null)
     {
+        keep ??= ProtectedPaths.None;
         using var paths = new MemoryStream();
         var rootBytes = FileSystemBytes.RootBytes(root); // encoded once, not per stat
         var excluded = new List<RelativePath>();
@@ -55,11 +59,14 @@ public static class BatchListBuilder
             Add(dir, contents: true);
             var subdirs = new List<RelativePath>();
             var entries = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir));
+            var kept = keep.ChildrenOf(dir);
+            var present = kept.Count == 0 ? null : new Dictionary<RelativePath, bool>(); // is a directory
             foreach (var entry in entries ?? [])
             {
                 var child = dir.Append(entry.Name);
                 var type = entry.Type == EntryType.Unknown ? FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, child))?.Type ?? EntryType.Other : entry.Type;
                 var isDir = type == EntryType.Directory;
+                present?.Add(child, isDir);
                 if (useRules && filter!.IsExcluded(child, isDir))
                 {
                     excluded.Add(child);
@@ -73,6 +80,13 @@ public static class BatchListBuilder
                 {
                     linked.Add((child, st));
                 }
+            }
+
+            if (present is not null)
+            {
+                // Gone from the source, its delete held or settling (or a file where a directory with such entries
+                // was): rsync would delete it here, past the guard.
+                excluded.AddRange(kept.Where(k => !present.TryGetValue(k, out var isDir) || (!isDir && keep.ChildrenOf(k).Count > 0)));
             }
 
             listedContents?.Add(dir);
@@ -91,6 +105,11 @@ public static class BatchListBuilder
                 while (!top.Parent.IsRoot && FileSystemBytes.Stat(FileSystemBytes.Combine(rootBytes, top.Parent)) is null)
                 {
                     top = top.Parent;
+                }
+
+                if (keep.Covers(path) || keep.Reaches(top))
+                {
+                    continue; // the guard holds (or judges) deletes there: they go with it, not past it
                 }
 
                 if (gone.Add(top))

@@ -1,5 +1,6 @@
 using SerSync.FailLog;
 using SerSync.Filtering;
+using SerSync.Paths;
 using SerSync.Processes;
 using SerSync.Rsync;
 
@@ -49,7 +50,7 @@ public sealed class PreparedBatch : IDisposable
 /// (<see cref="BatchListBuilder"/>) plus, when the filter excludes entries inside listed directories, an exclude
 /// file in the temp directory.
 /// </summary>
-public sealed class TargetBatchBuilder(SyncTarget target, PathFilter filter, string? tempDirectory = null)
+public sealed class TargetBatchBuilder(SyncTarget target, PathFilter filter, string? tempDirectory = null, Func<ProtectedPaths>? protectedPaths = null)
 {
     private readonly string _tempDirectory = tempDirectory ?? Path.GetTempPath();
 
@@ -69,11 +70,12 @@ public sealed class TargetBatchBuilder(SyncTarget target, PathFilter filter, str
         if (batch.FullSync)
         {
             _links?.Clear(); // it may follow lost events: whatever the groups held may be stale
-            var invocation = FullPush.Invocation(target, FullPush.ExcludeListFor(target.WatchRoot, filter.RulesOrNull), []);
+            var keep = FullPush.ProtectedExcludes(target.WatchRoot, protectedPaths?.Invoke());
+            var invocation = FullPush.Invocation(target, FullPush.Concat(FullPush.ExcludeListFor(target.WatchRoot, filter.RulesOrNull), keep), []);
             return new PreparedBatch(invocation, fullSync: true, count: 1, excludeFile: null, excludes: null);
         }
 
-        var list = BatchListBuilder.Build(target.WatchRoot, batch, filter, _links);
+        var list = BatchListBuilder.Build(target.WatchRoot, batch, filter, _links, protectedPaths?.Invoke());
         string? excludeFile = null;
         if (list.Excludes is not null)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using SerSync.Interop;
 using SerSync.Testing;
 
 namespace SerSync.IntegrationTests.EndToEnd;
@@ -17,6 +18,7 @@ public sealed class DeleteGuardEndToEndTests
     public async Task An_rm_rf_of_80_percent_is_held_until_release_while_a_later_write_arrives()
     {
         await using var run = await GuardedMirror.StartAsync("sersync-e2e-guard-");
+        var before = run.Targets.ToDictionary(t => t, Inodes);
         run.RemoveMostOfTheTree();
         File.WriteAllText(Path.Combine(run.Source, "d0", "after-rm.txt"), "written after the rm");
 
@@ -25,6 +27,8 @@ public sealed class DeleteGuardEndToEndTests
         {
             await Eventually.TrueAsync(() => File.Exists(Path.Combine(target, "d0", "after-rm.txt")), Mirror.SyncTimeout, $"the write after the rm reaches {target}", TestContext.Current.CancellationToken);
             Assert.Equal(5001, CountFiles(target)); // every file still there, and the new one
+            var now = Inodes(target);
+            Assert.All(before[target], f => Assert.True(now.TryGetValue(f.Key, out var inode) && inode == f.Value, $"{target}/{f.Key} was removed or replaced while held"));
         }
 
         var table = await run.CommandAsync("status");
@@ -42,6 +46,39 @@ public sealed class DeleteGuardEndToEndTests
 
         Figures($"released: targets hold {string.Join(", ", run.Targets.Select(CountFiles))} files, the source {CountFiles(run.Source)}");
         Assert.Equal(0, (await run.GuardAsync()).GetProperty("held").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_rm_rf_of_80_percent_then_mkdir_of_the_same_directories_leaves_every_target_file_in_place_until_release()
+    {
+        await using var run = await GuardedMirror.StartAsync("sersync-e2e-guard-remade-");
+        var before = run.Targets.ToDictionary(t => t, Inodes);
+        run.RemoveMostOfTheTree();
+        // rm -rf d && mkdir d: each directory is synced again with deletion of what it no longer has, while the
+        // deletes of its old files settle, then are held. rsync must not delete them past the guard.
+        foreach (var d in run.RemovedDirectories)
+        {
+            Directory.CreateDirectory(d);
+        }
+
+        File.WriteAllText(Path.Combine(run.Source, "d30", "new.txt"), "in a directory made again");
+        await run.WaitForHoldAsync(expectedHeldFiles: 4000);
+        foreach (var target in run.Targets)
+        {
+            await Eventually.TrueAsync(() => File.Exists(Path.Combine(target, "d30", "new.txt")), Mirror.SyncTimeout, $"the new file in a remade directory reaches {target}", TestContext.Current.CancellationToken);
+            var now = Inodes(target);
+            // The same files, not deleted and copied back: every one at its inode.
+            Assert.All(before[target], f => Assert.True(now.TryGetValue(f.Key, out var inode) && inode == f.Value, $"{target}/{f.Key} was removed or replaced while held"));
+            Assert.Equal(5001, now.Count);
+        }
+
+        var release = await run.CommandAsync("release");
+        Assert.True(release.ExitCode == 0, release.Output + release.Error);
+        foreach (var target in run.Targets)
+        {
+            await TreeConvergence.AssertConvergesAsync(run.Source, target, Mirror.SyncTimeout, abandon: () => run.Daemon.HasExited, diagnostics: run.Daemon.Describe);
+            Assert.Equal(1001, CountFiles(target));
+        }
     }
 
     [Fact]
@@ -83,6 +120,10 @@ public sealed class DeleteGuardEndToEndTests
 
         Assert.DoesNotContain(run.Daemon.StandardOutput.Split('\n'), l => l.Contains("deleting", StringComparison.Ordinal));
     }
+
+    /// <summary>Each file below <paramref name="dir"/> (relative) with its inode.</summary>
+    private static Dictionary<string, ulong> Inodes(string dir) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), f => FileIdentity.InodeOf(f) ?? 0, StringComparer.Ordinal);
 
     private static int CountFiles(string dir) => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Count();
 
@@ -158,9 +199,11 @@ public sealed class DeleteGuardEndToEndTests
             return run;
         }
 
+        /// <summary>The 40 of the 50 directories <see cref="RemoveMostOfTheTree"/> removes.</summary>
+        public IEnumerable<string> RemovedDirectories => Enumerable.Range(Directories / 5, Directories * 4 / 5).Select(d => Path.Combine(Source, "d" + d));
+
         /// <summary><c>rm -rf</c> of 40 of the 50 directories: 4,000 files, 80 %.</summary>
-        public void RemoveMostOfTheTree() =>
-            Run("rm", ["-rf", "--", .. Enumerable.Range(Directories / 5, Directories * 4 / 5).Select(d => Path.Combine(Source, "d" + d))]);
+        public void RemoveMostOfTheTree() => Run("rm", ["-rf", "--", .. RemovedDirectories]);
 
         public async Task WaitForHoldAsync(long expectedHeldFiles)
         {

@@ -325,6 +325,42 @@ public sealed class DeleteGuardTests : IDisposable
         Assert.Null(dispatcher.Guard);
     }
 
+    [Fact]
+    public void A_burst_judged_at_the_journal_bound_is_appended_after_the_collapse_so_the_file_passes_the_bound_by_one_append_at_most()
+    {
+        MakeFiles(1000);
+        var journal = OpenJournal("up", "down");
+        const long bound = 8192;
+        journal.MaxBytes = bound;
+        var up = new RecordingSink("up");
+        var down = new RecordingSink("down");
+        var collapses = new List<JournalCollapse>();
+        var guard = new DeleteGuard(_root, DeleteGuardConfig.Default, journal.Directory, PathFilter.None, _time, NullLogger.Instance);
+        guard.Load();
+        var dispatcher = new RootDispatcher(System.Threading.Channels.Channel.CreateUnbounded<FileChange>().Reader, [up, down], journal, _time)
+        {
+            Guard = guard,
+            CollapseKindOf = id => id == "down" ? CollapseKind.FullSync : CollapseKind.Keep,
+            Collapsed = collapses.Add,
+        };
+
+        // 200 writes (30 bytes a record), acknowledged by "up"; then 100 deletes cross the bound while they settle.
+        Submit(dispatcher, [.. Enumerable.Range(0, 200).Select(i => new FileChange(ChangeKind.Upsert, RelativePath.FromString("f" + i), false, ChangeEvent.CloseWrite))]);
+        journal.Acknowledge("up", journal.LastSequence);
+        var before = journal.Bytes;
+        Submit(dispatcher, Delete(Enumerable.Range(800, 100)));
+        var oneAppend = 100 * 30;
+        Assert.True(before + oneAppend > bound, "the deletes' append must cross the bound for this test");
+
+        // Judged at once (10 % of 1,000: they go), and sent again only once the journal has room for them.
+        Assert.Equal(100, up.Deletes.Count);
+        Assert.NotEmpty(collapses);
+        Assert.All(collapses, c => Assert.True(c.BytesBefore <= bound + oneAppend, $"a collapse at {c.BytesBefore} bytes: past the bound by more than one append"));
+        Assert.True(journal.Bytes <= bound, $"{journal.Bytes} bytes after");
+        Assert.DoesNotContain(up.Received, r => r.Change.Kind == ChangeKind.Rescan);
+        Assert.Contains(down.Received, r => r.Change.Kind == ChangeKind.Rescan);
+    }
+
     private (RootDispatcher Dispatcher, RecordingSink Sink) Start(params string[] targets)
     {
         targets = targets.Length == 0 ? ["a"] : targets;

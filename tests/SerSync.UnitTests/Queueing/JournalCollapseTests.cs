@@ -108,6 +108,35 @@ public sealed class JournalCollapseTests : IDisposable
     }
 
     [Fact]
+    public void Past_the_bound_with_every_consumer_close_behind_the_records_all_have_acknowledged_are_dropped()
+    {
+        long tip;
+        using (var journal = Open("up", "down"))
+        {
+            // Both keep up but never reach the tip (a long storm), so the file is never emptied: it must still shrink.
+            Fill(journal, 300, "up", "down");
+            tip = journal.LastSequence;
+            Assert.True(journal.OverBound);
+
+            Assert.Null(journal.Collapse(Kinds())); // nobody is collapsed: no full sync is owed
+            Assert.Equal(0, journal.Collapses);
+            Assert.False(journal.OverBound);
+            Assert.True(journal.Bytes < Bound / 8, $"{journal.Bytes} bytes after dropping the acknowledged part");
+            Assert.Equal(new FileInfo(Path.Combine(Dir, "journal")).Length, journal.Bytes);
+            Assert.Equal(tip, journal.LastSequence);
+            Assert.Equal(tip + 1, journal.Append([Up(9999)])[0]);
+        }
+
+        using var reopened = Open("up", "down");
+        Assert.False(reopened.TornTail);
+        foreach (var id in new[] { "up", "down" })
+        {
+            Assert.Equal([.. Enumerable.Range((int)tip - 4, 5).Select(i => $"dir/file-{i:D5}.html"), "dir/file-09999.html"],
+                reopened.PendingFor(id).Select(r => r.Change.Path.ToMatchString()));
+        }
+    }
+
+    [Fact]
     public void A_hook_far_behind_stops_holding_the_journal_back_without_a_full_sync_record()
     {
         long tip;
