@@ -23,6 +23,7 @@ public sealed record JournalRecord(long Sequence, DateTimeOffset Time, FileChang
 public sealed partial class ChangeJournal : IDisposable
 {
     private const int HeaderBytes = 4;
+    private const int JudgedFlag = 0x20;
     private const int FixedBodyBytes = 8 + 8 + 1 + 1;
     private const long CompactWhenCaughtUpBytes = 1 << 20;
     private static readonly TimeSpan SyncInterval = TimeSpan.FromSeconds(1);
@@ -258,6 +259,21 @@ public sealed partial class ChangeJournal : IDisposable
         }
     }
 
+    /// <summary>The names the journal file (as read at open) says were made, created or moved in, within
+    /// <paramref name="window"/> before its newest record: the churn of the moments before a stop or a crash.</summary>
+    public List<RelativePath> MadeRecently(TimeSpan window)
+    {
+        if (_recovered.Count == 0)
+        {
+            return [];
+        }
+
+        var since = _recovered.Max(r => r.Time) - window;
+        return [.. _recovered
+            .Where(r => r.Time >= since && r.Change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree && r.Change.Event is ChangeEvent.Create or ChangeEvent.MoveTo)
+            .Select(r => r.Change.Path)];
+    }
+
     /// <summary>
     /// For each path the journal file still holds a record of, the time of its newest record (a change is journaled
     /// after it happened, so a file whose ctime is not after that time has its change journaled). A directory also
@@ -357,7 +373,8 @@ public sealed partial class ChangeJournal : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), record.Time.ToUnixTimeMilliseconds());
         body[16] = (byte)record.Change.Kind;
         // Bit 0: a directory. Bits 1-4: the plugins' event (0, unknown, in records written before it was kept).
-        body[17] = (byte)((record.Change.IsDirectory ? 1 : 0) | ((int)record.Change.Event << 1));
+        // Bit 5: a delete the guard judged (FileChange.Judged).
+        body[17] = (byte)((record.Change.IsDirectory ? 1 : 0) | ((int)record.Change.Event << 1) | (record.Change.Judged ? JudgedFlag : 0));
         path.CopyTo(body.AsSpan(FixedBodyBytes));
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteInt32LittleEndian(header, body.Length);
@@ -394,7 +411,7 @@ public sealed partial class ChangeJournal : IDisposable
                 || input.ReadAtLeast(crc, 4, throwOnEndOfStream: false) < 4
                 || BinaryPrimitives.ReadUInt32LittleEndian(crc) != Crc32.Compute(body)
                 || body[16] > (byte)ChangeKind.Rescan
-                || (body[17] >> 1) > (int)ChangeEvents.Last)
+                || ((body[17] >> 1) & 0xF) > (int)ChangeEvents.Last)
             {
                 return records;
             }
@@ -402,7 +419,10 @@ public sealed partial class ChangeJournal : IDisposable
             var kind = (ChangeKind)body[16];
             var pathBytes = body[FixedBodyBytes..];
             var rescan = kind == ChangeKind.Rescan;
-            var change = new FileChange(kind, rescan ? RelativePath.Root : new RelativePath(pathBytes), (body[17] & 1) != 0, (ChangeEvent)(body[17] >> 1));
+            var change = new FileChange(kind, rescan ? RelativePath.Root : new RelativePath(pathBytes), (body[17] & 1) != 0, (ChangeEvent)((body[17] >> 1) & 0xF))
+            {
+                Judged = (body[17] & JudgedFlag) != 0,
+            };
             records.Add(new JournalRecord(
                 BinaryPrimitives.ReadInt64LittleEndian(body),
                 DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(8))),

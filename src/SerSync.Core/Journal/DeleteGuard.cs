@@ -138,6 +138,7 @@ public sealed partial class DeleteGuard
         var held = ReadStore();
         lock (_lock)
         {
+            ReadCensus();
             _targetFiles = CountFiles(RelativePath.Root);
             foreach (var h in held)
             {
@@ -187,6 +188,17 @@ public sealed partial class DeleteGuard
             if (_held.ContainsKey(change.Path))
             {
                 return true; // held already (a replay after a restart, or deleted again before it cleared)
+            }
+
+            if (MadeRecently(change.Path))
+            {
+                // Churn: made within the trailing window, so nothing the targets held before it.
+                if (!change.IsDirectory)
+                {
+                    _targetFiles = Math.Max(0, _targetFiles - 1);
+                }
+
+                return false;
             }
 
             var now = _time.GetUtcNow();
@@ -271,6 +283,8 @@ public sealed partial class DeleteGuard
                 _samples.Dequeue();
             }
 
+            ExpireRecent(now);
+
             if (_held.Count > 0 && (force || now - _lastRecheck >= Recheck))
             {
                 _lastRecheck = now;
@@ -280,10 +294,17 @@ public sealed partial class DeleteGuard
             var quiet = _burst.Count > FewDeletes ? QuietAfterMany : Quiet;
             if (_burst.Count == 0 || !(force || now - _lastDelete >= quiet || now - _burstStart >= MaxSettle))
             {
+                if (_burst.Count == 0)
+                {
+                    WriteCensus(now, force); // settled: what the targets hold, for the next start's judgement
+                }
+
                 return [];
             }
 
-            return Judge(now);
+            var send = Judge(now);
+            WriteCensus(now, force);
+            return send;
         }
     }
 
@@ -475,8 +496,13 @@ public sealed partial class DeleteGuard
     /// <summary>The census's view of a change that passes: a new name +1; a directory that appeared, what it holds.</summary>
     private void Count(FileChange change)
     {
-        if (change.MovedFrom is not null)
+        if (change.MovedFrom is { } from)
         {
+            if (MadeRecently(from))
+            {
+                NoteMade(change.Path, _time.GetUtcNow()); // a name made moments ago, renamed: still churn
+            }
+
             return; // renamed inside the tree: the same files
         }
 
@@ -488,6 +514,11 @@ public sealed partial class DeleteGuard
         else if (change.Kind == ChangeKind.UpsertTree && change.Event is ChangeEvent.Create or ChangeEvent.MoveTo)
         {
             added = CountFiles(change.Path);
+        }
+
+        if (change.Event is ChangeEvent.Create or ChangeEvent.MoveTo && change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree)
+        {
+            NoteMade(change.Path, _time.GetUtcNow());
         }
 
         _targetFiles += added;

@@ -72,7 +72,7 @@ public sealed partial class RootDispatcher
                 CollapseJournal(journal);
             }
 
-            var part = changes.GetRange(start, Math.Min(MaxPerAppend, changes.Count - start));
+            var part = changes.GetRange(start, Math.Min(MaxPerAppend, changes.Count - start)).ConvertAll(c => c with { Judged = true });
             var sequences = journal?.Append(part) ?? Unjournaled(part.Count);
             for (var i = 0; i < part.Count; i++)
             {

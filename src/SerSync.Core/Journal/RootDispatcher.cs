@@ -154,6 +154,7 @@ public sealed partial class RootDispatcher(ChannelReader<FileChange> reader, IRe
         await seen;
         await guard;
         TickGuard(force: true); // the stop: what settles goes (or is held) before the workers drain
+        Guard?.Stopped();
         journal?.MarkSeen(time.GetUtcNow());
     }
 

@@ -51,6 +51,10 @@ public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, boo
     /// <see cref="MovedFrom"/>) comes next, so a target waits for it before it takes a batch. Not journaled.</summary>
     public bool MoveToFollows { get; init; }
 
+    /// <summary>A delete the delete guard has judged (let through, or released by the operator): a restart's replay
+    /// sends it as it is, never judging it again with the rest of what it replays. Journaled (bit 5 of the flags).</summary>
+    public bool Judged { get; init; }
+
     public bool Equals(FileChange other) => Kind == other.Kind && IsDirectory == other.IsDirectory && Path == other.Path;
 
     public override int GetHashCode() => HashCode.Combine(Kind, Path, IsDirectory);

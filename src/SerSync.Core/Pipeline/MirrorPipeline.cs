@@ -250,7 +250,7 @@ public sealed partial class MirrorPipeline : IDisposable
                 _lifecycle.Start();
                 try
                 {
-                    Recover(root);
+                    Recover(root, fullPushFollows);
                 }
                 finally
                 {
@@ -560,7 +560,7 @@ public sealed partial class MirrorPipeline : IDisposable
     /// the catch-up scan finds changed since the last moment everything was journaled (journaled itself, so a
     /// second crash loses nothing either). Runs after the watches are placed, so nothing falls between.
     /// </summary>
-    private void Recover(Root root)
+    private void Recover(Root root, bool fullPushFollows)
     {
         var journal = root.Journal!;
         if (journal.TornTail)
@@ -569,12 +569,17 @@ public sealed partial class MirrorPipeline : IDisposable
         }
 
         var recovered = 0;
+        root.Dispatcher!.Guard?.NoteMadeBeforeStart(journal.MadeRecently(DeleteGuard.Trailing));
         foreach (var sink in root.Sinks)
         {
             // A path this consumer's own unacknowledged records created: its delete is no loss of what the target
             // held before (a storm's churn cut by a crash), so it goes with its create, not to the guard's judgement.
+            // A delete the guard judged before the crash (sent again as Judged, not yet acknowledged) is decided: it
+            // goes as it is, and so does the first record of the same delete, which the guard took to judge.
             var madeSince = new HashSet<RelativePath>();
-            foreach (var record in journal.PendingFor(sink.Id))
+            var pending = journal.PendingFor(sink.Id).ToList();
+            var judged = pending.Where(r => r.Change is { Kind: ChangeKind.Delete, Judged: true }).Select(r => r.Change.Path).ToHashSet();
+            foreach (var record in pending)
             {
                 var change = record.Change;
                 if (change.Kind != ChangeKind.Delete)
@@ -582,7 +587,8 @@ public sealed partial class MirrorPipeline : IDisposable
                     madeSince.Add(change.Path);
                 }
 
-                if ((change.Kind == ChangeKind.Delete && madeSince.Contains(change.Path)) || !root.Dispatcher!.TakeReplayed(change, record.Sequence))
+                if ((change.Kind == ChangeKind.Delete && (madeSince.Contains(change.Path) || judged.Contains(change.Path)))
+                    || !root.Dispatcher!.TakeReplayed(change, record.Sequence))
                 {
                     sink.Enqueue(change, record.Sequence);
                 }
@@ -597,7 +603,19 @@ public sealed partial class MirrorPipeline : IDisposable
         root.Dispatcher.TickGuard(force: true);
 
         var found = 0;
-        if (journal.CatchUpSince is { } since)
+        if (journal.CatchUpSince is not null && root.Dispatcher.Guard?.LossWhileDown() is not null)
+        {
+            if (!fullPushFollows) // -r: the start's own full push is guarded already
+            {
+                // An rm -rf (or an emptied mount) while the daemon was down: the scan would sync each changed directory
+                // with deletion, unjudged. A full sync per target judges on the target itself, and past the share holds.
+                foreach (var worker in root.Workers)
+                {
+                    root.Dispatcher.RequestFullSync(worker);
+                }
+            }
+        }
+        else if (journal.CatchUpSince is { } since)
         {
             // The scan looks a margin before the last "everything journaled" mark, so it finds again what the journal
             // has: the targets check those paths again (harmless), the plugins must not fire for them twice.

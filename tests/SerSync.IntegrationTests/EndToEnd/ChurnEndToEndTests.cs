@@ -17,9 +17,6 @@ public sealed class ChurnEndToEndTests
         await using var m = await Mirror.StartAsync(m =>
         {
             m.Config.Attrib = true; // chmod alone must travel too
-            // 30 s of random churn deletes and moves out of the tree (m.Outside) most of a small tree within the
-            // guard's trailing window: a hold by the rule, not the convergence this test is about.
-            m.Config.DeleteGuard = false;
             Directory.CreateDirectory(m.Src("seed/inner"));
             File.WriteAllText(m.Src("seed/inner/a.txt"), "seed");
         });

@@ -81,6 +81,48 @@ public sealed class DeleteGuardEndToEndTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_rm_rf_of_80_percent_while_the_daemon_is_down_is_held_at_the_restart_without_r(bool killed)
+    {
+        await using var run = await GuardedMirror.StartAsync(killed ? "sersync-e2e-guard-down-kill-" : "sersync-e2e-guard-down-");
+        var before = run.Targets.ToDictionary(t => t, Inodes);
+        if (killed)
+        {
+            // The census is written within its interval once the start's push has settled: wait for it, then crash.
+            await Eventually.TrueAsync(() => Directory.GetFiles(Path.Combine(run.Temp.Path, "state"), "census", SearchOption.AllDirectories).Length == 1,
+                HoldTimeout, "the census is on disk", TestContext.Current.CancellationToken);
+        }
+
+        await run.StopAsync(killed);
+        run.RemoveMostOfTheTree(); // no daemon sees it: the restart's catch-up finds the directories changed
+        await run.RestartAsync("-o", run.Config);
+
+        File.WriteAllText(Path.Combine(run.Source, "d0", "after-restart.txt"), "written after the restart");
+        foreach (var target in run.Targets)
+        {
+            await Eventually.TrueAsync(() => File.Exists(Path.Combine(target, "d0", "after-restart.txt")), Mirror.SyncTimeout, $"the write after the restart reaches {target}", TestContext.Current.CancellationToken);
+        }
+
+        await Eventually.TrueAsync(async () => (await run.HeldFullPushesAsync()) == 2, HoldTimeout, "both targets' full syncs hold their deletes", TestContext.Current.CancellationToken);
+        foreach (var target in run.Targets)
+        {
+            var now = Inodes(target);
+            Assert.All(before[target], f => Assert.True(now.TryGetValue(f.Key, out var inode) && inode == f.Value, $"{target}/{f.Key} was removed or replaced while held"));
+            Assert.Equal(5001, now.Count);
+        }
+
+        Assert.Contains("while the daemon was down", run.Daemon.StandardOutput + run.Daemon.StandardError, StringComparison.Ordinal);
+        var release = await run.CommandAsync("release");
+        Assert.True(release.ExitCode == 0, release.Output + release.Error);
+        foreach (var target in run.Targets)
+        {
+            await TreeConvergence.AssertConvergesAsync(run.Source, target, Mirror.SyncTimeout, abandon: () => run.Daemon.HasExited, diagnostics: run.Daemon.Describe);
+            Assert.Equal(1001, CountFiles(target));
+        }
+    }
+
     [Fact]
     public async Task Release_keep_drops_the_held_deletes_the_targets_keep_the_files_and_later_writes_flow()
     {
@@ -159,7 +201,7 @@ public sealed class DeleteGuardEndToEndTests
 
         public RsyncDaemon Rsyncd { get; }
 
-        public DaemonProcess Daemon { get; }
+        public DaemonProcess Daemon { get; private set; }
 
         public string Config { get; }
 
@@ -197,6 +239,37 @@ public sealed class DeleteGuardEndToEndTests
             }
 
             return run;
+        }
+
+        /// <summary>Stops the daemon (<paramref name="kill"/>: SIGKILL, no drain, no stop barrier).</summary>
+        public async Task StopAsync(bool kill)
+        {
+            if (kill)
+            {
+                DaemonProcess.SendSignal(Daemon.Pid, 9);
+                Assert.True(await Daemon.WaitForExitAsync(CommandTimeout) != 0, "a SIGKILLed daemon exits non-zero");
+            }
+            else
+            {
+                await Daemon.StopAsync();
+            }
+
+            Daemon.Dispose();
+        }
+
+        public async Task RestartAsync(params string[] arguments)
+        {
+            Daemon = DaemonProcess.Start(arguments);
+            await Daemon.WaitForReadyAsync(Mirror.ReadyTimeout);
+        }
+
+        /// <summary>The targets whose full push holds its deletes now.</summary>
+        public async Task<int> HeldFullPushesAsync()
+        {
+            var status = await CommandAsync("status", "--json");
+            using var doc = JsonDocument.Parse(status.Output);
+            return doc.RootElement.GetProperty("roots")[0].GetProperty("targets").EnumerateArray()
+                .Count(t => t.GetProperty("held_full_push").ValueKind == JsonValueKind.Object);
         }
 
         /// <summary>The 40 of the 50 directories <see cref="RemoveMostOfTheTree"/> removes.</summary>

@@ -54,6 +54,55 @@ public sealed class DeleteGuardTests : IDisposable
     }
 
     [Fact]
+    public void Deleting_what_was_made_within_the_trailing_window_is_churn_and_is_never_held()
+    {
+        MakeFiles(1000);
+        var (dispatcher, sink) = Start();
+        // A build writes 1,500 new files (and a directory of 100), then removes them all seconds later.
+        var made = new List<FileChange>();
+        for (var i = 1000; i < 2500; i++)
+        {
+            File.WriteAllText(Path.Combine(_root, "f" + i), "");
+            made.Add(new FileChange(ChangeKind.Upsert, RelativePath.FromString("f" + i), false, ChangeEvent.Create));
+        }
+
+        Directory.CreateDirectory(Path.Combine(_root, "tmpdir"));
+        for (var i = 0; i < 100; i++)
+        {
+            File.WriteAllText(Path.Combine(_root, "tmpdir", "x" + i), "");
+        }
+
+        made.Add(new FileChange(ChangeKind.UpsertTree, RelativePath.FromString("tmpdir"), true, ChangeEvent.Create));
+        Submit(dispatcher, made);
+        Assert.Equal(2600, dispatcher.Guard!.TargetFiles);
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var gone = Delete(Enumerable.Range(1000, 1500));
+        Directory.Delete(Path.Combine(_root, "tmpdir"), recursive: true);
+        gone.AddRange(Enumerable.Range(0, 100).Select(i => new FileChange(ChangeKind.Delete, RelativePath.FromString("tmpdir/x" + i), false, ChangeEvent.Delete)));
+        gone.Add(new FileChange(ChangeKind.Delete, RelativePath.FromString("tmpdir"), true, ChangeEvent.Delete));
+        Submit(dispatcher, gone);
+        Settle(dispatcher);
+
+        Assert.Equal(0, dispatcher.Guard.HeldCount);
+        Assert.Equal(1601, sink.Deletes.Count); // at once: nothing of them settles
+        Assert.Equal(1000, dispatcher.Guard.TargetFiles);
+
+        // Past the window the same names are what the targets hold: an rm of most of them is held again.
+        foreach (var i in Enumerable.Range(1000, 1500))
+        {
+            File.WriteAllText(Path.Combine(_root, "f" + i), "");
+        }
+
+        Submit(dispatcher, [.. Enumerable.Range(1000, 1500).Select(i => new FileChange(ChangeKind.Upsert, RelativePath.FromString("f" + i), false, ChangeEvent.Create))]);
+        _time.Advance(DeleteGuard.Trailing + TimeSpan.FromSeconds(1));
+        dispatcher.TickGuard();
+        Submit(dispatcher, Delete(Enumerable.Range(0, 2000)));
+        Settle(dispatcher);
+        Assert.Equal(2000, dispatcher.Guard.HeldCount);
+    }
+
+    [Fact]
     public void Deletes_within_the_share_go_once_the_burst_is_quiet_journaled_after_what_came_before()
     {
         MakeFiles(1000);

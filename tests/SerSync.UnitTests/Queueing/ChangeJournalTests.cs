@@ -40,6 +40,23 @@ public sealed class ChangeJournalTests : IDisposable
     }
 
     [Fact]
+    public void A_delete_the_guard_judged_is_read_back_as_judged_with_its_event()
+    {
+        using (var journal = Open("t"))
+        {
+            journal.Append([
+                new FileChange(ChangeKind.Delete, RelativePath.FromString("taken"), false, ChangeEvent.Delete),
+                new FileChange(ChangeKind.Delete, RelativePath.FromString("sent"), true, ChangeEvent.MoveFrom) { Judged = true },
+            ]);
+        }
+
+        using var reopened = Open("t");
+        var pending = reopened.PendingFor("t").Select(r => r.Change).ToList();
+        Assert.Equal([("taken", false, ChangeEvent.Delete, false), ("sent", true, ChangeEvent.MoveFrom, true)],
+            pending.Select(c => (c.Path.ToMatchString(), c.IsDirectory, c.Event, c.Judged)));
+    }
+
+    [Fact]
     public void Unacknowledged_changes_survive_a_reopen_per_target()
     {
         byte[] odd = [(byte)'n', (byte)'\n', 0xff];

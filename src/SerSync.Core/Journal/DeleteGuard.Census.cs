@@ -1,0 +1,130 @@
+// Implementation notes. Deletes made while the daemon is down leave no event: at the next start the catch-up scan
+// finds each changed directory by its ctime and syncs it with deletion, and a census counted then from the source
+// already lacks what was removed, so an rm -rf made during a stop would reach the targets unjudged. The census is
+// therefore kept on disk (what the targets hold, as far as the guard knows), and at a start what the source lost
+// since is judged like one burst: the census left by the last run against the count now, plus what the journal
+// will still replay (its deletes are judged on their own).
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+
+namespace SerSync.Journal;
+
+public sealed partial class DeleteGuard
+{
+    private const string CensusName = "census";
+    private static readonly byte[] CensusMagic = "SSCENS1\n"u8.ToArray();
+
+    /// <summary>At most this often the census is written while it changes.</summary>
+    public static readonly TimeSpan CensusInterval = TimeSpan.FromSeconds(5);
+
+    private long? _previousCensus;
+    private long _writtenCensus = -1;
+    private DateTimeOffset _censusWrittenAt = DateTimeOffset.MinValue;
+    private bool _censusWriteFailed;
+
+    private string? CensusPath => _store is null ? null : Path.Combine(Path.GetDirectoryName(_store)!, CensusName);
+
+    /// <summary>After the start-up replay: the files the targets held at the last stop that the source lost with no
+    /// event while the daemon was down, when they are past the share or leave the root empty (the catch-up must
+    /// then not delete them unjudged); null when the loss passes, or no census was kept.</summary>
+    public long? LossWhileDown()
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        lock (_lock)
+        {
+            if (_previousCensus is not { } before)
+            {
+                return null;
+            }
+
+            var lost = before - _targetFiles;
+            if (lost <= 0 || (_config.AllowsShare(lost, before) && !RootIsEmpty()))
+            {
+                return null;
+            }
+
+            LostWhileDown(_root, lost, before, lost * 100.0 / before, _config.Percent);
+            return lost;
+        }
+    }
+
+    /// <summary>At a stop, once the last burst is judged: the census is counted again and written. The count made
+    /// as changes pass drifts within a run (a file saved by rename over an old name counts its temporary name), and
+    /// after a stop's drain the targets hold what the source has, plus what is held.</summary>
+    public void Stopped()
+    {
+        if (!Enabled || _store is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_burst.Count == 0)
+            {
+                _targetFiles = CountFiles(Paths.RelativePath.Root) + _heldFiles;
+            }
+
+            WriteCensus(_time.GetUtcNow(), force: true);
+        }
+    }
+
+    /// <summary>Reads the census the last run left (before the count of this start replaces it).</summary>
+    private void ReadCensus()
+    {
+        if (CensusPath is not { } path || !File.Exists(path))
+        {
+            return;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length == CensusMagic.Length + 12 && bytes.AsSpan(0, CensusMagic.Length).SequenceEqual(CensusMagic)
+            && BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(CensusMagic.Length + 8)) == Crc32.Compute(bytes.AsSpan(0, CensusMagic.Length + 8)))
+        {
+            _previousCensus = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(CensusMagic.Length));
+        }
+    }
+
+    /// <summary>Writes the census when it changed (at most every <see cref="CensusInterval"/> unless forced).
+    /// Under <c>_lock</c>. A write that fails is said once and tried again later: it only weakens the next start's
+    /// judgement, never the live guard.</summary>
+    private void WriteCensus(DateTimeOffset now, bool force)
+    {
+        if (CensusPath is not { } path || _targetFiles == _writtenCensus || (!force && now - _censusWrittenAt < CensusInterval))
+        {
+            return;
+        }
+
+        var bytes = new byte[CensusMagic.Length + 12];
+        CensusMagic.CopyTo(bytes, 0);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(CensusMagic.Length), _targetFiles);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(CensusMagic.Length + 8), Crc32.Compute(bytes.AsSpan(0, CensusMagic.Length + 8)));
+        _censusWrittenAt = now;
+        try
+        {
+            var temp = path + ".tmp";
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, path, overwrite: true);
+            _writtenCensus = _targetFiles;
+            _censusWriteFailed = false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (!_censusWriteFailed)
+            {
+                CensusNotWritten(path, e.Message);
+                _censusWriteFailed = true;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 14212, Level = LogLevel.Critical, Message = "delete guard: {Root} lost {Lost} of the {Before} file(s) the targets held while the daemon was down ({Share:0.#} %, over the {Percent} % allowed, or the root is empty): the catch-up runs as a guarded full sync per target, which holds those deletes (sersyncd release [--keep])")]
+    private partial void LostWhileDown(string root, long lost, long before, double share, int percent);
+
+    [LoggerMessage(EventId = 14213, Level = LogLevel.Warning, Message = "delete guard: the census {Path} could not be written ({Reason}); the next start judges what was lost while down less well until it can")]
+    private partial void CensusNotWritten(string path, string reason);
+}
