@@ -234,25 +234,6 @@ public sealed partial class FullPushGuard
             return await unguarded(invocation);
         }
 
-        if (Current is { ReleaseOnce: true } released)
-        {
-            // The operator allowed these deletes: this one push deletes unjudged, at most as many as were held (what
-            // status showed), then the hold is gone. More gone since: rsync stops at the count and the push judges again.
-            var limited = Limit(invocation, released.Entries, out var ours);
-            var (run, result) = await unguarded(limited);
-            result = ours ? LimitReported(result) : result;
-            if (result.Succeeded)
-            {
-                Clear(released, "released by the operator");
-            }
-            else if (result.ExitCode == RsyncExitCodes.MaxDeleteReached)
-            {
-                ReleaseSpent(released);
-            }
-
-            return (run, result);
-        }
-
         var counter = new FullPushCensus.Counter(isExcluded);
         var probe = invocation with { Arguments = DryRunArguments(invocation.Arguments) };
         var started = _time.GetTimestamp();
@@ -267,6 +248,27 @@ public sealed partial class FullPushGuard
         if (census.ExcludedOnTarget.Count > 0)
         {
             invocation = invocation with { Stdin = [.. invocation.Stdin ?? [], .. ExcludeList.Encode(census.ExcludedOnTarget)] };
+        }
+
+        if (Current is { ReleaseOnce: true } released)
+        {
+            // The operator allowed these deletes: this one push deletes unjudged, at most as many as were held (what
+            // status showed), then the hold is gone. More gone since: rsync stops at the count and the push judges
+            // again. (The dry run still ran: it finds the filter's target-only paths, and a probe carrying the limit
+            // would count those among its deletes.)
+            var limited = Limit(invocation, released.Entries, out var spent);
+            var pushed = await runner.RunAsync(limited, lifetime, cancellationToken);
+            pushed = spent ? LimitReported(pushed) : pushed;
+            if (pushed.Succeeded)
+            {
+                Clear(released, "released by the operator");
+            }
+            else if (pushed.ExitCode == RsyncExitCodes.MaxDeleteReached)
+            {
+                ReleaseSpent(released);
+            }
+
+            return (limited, pushed);
         }
 
         if (AfterDryRun is { } between)

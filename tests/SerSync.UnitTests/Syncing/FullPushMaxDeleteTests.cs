@@ -118,7 +118,9 @@ public sealed class FullPushMaxDeleteTests
         runner.Runs.Clear();
         var result = await PushAsync(runner, guard);
         Assert.Equal(RsyncExitCodes.MaxDeleteReached, result.ExitCode);
-        Assert.Contains("--max-delete=15", runner.Runs.Single());
+        Assert.Equal(2, runner.Runs.Count); // the dry run (unlimited), the push
+        Assert.Contains("--max-delete=15", runner.Runs[1]);
+        Assert.DoesNotContain(runner.Runs[0], a => a.StartsWith("--max-delete", StringComparison.Ordinal));
         Assert.Equal(5, Directory.GetFiles(dst).Length); // 20 - 15
         var spent = Assert.IsType<FullPushHold>(guard.Current);
         Assert.False(spent.ReleaseOnce);
@@ -129,6 +131,27 @@ public sealed class FullPushMaxDeleteTests
         Assert.True(result.Succeeded, result.Output);
         Assert.Equal(3, Directory.GetFiles(dst).Length);
         Assert.Null(guard.Current);
+    }
+
+    [Fact]
+    public async Task A_released_push_keeps_the_filters_target_only_paths_out_of_its_count()
+    {
+        using var tmp = new TempDirectory();
+        var (src, dst) = (tmp.Sub("src"), tmp.Sub("dst"));
+        MakeFiles(src, "f", 2);
+        MakeFiles(dst, "f", 20);
+        File.WriteAllText(Path.Combine(dst, "keep.log"), "the filter excludes it: never deleted, never counted");
+        static bool IsExcluded(SerSync.Paths.RelativePath path, bool isDirectory) => path.ToString().EndsWith(".log", StringComparison.Ordinal);
+        var guard = NewGuard(src, dst, null);
+        var runner = new RecordingRunner();
+        await PushAsync(runner, guard, IsExcluded);
+        Assert.Equal(18, guard.Current!.Entries);
+        guard.Release(keep: false);
+
+        var result = await PushAsync(runner, guard, IsExcluded);
+        Assert.True(result.Succeeded, result.Output); // a probe with --max-delete=18 would have counted keep.log: 19
+        Assert.Null(guard.Current);
+        Assert.Equal(["f0", "f1", "keep.log"], Directory.GetFiles(dst).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     private static void MakeFiles(string dir, string prefix, int count)
@@ -142,9 +165,10 @@ public sealed class FullPushMaxDeleteTests
     private static FullPushGuard NewGuard(string src, string dst, string? state) =>
         new(new SyncTarget(src, new RemoteConfig(RemoteKind.LocalDirectory, null, null, dst, 1), RsyncConfig.Stock with { CommonParams = ["-artuz"] }, true), Guard, state, TimeProvider.System, NullLogger.Instance);
 
-    private static async Task<ProcessResult> PushAsync(IProcessRunner runner, FullPushGuard guard)
+    private static async Task<ProcessResult> PushAsync(IProcessRunner runner, FullPushGuard guard, Func<SerSync.Paths.RelativePath, bool, bool>? isExcluded = null)
     {
-        var (_, result) = await FullPush.RunGuardedAsync(runner, FullPush.Invocation(guard.Target, null, []), null, guard, NullLogger.Instance, TestContext.Current.CancellationToken);
+        var invocation = FullPush.Invocation(guard.Target, FullPush.ExcludeListFor(guard.Target.WatchRoot, isExcluded), []);
+        var (_, result) = await FullPush.RunGuardedAsync(runner, invocation, isExcluded, guard, NullLogger.Instance, TestContext.Current.CancellationToken);
         return result;
     }
 
