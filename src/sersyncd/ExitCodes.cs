@@ -23,6 +23,10 @@ public static class ExitCodes
     /// <summary>EX_USAGE: a bad command line, or a plugin name sersync never had.</summary>
     public const int Usage = 64;
 
+    /// <summary>EX_TEMPFAIL, <c>--once</c>: the delete guard held a target's deletes (pushed without deleting); wins
+    /// over <see cref="SomeTargetsFailed"/>.</summary>
+    public const int DeletesHeld = 75;
+
     /// <summary>EX_SOFTWARE: an unexpected fatal error.</summary>
     public const int Software = 70;
 

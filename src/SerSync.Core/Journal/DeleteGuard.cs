@@ -5,6 +5,9 @@
 // MoveTo half follows (MoveToFollows): it removes nothing and is never held. The census counts non-directory names
 // (a hard link counts once per name, as rsync without -H sends it; excluded paths are not counted), kept by +1/-1 as
 // the changes pass, so a directory costs nothing here: no node per file or per directory.
+// The store can fail (a full state disk): the guard then keeps holding in memory, keeps the journal's records of
+// what it could not persist unacknowledged (a crash replays them through the guard again), retries every tick, and
+// says so in the log and in status; nothing it holds is sent for that, nothing is dropped.
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
@@ -24,7 +27,9 @@ public readonly record struct HeldDelete(FileChange Change, long Files);
 /// <param name="Holds">Holds begun since the pipeline started.</param>
 /// <param name="TargetFiles">The census: the files the targets hold for the root, as far as the guard knows.</param>
 /// <param name="Settling">Deletes waiting for their burst to settle.</param>
-public sealed record DeleteGuardSnapshot(bool Enabled, int Held, long HeldFiles, DateTimeOffset? HeldSince, long Holds, long TargetFiles, int Settling, int Percent);
+/// <param name="StoreError">Why the held deletes could not be written to the store (or the last tick failed); null
+/// while all is well.</param>
+public sealed record DeleteGuardSnapshot(bool Enabled, int Held, long HeldFiles, DateTimeOffset? HeldSince, long Holds, long TargetFiles, int Settling, int Percent, string? StoreError = null);
 
 /// <summary>What a release did on one root.</summary>
 public readonly record struct GuardRelease(int Released, int Cleared, long Files);
@@ -60,6 +65,9 @@ public sealed partial class DeleteGuard
     /// <summary>At most this often the census is counted again from the disk before a burst of many deletes.</summary>
     public static readonly TimeSpan RecountInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>A failure told once, then at most this often while it lasts (a new one at once).</summary>
+    public static readonly TimeSpan FailureLogInterval = TimeSpan.FromMinutes(1);
+
     private const string StoreName = "held-deletes";
     private static readonly byte[] Magic = "SSHELD1\n"u8.ToArray();
 
@@ -89,6 +97,16 @@ public sealed partial class DeleteGuard
     private long _targetFiles;
     private long _heldFiles;
     private long _holds;
+
+    // The store's health: a hold not yet written, the oldest journal record it covers (acknowledgements stay below it
+    // until a write succeeds), and judged deletes the journal could not take (sent again by the next tick).
+    private readonly List<FileChange> _unsent = [];
+    private bool _storeDirty;
+    private long _unpersistedLowest = long.MaxValue;
+    private string? _storeError;
+    private string? _tickError;
+    private string? _lastFailureLogged;
+    private DateTimeOffset _lastFailureLog = DateTimeOffset.MinValue;
 
     /// <param name="stateDirectory">The root's state directory (the journal's), or null to hold in memory only.</param>
     public DeleteGuard(string root, DeleteGuardConfig config, string? stateDirectory, PathFilter filter, TimeProvider time, ILogger logger)
@@ -251,13 +269,38 @@ public sealed partial class DeleteGuard
         }
     }
 
-    /// <summary>The acknowledgement a target may durably give: below the oldest delete still settling, whose record
-    /// only the journal has (a crash then replays it through the guard again).</summary>
+    /// <summary>The acknowledgement a target may durably give: below the oldest delete still settling, or held but not
+    /// yet written to the store, whose record only the journal has (a crash then replays it through the guard again).</summary>
     public long CapAcknowledgement(long sequence)
     {
         lock (_lock)
         {
-            return _lowestSettling == long.MaxValue ? sequence : Math.Min(sequence, _lowestSettling - 1);
+            var lowest = Math.Min(_lowestSettling, _unpersistedLowest);
+            return lowest == long.MaxValue ? sequence : Math.Min(sequence, lowest - 1);
+        }
+    }
+
+    /// <summary>Judged deletes the dispatcher could not journal (an I/O error): the next tick sends them first.</summary>
+    public void Unsent(IEnumerable<FileChange> changes)
+    {
+        lock (_lock)
+        {
+            _unsent.AddRange(changes);
+        }
+    }
+
+    /// <summary>A tick that failed (the dispatcher's loop goes on): logged once, then at most once a minute, and shown
+    /// in status until a tick succeeds.</summary>
+    public void TickFailed(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        lock (_lock)
+        {
+            _tickError = exception.GetType().Name + ": " + exception.Message;
+            if (ShouldLogFailure(_tickError))
+            {
+                TickFailure(_root, _tickError);
+            }
         }
     }
 
@@ -272,40 +315,57 @@ public sealed partial class DeleteGuard
 
         lock (_lock)
         {
-            var now = _time.GetUtcNow();
-            while (_sent.Count > 0 && now - _sent.Peek().At > Trailing)
+            if (_storeDirty)
             {
-                _sent.Dequeue();
+                PersistStore();
             }
 
-            while (_samples.Count > 0 && now - _samples.Peek().At > Trailing)
+            var send = TickLocked(force);
+            _tickError = null;
+            if (_unsent.Count > 0)
             {
-                _samples.Dequeue();
+                send.InsertRange(0, _unsent);
+                _unsent.Clear();
             }
 
-            ExpireRecent(now);
-
-            if (_held.Count > 0 && (force || now - _lastRecheck >= Recheck))
-            {
-                _lastRecheck = now;
-                ClearRestored();
-            }
-
-            var quiet = _burst.Count > FewDeletes ? QuietAfterMany : Quiet;
-            if (_burst.Count == 0 || !(force || now - _lastDelete >= quiet || now - _burstStart >= MaxSettle))
-            {
-                if (_burst.Count == 0)
-                {
-                    WriteCensus(now, force); // settled: what the targets hold, for the next start's judgement
-                }
-
-                return [];
-            }
-
-            var send = Judge(now);
-            WriteCensus(now, force);
             return send;
         }
+    }
+
+    private List<FileChange> TickLocked(bool force)
+    {
+        var now = _time.GetUtcNow();
+        while (_sent.Count > 0 && now - _sent.Peek().At > Trailing)
+        {
+            _sent.Dequeue();
+        }
+
+        while (_samples.Count > 0 && now - _samples.Peek().At > Trailing)
+        {
+            _samples.Dequeue();
+        }
+
+        ExpireRecent(now);
+        if (_held.Count > 0 && (force || now - _lastRecheck >= Recheck))
+        {
+            _lastRecheck = now;
+            ClearRestored();
+        }
+
+        var quiet = _burst.Count > FewDeletes ? QuietAfterMany : Quiet;
+        if (_burst.Count == 0 || !(force || now - _lastDelete >= quiet || now - _burstStart >= MaxSettle))
+        {
+            if (_burst.Count == 0)
+            {
+                WriteCensus(now, force); // settled: what the targets hold, for the next start's judgement
+            }
+
+            return [];
+        }
+
+        var send = Judge(now);
+        WriteCensus(now, force);
+        return send;
     }
 
     /// <summary><c>sersyncd release</c>: the held deletes whose path is still gone, to be journaled again and queued
@@ -343,7 +403,8 @@ public sealed partial class DeleteGuard
             ProtectedChanged();
             _heldFiles = 0;
             _heldSince = null;
-            WriteStore();
+            _unpersistedLowest = long.MaxValue; // what is sent is journaled again; what is kept, dropped on purpose
+            PersistStore();
             if (released > 0 || cleared > 0)
             {
                 Released(_root, keep ? "dropped (the targets keep those files)" : "sent to the targets", released, files, cleared);
@@ -357,13 +418,14 @@ public sealed partial class DeleteGuard
     {
         lock (_lock)
         {
-            return new DeleteGuardSnapshot(Enabled, _held.Count, _heldFiles, _heldSince, _holds, _targetFiles, _burst.Count, _config.Percent);
+            return new DeleteGuardSnapshot(Enabled, _held.Count, _heldFiles, _heldSince, _holds, _targetFiles, _burst.Count, _config.Percent, _storeError ?? _tickError);
         }
     }
 
     private List<FileChange> Judge(DateTimeOffset now)
     {
         var burst = new List<(FileChange Change, long Files)>();
+        var lowest = _lowestSettling;
         var unknown = false;
         foreach (var (change, _, files) in _burst)
         {
@@ -439,7 +501,8 @@ public sealed partial class DeleteGuard
             }
         }
 
-        WriteStore();
+        _unpersistedLowest = Math.Min(_unpersistedLowest, lowest);
+        PersistStore();
         if (starts)
         {
             _holds++;
@@ -480,8 +543,7 @@ public sealed partial class DeleteGuard
         }
 
         ProtectedChanged();
-
-        WriteStore();
+        PersistStore();
         if (_held.Count == 0)
         {
             _heldSince = null;
@@ -600,6 +662,49 @@ public sealed partial class DeleteGuard
         return count;
     }
 
+    /// <summary>Writes the store; on an I/O error keeps the hold in memory, marked to be written again next tick.</summary>
+    private void PersistStore()
+    {
+        try
+        {
+            WriteStore();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _storeDirty = true;
+            _storeError = e.GetType().Name + ": " + e.Message;
+            if (ShouldLogFailure(_storeError))
+            {
+                StoreWriteFailed(_store!, _held.Count, _storeError);
+            }
+
+            return;
+        }
+
+        _storeDirty = false;
+        _unpersistedLowest = long.MaxValue;
+        if (_storeError is not null)
+        {
+            _storeError = null;
+            _lastFailureLogged = null;
+            StoreWritten(_store!, _held.Count);
+        }
+    }
+
+    /// <summary>Once per distinct failure, then at most once a <see cref="FailureLogInterval"/>.</summary>
+    private bool ShouldLogFailure(string failure)
+    {
+        var now = _time.GetUtcNow();
+        if (failure == _lastFailureLogged && now - _lastFailureLog < FailureLogInterval)
+        {
+            return false;
+        }
+
+        _lastFailureLogged = failure;
+        _lastFailureLog = now;
+        return true;
+    }
+
     /// <summary>Magic, then per delete: Int32 path length, flags (bit 0 directory), event, Int64 files, the path's
     /// bytes; then the CRC-32 of all before it. Replaced by rename; no file when nothing is held.</summary>
     private void WriteStore()
@@ -698,6 +803,15 @@ public sealed partial class DeleteGuard
 
     [LoggerMessage(EventId = 14206, Level = LogLevel.Critical, Message = "delete guard: {Root}: {Count} delete(s) held by a previous run ({Files} file(s)) are still held: run sersyncd release [--keep]")]
     private partial void StillHolding(string root, int count, long files);
+
+    [LoggerMessage(EventId = 14208, Level = LogLevel.Error, Message = "delete guard: cannot write {Store} ({Error}): the {Count} held delete(s) stay held in memory, their journal records are kept, and the write is retried every tick; check the state directory's disk")]
+    private partial void StoreWriteFailed(string store, int count, string error);
+
+    [LoggerMessage(EventId = 14209, Level = LogLevel.Warning, Message = "delete guard: {Store} is written again ({Count} held delete(s)): the store failure is over")]
+    private partial void StoreWritten(string store, int count);
+
+    [LoggerMessage(EventId = 14210, Level = LogLevel.Error, Message = "delete guard: {Root}: a tick failed ({Error}); the guard goes on and tries again on the next tick")]
+    private partial void TickFailure(string root, string error);
 
     [LoggerMessage(EventId = 14207, Level = LogLevel.Critical, Message = "delete guard: {Store} is damaged (bad check): what it held is unknown and is not sent; the deletes will reach the targets only through an audit or a full sync")]
     private partial void StoreDamaged(string store);

@@ -73,7 +73,18 @@ public sealed partial class RootDispatcher
             }
 
             var part = changes.GetRange(start, Math.Min(MaxPerAppend, changes.Count - start)).ConvertAll(c => c with { Judged = true });
-            var sequences = journal?.Append(part) ?? Unjournaled(part.Count);
+            long[] sequences;
+            try
+            {
+                sequences = journal?.Append(part) ?? Unjournaled(part.Count);
+            }
+            catch (Exception) when (Guard is not null)
+            {
+                // Judged (or released) already, never journaled: the guard sends them again on its next tick.
+                Guard.Unsent(changes.Skip(start));
+                throw;
+            }
+
             for (var i = 0; i < part.Count; i++)
             {
                 foreach (var queue in queues)
@@ -96,7 +107,16 @@ public sealed partial class RootDispatcher
             while (true)
             {
                 await Task.Delay(GuardTick, time, token);
-                TickGuard();
+                try
+                {
+                    TickGuard();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A loop that ended here would leave every later delete unjudged and the acknowledgements
+                    // frozen below the first one settling: the guard says so and the next tick tries again.
+                    Guard!.TickFailed(e);
+                }
             }
         }
         catch (OperationCanceledException)

@@ -10,7 +10,11 @@ using SerSync.Rsync;
 namespace SerSync.Pipeline;
 
 /// <summary>The parts a full push needs, built from a config.</summary>
-public sealed record FullPushParts(FullPush Push, IReadOnlyList<SyncTarget> Targets, Func<RelativePath, bool, bool>? IsExcluded);
+public sealed record FullPushParts(FullPush Push, IReadOnlyList<SyncTarget> Targets, Func<RelativePath, bool, bool>? IsExcluded)
+{
+    /// <summary>The delete guard of each target's push, in the order of <see cref="Targets"/> (empty: unguarded).</summary>
+    public IReadOnlyList<FullPushGuard> Guards { get; init; } = [];
+}
 
 /// <summary>Builds the pipeline's parts from a loaded config, in one place for the daemon and <c>--once</c>.</summary>
 public static class PipelineFactory
@@ -32,9 +36,14 @@ public static class PipelineFactory
     public static FullPushParts CreateFullPush(SerSyncConfig config, int workers, TimeProvider time, ILogger logger) =>
         CreateFullPush(config, new SemaphoreSlim(workers), time, logger);
 
+    /// <summary>A full push (<c>--once</c>) under each root's delete guard: a hold is kept in memory only, since no
+    /// daemon is there to release it; the caller reads <see cref="FullPushParts.Guards"/> after the push.</summary>
     public static FullPushParts CreateFullPush(SerSyncConfig config, SemaphoreSlim slots, TimeProvider time, ILogger logger)
     {
-        var push = new FullPush(new ProcessRunner(logger), slots, CreateFailLog(config), time, logger);
-        return new FullPushParts(push, SyncTarget.FromConfig(config), CreateFilter(config).RulesOrNull);
+        ArgumentNullException.ThrowIfNull(config);
+        var targets = SyncTarget.FromConfig(config);
+        List<FullPushGuard> guards = [.. targets.Select(t => new FullPushGuard(t, config.Watches.First(w => w.Path == t.WatchRoot).DeleteGuard, null, time, logger))];
+        var push = new FullPush(new ProcessRunner(logger), slots, CreateFailLog(config), time, logger) { Guards = t => guards.Find(g => ReferenceEquals(g.Target, t)) };
+        return new FullPushParts(push, targets, CreateFilter(config).RulesOrNull) { Guards = guards };
     }
 }

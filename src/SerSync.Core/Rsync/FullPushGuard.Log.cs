@@ -18,4 +18,10 @@ public sealed partial class FullPushGuard
 
     [LoggerMessage(EventId = 13104, Level = LogLevel.Information, Message = "Delete guard: the full push to {Target} holds {Held} files and would delete {Deletes} (source empty: {SourceEmpty}); dry run {Seconds:F1} s")]
     private static partial void DryRunCounted(ILogger logger, string target, long held, long deletes, bool sourceEmpty, double seconds);
+
+    [LoggerMessage(EventId = 13105, Level = LogLevel.Warning, Message = "Delete guard: the full push to {Target} stopped deleting at the {Entries} entries its dry run judged (rsync --max-delete, exit 25): the source lost more between the dry run and the push. The push counts as failed; its retry runs a new dry run and judges again")]
+    private static partial void DeleteLimitReached(ILogger logger, string target, long entries);
+
+    [LoggerMessage(EventId = 13106, Level = LogLevel.Warning, Message = "Delete guard: the released full push to {Target} stopped deleting at the {Entries} entries it was released for (rsync --max-delete, exit 25): the source lost more since the hold. The release is spent; the retry judges what is left and holds it again if it must (then `sersyncd release` again)")]
+    private static partial void ReleasedLimitReached(ILogger logger, string target, long entries);
 }

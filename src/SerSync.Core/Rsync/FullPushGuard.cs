@@ -6,6 +6,13 @@
 // transfer root "./" is listed. When the share fails or the push would empty the target, the push runs without
 // --delete: everything else is still sent. The same dry run also yields the target-only paths the config's filter
 // excludes (TargetSideExclusions' job), so a guarded push costs one dry run, not two.
+// The source may lose more between the dry run and the push (an unmount in that second): the push the dry run let
+// delete carries --max-delete=N, N the "*deleting" lines it judged. rsync counts every entry it removes against the
+// limit, directories included (exactly the "*deleting" lines, checked with rsync 3.5), stops deleting there and exits
+// 25; that push is a failure, retried, and its retry judges again. Pushed to an rsync daemon the receiver's warning
+// ("Deletions stopped due to --max-delete limit") reaches the client but its exit code does not (exit 0, rsync 3.5):
+// the warning stands for the code. N = 0 pushes without deleting instead of with --max-delete=0, which rsync before
+// 3.1 (an old receiver) reads as no limit at all. A config's own --max-delete at or under N is left to act alone.
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using SerSync.Configuration;
@@ -18,6 +25,10 @@ namespace SerSync.Rsync;
 /// source is empty, and the target-only paths the filter excludes (to be protected from <c>--delete</c>).</summary>
 public sealed record FullPushCensus(long Held, long Deletes, bool SourceEmpty, IReadOnlyList<RelativePath> ExcludedOnTarget)
 {
+    /// <summary>Every entry the push would delete, directories included (what rsync's <c>--max-delete</c> counts); a
+    /// protected path is not one, but what lies below a protected directory may be (the limit errs on the high side).</summary>
+    public long DeleteEntries { get; init; }
+
     /// <summary>Counts one dry run's output lines (<see cref="ItemizedChangeParser.Prefix"/> lines; the rest are
     /// ignored).</summary>
     public static FullPushCensus Count(IEnumerable<string> lines, Func<RelativePath, bool, bool>? isExcluded)
@@ -46,6 +57,7 @@ public sealed record FullPushCensus(long Held, long Deletes, bool SourceEmpty, I
         private readonly List<RelativePath> _excluded = [];
         private long _held;
         private long _deletes;
+        private long _deleteEntries;
         private long _sourceEntries;
 
         public void Add(string line)
@@ -75,8 +87,11 @@ public sealed record FullPushCensus(long Held, long Deletes, bool SourceEmpty, I
                 if (isExcluded is not null && isExcluded(entry.Path, entry.IsDirectory))
                 {
                     _excluded.Add(entry.Path); // protected: neither deleted nor counted
+                    return;
                 }
-                else if (!entry.IsDirectory)
+
+                _deleteEntries++;
+                if (!entry.IsDirectory)
                 {
                     _held++;
                     _deletes++;
@@ -96,7 +111,7 @@ public sealed record FullPushCensus(long Held, long Deletes, bool SourceEmpty, I
             }
         }
 
-        public FullPushCensus Result() => new(_held, _deletes, _sourceEntries == 0, _excluded);
+        public FullPushCensus Result() => new(_held, _deletes, _sourceEntries == 0, _excluded) { DeleteEntries = _deleteEntries };
 
         private static bool IsTransferRoot(string line) => line.EndsWith(" ./", StringComparison.Ordinal) && line.Length == ItemizedChangeParser.Prefix.Length + 12 + 2;
     }
@@ -107,8 +122,14 @@ public sealed record FullPushCensus(long Held, long Deletes, bool SourceEmpty, I
 /// files).</summary>
 /// <param name="Held">The files the target held when the deletes were last held.</param>
 /// <param name="Since">When they were first held.</param>
-/// <param name="ReleaseOnce">The operator released them: the next full push runs with <c>--delete</c> unchecked.</param>
-public sealed record FullPushHold(long Deletes, long Held, DateTimeOffset Since, DateTimeOffset At, bool ReleaseOnce);
+/// <param name="ReleaseOnce">The operator released them: the next full push runs with <c>--delete</c> unchecked but
+/// for <c>--max-delete=</c><see cref="Entries"/>.</param>
+public sealed record FullPushHold(long Deletes, long Held, DateTimeOffset Since, DateTimeOffset At, bool ReleaseOnce)
+{
+    /// <summary>The entries (directories included) the held push would have deleted: a released push deletes at most
+    /// these. A state file written before it was kept has none: then <see cref="Deletes"/>.</summary>
+    public long Entries { get; init; } = Deletes;
+}
 
 /// <summary>
 /// The delete guard on one target's full pushes (<c>-r</c>, a first start, crontab, after an overflow, a full sync the
@@ -140,6 +161,9 @@ public sealed partial class FullPushGuard
     public DeleteGuardConfig Config { get; }
 
     public string? StateFile { get; }
+
+    /// <summary>A test seam: awaited between the dry run and the push it judged (to change the source in between).</summary>
+    internal Func<FullPushCensus, Task>? AfterDryRun { get; set; }
 
     /// <summary>The file a target's hold is kept in, in its root's state directory.</summary>
     public static string StateFileFor(string stateDirectory, SyncTarget target)
@@ -210,18 +234,6 @@ public sealed partial class FullPushGuard
             return await unguarded(invocation);
         }
 
-        if (Current is { ReleaseOnce: true } released)
-        {
-            // The operator allowed these deletes: this one push deletes unchecked, then the hold is gone.
-            var (run, result) = await unguarded(invocation);
-            if (result.Succeeded)
-            {
-                Clear(released, "released by the operator");
-            }
-
-            return (run, result);
-        }
-
         var counter = new FullPushCensus.Counter(isExcluded);
         var probe = invocation with { Arguments = DryRunArguments(invocation.Arguments) };
         var started = _time.GetTimestamp();
@@ -238,9 +250,42 @@ public sealed partial class FullPushGuard
             invocation = invocation with { Stdin = [.. invocation.Stdin ?? [], .. ExcludeList.Encode(census.ExcludedOnTarget)] };
         }
 
+        if (Current is { ReleaseOnce: true } released)
+        {
+            // The operator allowed these deletes: this one push deletes unjudged, at most as many as were held (what
+            // status showed), then the hold is gone. More gone since: rsync stops at the count and the push judges
+            // again. (The dry run still ran: it finds the filter's target-only paths, and a probe carrying the limit
+            // would count those among its deletes.)
+            var limited = Limit(invocation, released.Entries, out var spent);
+            var pushed = await runner.RunAsync(limited, lifetime, cancellationToken);
+            pushed = spent ? LimitReported(pushed) : pushed;
+            if (pushed.Succeeded)
+            {
+                Clear(released, "released by the operator");
+            }
+            else if (pushed.ExitCode == RsyncExitCodes.MaxDeleteReached)
+            {
+                ReleaseSpent(released);
+            }
+
+            return (limited, pushed);
+        }
+
+        if (AfterDryRun is { } between)
+        {
+            await between(census);
+        }
+
         if (!census.MustHold(Config))
         {
+            invocation = Limit(invocation, census.DeleteEntries, out var ours);
             var result = await runner.RunAsync(invocation, lifetime, cancellationToken);
+            result = ours ? LimitReported(result) : result;
+            if (ours && result.ExitCode == RsyncExitCodes.MaxDeleteReached)
+            {
+                DeleteLimitReached(_logger, Target.Label, census.DeleteEntries);
+            }
+
             if (result.Succeeded && Current is { } previous)
             {
                 Clear(previous, "the source came back: this push's deletes are under the share");
@@ -284,6 +329,48 @@ public sealed partial class FullPushGuard
         return [.. options, .. arguments.Skip(Math.Max(0, arguments.Count - 2))];
     }
 
+    /// <summary>
+    /// The push the dry run judged: it deletes at most <paramref name="entries"/> (<c>--max-delete=</c>, last among
+    /// the options: rsync takes the last of a repeated one); the config's own <c>--max-delete</c> at or under it is
+    /// left alone; none at all: without its delete options (rsync before 3.1 reads <c>--max-delete=0</c> as no limit).
+    /// </summary>
+    public static ProcessInvocation WithDeleteLimit(ProcessInvocation invocation, long entries) => Limit(invocation, entries, out _);
+
+    /// <param name="ours">Whether the limit added is the one in force (then its warning means exit 25).</param>
+    private static ProcessInvocation Limit(ProcessInvocation invocation, long entries, out bool ours)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        ours = false;
+        var arguments = invocation.Arguments;
+        if (entries <= 0)
+        {
+            return invocation with { Arguments = WithoutDelete(arguments) };
+        }
+
+        var options = arguments.Take(Math.Max(0, arguments.Count - 2)).ToList();
+        for (var i = 0; i < options.Count; i++)
+        {
+            var value = options[i].StartsWith("--max-delete=", StringComparison.Ordinal) ? options[i]["--max-delete=".Length..]
+                : options[i] == "--max-delete" && i + 1 < options.Count ? options[i + 1] : null;
+            if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var configured) && configured > 0 && configured <= entries)
+            {
+                return invocation; // the config's own limit is tighter: it acts as it always did
+            }
+        }
+
+        ours = true;
+        var limit = Math.Min(entries, int.MaxValue).ToString(CultureInfo.InvariantCulture);
+        return invocation with { Arguments = [.. options, "--max-delete=" + limit, .. arguments.Skip(Math.Max(0, arguments.Count - 2))] };
+    }
+
+    /// <summary>rsync's warning when it stopped deleting at <c>--max-delete</c>; printed by the receiver, relayed to
+    /// the client by an rsync daemon, whose exit code is not.</summary>
+    internal const string LimitWarning = "Deletions stopped due to --max-delete limit";
+
+    /// <summary>The push's result with a limit that stopped deletions as exit 25, whichever side deleted.</summary>
+    internal static ProcessResult LimitReported(ProcessResult result) =>
+        result.ExitCode == 0 && result.Output.Contains(LimitWarning, StringComparison.Ordinal) ? result with { ExitCode = RsyncExitCodes.MaxDeleteReached } : result;
+
     /// <summary>The dry run: the push's argv with <c>--dry-run -ii</c> and the parser's out format before the source.</summary>
     public static List<string> DryRunArguments(IReadOnlyList<string> arguments)
     {
@@ -302,10 +389,28 @@ public sealed partial class FullPushGuard
         {
             var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds()); // as the file keeps it
             // A release that came in while this push was counting stands: the next push deletes.
-            _hold = new FullPushHold(census.Deletes, census.Held, _hold?.Since ?? now, now, _hold?.ReleaseOnce ?? false);
+            _hold = new FullPushHold(census.Deletes, census.Held, _hold?.Since ?? now, now, _hold?.ReleaseOnce ?? false) { Entries = census.DeleteEntries };
             Persist(_hold);
             return _hold;
         }
+    }
+
+    /// <summary>A released push stopped at the count it was released for: the source lost more since. The release is
+    /// spent (the deletes it allowed are done); the rest is judged by the retry, and held again if it must be.</summary>
+    private void ReleaseSpent(FullPushHold released)
+    {
+        lock (_gate)
+        {
+            if (_hold is not { ReleaseOnce: true })
+            {
+                return;
+            }
+
+            _hold = _hold with { ReleaseOnce = false };
+            Persist(_hold);
+        }
+
+        ReleasedLimitReached(_logger, Target.Label, released.Entries);
     }
 
     private void Clear(FullPushHold was, string why)
@@ -341,7 +446,7 @@ public sealed partial class FullPushGuard
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var text = string.Create(
             CultureInfo.InvariantCulture,
-            $"deletes={hold.Deletes}\nheld={hold.Held}\nsince={hold.Since.ToUnixTimeMilliseconds()}\nat={hold.At.ToUnixTimeMilliseconds()}\nrelease={(hold.ReleaseOnce ? 1 : 0)}\n");
+            $"deletes={hold.Deletes}\nheld={hold.Held}\nsince={hold.Since.ToUnixTimeMilliseconds()}\nat={hold.At.ToUnixTimeMilliseconds()}\nrelease={(hold.ReleaseOnce ? 1 : 0)}\nentries={hold.Entries}\n");
         var tmp = file + ".tmp";
         File.WriteAllText(tmp, text);
         File.Move(tmp, file, overwrite: true);
@@ -382,6 +487,9 @@ public sealed partial class FullPushGuard
             return null;
         }
 
-        return new FullPushHold(deletes, held, DateTimeOffset.FromUnixTimeMilliseconds(since), DateTimeOffset.FromUnixTimeMilliseconds(at), release != 0);
+        return new FullPushHold(deletes, held, DateTimeOffset.FromUnixTimeMilliseconds(since), DateTimeOffset.FromUnixTimeMilliseconds(at), release != 0)
+        {
+            Entries = values.TryGetValue("entries", out var entries) ? entries : deletes,
+        };
     }
 }

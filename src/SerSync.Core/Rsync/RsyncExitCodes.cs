@@ -20,12 +20,17 @@ public static class RsyncExitCodes
     /// <summary>What rsync (and ssh) exit with when the remote shell failed: transient.</summary>
     public const int RemoteShellFailed = 255;
 
+    /// <summary>rsync stopped deleting at <c>--max-delete</c>: the guarded full push judged fewer deletes than the source
+    /// now asks for. Transient: the retry judges again.</summary>
+    public const int MaxDeleteReached = 25;
+
     public static FailureClass Classify(int exitCode) => exitCode switch
     {
         0 => FailureClass.Success,
         23 or 24 => FailureClass.Partial,
         1 or 2 or 4 => FailureClass.Fatal, // syntax or usage error, protocol incompatibility, unsupported action
         5 => FailureClass.Fatal, // error starting client-server protocol: bad password, unknown module, refused
+        MaxDeleteReached => FailureClass.Transient, // the guard's limit: retried, and the retry's dry run judges again
         // 3 file selection, 6 daemon log, 10 socket I/O, 11 file I/O, 12 protocol data stream, 13 diagnostics,
         // 14 IPC, 20 signal, 21 waitpid, 22 memory, 25 max-delete, 30 I/O timeout, 35 daemon connect timeout,
         // 255 ssh failure, -1 killed by us (life bound) or not started: all worth retrying later.

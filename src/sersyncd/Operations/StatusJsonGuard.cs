@@ -8,7 +8,8 @@ namespace SerSync.Daemon.Operations;
 internal static class StatusJsonGuard
 {
     /// <summary><c>"delete_guard": {"enabled", "held", "held_files", "held_since", "holds_total", "census_files",
-    /// "settling", "percent"}</c>; null when the root has no guard (<c>start="false"</c>).</summary>
+    /// "settling", "percent", "store_error"}</c> (<c>store_error</c>: null, or why the held deletes cannot be written);
+    /// null when the root has no guard (<c>start="false"</c>).</summary>
     public static void WriteDeleteGuard(Utf8JsonWriter json, RootSnapshot root)
     {
         if (root.Guard is not { } g)
@@ -26,18 +27,34 @@ internal static class StatusJsonGuard
         json.WriteNumber("census_files", g.TargetFiles);
         json.WriteNumber("settling", g.Settling);
         json.WriteNumber("percent", g.Percent);
+        if (g.StoreError is { } error)
+        {
+            json.WriteString("store_error", error);
+        }
+        else
+        {
+            json.WriteNull("store_error");
+        }
+
         json.WriteEndObject();
     }
 
     /// <summary>", HOLDING 4000 delete(s) (4000 files) since ...: run sersyncd release [--keep]" for the table.</summary>
     public static string Note(JsonElement root)
     {
-        if (!root.TryGetProperty("delete_guard", out var g) || g.ValueKind != JsonValueKind.Object || g.GetProperty("held").GetInt32() == 0)
+        if (!root.TryGetProperty("delete_guard", out var g) || g.ValueKind != JsonValueKind.Object)
         {
             return "";
         }
 
+        // The guard cannot write its store (a full state disk): it holds in memory and retries; the operator must know.
+        var failing = g.TryGetProperty("store_error", out var e) && e.ValueKind == JsonValueKind.String ? ", delete guard FAILING: " + e.GetString() : "";
+        if (g.GetProperty("held").GetInt32() == 0)
+        {
+            return failing;
+        }
+
         var since = g.GetProperty("held_since").GetString();
-        return string.Create(CultureInfo.InvariantCulture, $", HOLDING {g.GetProperty("held").GetInt32()} delete(s) ({g.GetProperty("held_files").GetInt64()} file(s)) since {since}: run sersyncd release [--keep]");
+        return string.Create(CultureInfo.InvariantCulture, $", HOLDING {g.GetProperty("held").GetInt32()} delete(s) ({g.GetProperty("held_files").GetInt64()} file(s)) since {since}: run sersyncd release [--keep]{failing}");
     }
 }
