@@ -24,6 +24,7 @@ public sealed partial class ChangeJournal : IDisposable
 {
     private const int HeaderBytes = 4;
     private const int JudgedFlag = 0x20;
+    private const int FreshFlag = 0x40;
     private const int FixedBodyBytes = 8 + 8 + 1 + 1;
     private const long CompactWhenCaughtUpBytes = 1 << 20;
     private static readonly TimeSpan SyncInterval = TimeSpan.FromSeconds(1);
@@ -270,7 +271,7 @@ public sealed partial class ChangeJournal : IDisposable
 
         var since = _recovered.Max(r => r.Time) - window;
         return [.. _recovered
-            .Where(r => r.Time >= since && r.Change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree && r.Change.Event is ChangeEvent.Create or ChangeEvent.MoveTo)
+            .Where(r => r.Time >= since && r.Change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree && (r.Change.Fresh || r.Change.Event is ChangeEvent.Create or ChangeEvent.MoveTo))
             .Select(r => r.Change.Path)];
     }
 
@@ -373,8 +374,9 @@ public sealed partial class ChangeJournal : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), record.Time.ToUnixTimeMilliseconds());
         body[16] = (byte)record.Change.Kind;
         // Bit 0: a directory. Bits 1-4: the plugins' event (0, unknown, in records written before it was kept).
-        // Bit 5: a delete the guard judged (FileChange.Judged).
-        body[17] = (byte)((record.Change.IsDirectory ? 1 : 0) | ((int)record.Change.Event << 1) | (record.Change.Judged ? JudgedFlag : 0));
+        // Bit 5: a delete the guard judged (FileChange.Judged); bit 6: a name the watcher saw created (Fresh).
+        body[17] = (byte)((record.Change.IsDirectory ? 1 : 0) | ((int)record.Change.Event << 1) | (record.Change.Judged ? JudgedFlag : 0)
+            | (record.Change.Fresh ? FreshFlag : 0));
         path.CopyTo(body.AsSpan(FixedBodyBytes));
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteInt32LittleEndian(header, body.Length);
@@ -422,6 +424,7 @@ public sealed partial class ChangeJournal : IDisposable
             var change = new FileChange(kind, rescan ? RelativePath.Root : new RelativePath(pathBytes), (body[17] & 1) != 0, (ChangeEvent)((body[17] >> 1) & 0xF))
             {
                 Judged = (body[17] & JudgedFlag) != 0,
+                Fresh = (body[17] & FreshFlag) != 0,
             };
             records.Add(new JournalRecord(
                 BinaryPrimitives.ReadInt64LittleEndian(body),

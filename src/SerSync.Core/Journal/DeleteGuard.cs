@@ -208,6 +208,11 @@ public sealed partial class DeleteGuard
                 return true; // held already (a replay after a restart, or deleted again before it cleared)
             }
 
+            if (change.Fresh)
+            {
+                return false; // a name created and gone before it was ever reported: no target had it
+            }
+
             if (MadeRecently(change.Path))
             {
                 // Churn: made within the trailing window, so nothing the targets held before it.
@@ -578,7 +583,12 @@ public sealed partial class DeleteGuard
             added = CountFiles(change.Path);
         }
 
-        if (change.Event is ChangeEvent.Create or ChangeEvent.MoveTo && change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree)
+        if (change.Fresh && change.Kind == ChangeKind.Upsert && !change.IsDirectory && change.Event is not (ChangeEvent.Create or ChangeEvent.MoveTo))
+        {
+            added = 1; // created with createFile off: its first report is its close_write
+        }
+
+        if ((change.Fresh || change.Event is ChangeEvent.Create or ChangeEvent.MoveTo) && change.Kind is ChangeKind.Upsert or ChangeKind.UpsertTree)
         {
             NoteMade(change.Path, _time.GetUtcNow());
         }

@@ -55,6 +55,10 @@ public readonly record struct FileChange(ChangeKind Kind, RelativePath Path, boo
     /// sends it as it is, never judging it again with the rest of what it replays. Journaled (bit 5 of the flags).</summary>
     public bool Judged { get; init; }
 
+    /// <summary>The watcher saw this name created (an IN_CREATE that <c>createFile="false"</c> did not report): on an
+    /// upsert, a new name; on a delete, a name never reported, so no target ever had it. Journaled (bit 6).</summary>
+    public bool Fresh { get; init; }
+
     public bool Equals(FileChange other) => Kind == other.Kind && IsDirectory == other.IsDirectory && Path == other.Path;
 
     public override int GetHashCode() => HashCode.Combine(Kind, Path, IsDirectory);

@@ -150,7 +150,11 @@ public sealed partial class InotifyWatcher
                 // sersync treated IN_ATTRIB as a delete and unwatched directories; here it is a plain upsert.
                 var what = e.Has(InotifyMask.CloseWrite) && Config.CloseWrite ? ChangeEvent.CloseWrite
                     : e.Has(InotifyMask.Modify) && Config.Modify ? ChangeEvent.Modify : ChangeEvent.Attrib;
-                EmitUnlessExcluded(ChangeKind.Upsert, _tree.GetPath(node, e.Name.Span), e.IsDirectory, what);
+                var changed = _tree.GetPath(node, e.Name.Span);
+                if (!Filter.IsExcludedBelowIncluded(changed, e.IsDirectory))
+                {
+                    Emit(ChangeKind.Upsert, changed, e.IsDirectory, what, fresh: !e.IsDirectory && TakeFresh(changed));
+                }
             }
         }
 
@@ -187,6 +191,10 @@ public sealed partial class InotifyWatcher
         {
             Emit(ChangeKind.Upsert, path, false, ChangeEvent.Create);
         }
+        else
+        {
+            NoteFresh(path); // reported at its IN_CLOSE_WRITE, marked new there
+        }
     }
 
     /// <summary>
@@ -216,9 +224,11 @@ public sealed partial class InotifyWatcher
             ForgetSubtree(child);
         }
 
-        if (Config.Delete)
+        var path = _tree.GetPath(parent, e.Name.Span);
+        var fresh = !e.IsDirectory && TakeFresh(path);
+        if (Config.Delete && !Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
-            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory, ChangeEvent.Delete);
+            Emit(ChangeKind.Delete, path, e.IsDirectory, ChangeEvent.Delete, fresh: fresh);
         }
     }
 
@@ -229,9 +239,11 @@ public sealed partial class InotifyWatcher
             ForgetSubtree(child);
         }
 
-        if (Config.MoveFrom)
+        var path = _tree.GetPath(parent, e.Name.Span);
+        var fresh = !e.IsDirectory && TakeFresh(path);
+        if (Config.MoveFrom && !Filter.IsExcludedBelowIncluded(path, e.IsDirectory))
         {
-            EmitUnlessExcluded(ChangeKind.Delete, _tree.GetPath(parent, e.Name.Span), e.IsDirectory, ChangeEvent.MoveFrom);
+            Emit(ChangeKind.Delete, path, e.IsDirectory, ChangeEvent.MoveFrom, fresh: fresh);
         }
     }
 
@@ -345,6 +357,7 @@ public sealed partial class InotifyWatcher
     {
         QueueOverflowed(_logger, Root, InotifyLimits.MaxQueuedEventsFile);
         Interlocked.Increment(ref _overflows);
+        _fresh.Clear(); // events were lost: what was created and reported since is unknown
         var before = new HashSet<int>(_tree.CopyWds());
         _tree.Clear();
         Volatile.Write(ref _watchCount, 0);

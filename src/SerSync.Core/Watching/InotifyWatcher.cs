@@ -504,10 +504,10 @@ public sealed partial class InotifyWatcher : IDisposable
         }
     }
 
-    private void Emit(ChangeKind kind, RelativePath path, bool isDirectory, ChangeEvent what = ChangeEvent.Unknown, RelativePath? movedFrom = null, bool moveToFollows = false)
+    private void Emit(ChangeKind kind, RelativePath path, bool isDirectory, ChangeEvent what = ChangeEvent.Unknown, RelativePath? movedFrom = null, bool moveToFollows = false, bool fresh = false)
     {
         // The channel is unbounded, so TryWrite fails only once its owner completed it: nobody reads any more.
-        if (!_changes.TryWrite(new FileChange(kind, path, isDirectory, what, movedFrom) { MoveToFollows = moveToFollows }) && !_stopping)
+        if (!_changes.TryWrite(new FileChange(kind, path, isDirectory, what, movedFrom) { MoveToFollows = moveToFollows, Fresh = fresh }) && !_stopping)
         {
             _stopping = true;
             ChannelCompleted(_logger, Root);

@@ -103,6 +103,37 @@ public sealed class DeleteGuardTests : IDisposable
     }
 
     [Fact]
+    public void Deletes_of_names_written_with_createFile_off_moments_ago_are_churn_and_never_held()
+    {
+        MakeFiles(1000);
+        var (dispatcher, sink) = Start();
+        // An overflow test's burst: 5,000 short-lived files, each reported once at its close_write (fresh) or never
+        // (a fresh delete), then removed; and 200 of the 1,000 old files deleted (20 %).
+        var changes = new List<FileChange>();
+        for (var i = 0; i < 5000; i++)
+        {
+            var tmp = RelativePath.FromString("tmp" + i);
+            if (i % 2 == 0)
+            {
+                changes.Add(new FileChange(ChangeKind.Upsert, tmp, false, ChangeEvent.CloseWrite) { Fresh = true });
+                changes.Add(new FileChange(ChangeKind.Delete, tmp, false, ChangeEvent.Delete));
+            }
+            else
+            {
+                changes.Add(new FileChange(ChangeKind.Delete, tmp, false, ChangeEvent.Delete) { Fresh = true });
+            }
+        }
+
+        changes.AddRange(Delete(Enumerable.Range(0, 200)));
+        Submit(dispatcher, changes);
+        Settle(dispatcher);
+
+        Assert.Equal(0, dispatcher.Guard!.HeldCount);
+        Assert.Equal(5200, sink.Deletes.Count);
+        Assert.Equal(800, dispatcher.Guard.TargetFiles);
+    }
+
+    [Fact]
     public void Deletes_within_the_share_go_once_the_burst_is_quiet_journaled_after_what_came_before()
     {
         MakeFiles(1000);

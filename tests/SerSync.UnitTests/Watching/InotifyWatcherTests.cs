@@ -221,6 +221,26 @@ public sealed class InotifyWatcherTests
     }
 
     [Fact]
+    public void With_createFile_off_a_new_names_first_report_is_marked_fresh_and_so_is_the_delete_of_one_never_reported()
+    {
+        using var h = new WatcherHarness();
+        File.WriteAllText(h.P("old"), "x");
+        Assert.True(h.WaitFor(ChangeKind.Upsert, "old").Fresh); // created: its close_write is its first report
+        File.AppendAllText(h.P("old"), "y");
+        Assert.False(h.WaitFor(c => c.Kind == ChangeKind.Upsert && c.Path == R("old") && !c.Fresh, "a rewrite, not fresh").Fresh);
+
+        // Created and removed while open: never reported, so its delete removes nothing any target had.
+        using (var open = new FileStream(h.P("tmp"), FileMode.CreateNew))
+        {
+            File.Delete(h.P("tmp"));
+        }
+
+        Assert.True(h.WaitFor(ChangeKind.Delete, "tmp").Fresh);
+        File.Delete(h.P("old"));
+        Assert.False(h.WaitFor(ChangeKind.Delete, "old").Fresh);
+    }
+
+    [Fact]
     public void New_directories_are_watched_even_when_createFolder_is_off()
     {
         using var h = new WatcherHarness(InotifyConfig.Stock with { CreateFolder = false });
