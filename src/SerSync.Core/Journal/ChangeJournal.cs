@@ -260,6 +260,43 @@ public sealed partial class ChangeJournal : IDisposable
         }
     }
 
+    /// <summary>How the records read at open after <paramref name="sequence"/> change the delete guard's census:
+    /// +1 per file made (created, moved in, or first reported fresh), -1 per file deleted (a fresh delete, or the
+    /// judged copy of a delete, counts nothing); null when the file no longer holds every record after it.</summary>
+    public long? FileCountChangeSince(long sequence)
+    {
+        if (sequence >= _sequence)
+        {
+            return 0;
+        }
+
+        if (_recovered.Count == 0 || _recovered[0].Sequence > sequence + 1)
+        {
+            return null; // compacted or emptied since: the records in between are gone
+        }
+
+        long delta = 0;
+        foreach (var record in _recovered)
+        {
+            var change = record.Change;
+            if (record.Sequence <= sequence || change.IsDirectory)
+            {
+                continue;
+            }
+
+            if (change.Kind == ChangeKind.Delete)
+            {
+                delta -= change.Fresh || change.Judged ? 0 : 1;
+            }
+            else if (change.Kind == ChangeKind.Upsert && (change.Fresh || change.Event is ChangeEvent.Create or ChangeEvent.MoveTo))
+            {
+                delta++;
+            }
+        }
+
+        return delta;
+    }
+
     /// <summary>The names the journal file (as read at open) says were made, created or moved in, within
     /// <paramref name="window"/> before its newest record: the churn of the moments before a stop or a crash.</summary>
     public List<RelativePath> MadeRecently(TimeSpan window)

@@ -1,9 +1,11 @@
 // Implementation notes. Deletes made while the daemon is down leave no event: at the next start the catch-up scan
 // finds each changed directory by its ctime and syncs it with deletion, and a census counted then from the source
 // already lacks what was removed, so an rm -rf made during a stop would reach the targets unjudged. The census is
-// therefore kept on disk (what the targets hold, as far as the guard knows), and at a start what the source lost
-// since is judged like one burst: the census left by the last run against the count now, plus what the journal
-// will still replay (its deletes are judged on their own).
+// therefore kept on disk (what the targets hold, as far as the guard knows) with the journal sequence it counts up
+// to, written only while no delete settles. At a start the journal's records after that sequence bring it forward
+// (files made +1, deleted -1, as the census counts them), and what the source still lacks against it was lost with
+// no event: that is judged like one burst. When the journal no longer holds every record after that sequence, or
+// the census is older than the journal's format, nothing is judged.
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 
@@ -12,36 +14,56 @@ namespace SerSync.Journal;
 public sealed partial class DeleteGuard
 {
     private const string CensusName = "census";
-    private static readonly byte[] CensusMagic = "SSCENS1\n"u8.ToArray();
+    private static readonly byte[] CensusMagic = "SSCENS2\n"u8.ToArray();
+    private const int CensusBytes = 8 + 8 + 8 + 4; // magic, census, sequence, CRC-32
 
     /// <summary>At most this often the census is written while it changes.</summary>
     public static readonly TimeSpan CensusInterval = TimeSpan.FromSeconds(5);
 
     private long? _previousCensus;
+    private long _previousSequence;
+    private long _countAtLoad;
     private long _writtenCensus = -1;
     private DateTimeOffset _censusWrittenAt = DateTimeOffset.MinValue;
     private bool _censusWriteFailed;
 
     private string? CensusPath => _store is null ? null : Path.Combine(Path.GetDirectoryName(_store)!, CensusName);
 
-    /// <summary>After the start-up replay: the files the targets held at the last stop that the source lost with no
-    /// event while the daemon was down, when they are past the share or leave the root empty (the catch-up must
-    /// then not delete them unjudged); null when the loss passes, or no census was kept.</summary>
-    public long? LossWhileDown()
+    /// <summary>The journal's last sequence (the census is written with it); none: 0.</summary>
+    public Func<long> JournalSequence { get; init; } = () => 0;
+
+    /// <summary>The journal sequence the census left by the last run counts up to (null: no census kept).</summary>
+    public long? PreviousCensusSequence
     {
-        if (!Enabled)
+        get
+        {
+            lock (_lock)
+            {
+                return _previousCensus is null ? null : _previousSequence;
+            }
+        }
+    }
+
+    /// <summary>At a start: the files the targets held at the last census that the source lost with no event while
+    /// the daemon was down, when they are past the share or leave the root empty (the catch-up must then not delete
+    /// them unjudged); null when the loss passes or cannot be told. <paramref name="changeSince"/>: what the journal's
+    /// records after <see cref="PreviousCensusSequence"/> change in the count (null: the journal lacks some).</summary>
+    public long? LossWhileDown(long? changeSince)
+    {
+        if (!Enabled || changeSince is not { } delta)
         {
             return null;
         }
 
         lock (_lock)
         {
-            if (_previousCensus is not { } before)
+            if (_previousCensus is not { } census)
             {
                 return null;
             }
 
-            var lost = before - _targetFiles;
+            var before = census + delta;
+            var lost = before - _countAtLoad;
             if (lost <= 0 || (_config.AllowsShare(lost, before) && !RootIsEmpty()))
             {
                 return null;
@@ -82,10 +104,11 @@ public sealed partial class DeleteGuard
         }
 
         var bytes = File.ReadAllBytes(path);
-        if (bytes.Length == CensusMagic.Length + 12 && bytes.AsSpan(0, CensusMagic.Length).SequenceEqual(CensusMagic)
-            && BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(CensusMagic.Length + 8)) == Crc32.Compute(bytes.AsSpan(0, CensusMagic.Length + 8)))
+        if (bytes.Length == CensusBytes && bytes.AsSpan(0, CensusMagic.Length).SequenceEqual(CensusMagic)
+            && BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(CensusBytes - 4)) == Crc32.Compute(bytes.AsSpan(0, CensusBytes - 4)))
         {
             _previousCensus = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(CensusMagic.Length));
+            _previousSequence = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(CensusMagic.Length + 8));
         }
     }
 
@@ -94,15 +117,17 @@ public sealed partial class DeleteGuard
     /// judgement, never the live guard.</summary>
     private void WriteCensus(DateTimeOffset now, bool force)
     {
-        if (CensusPath is not { } path || _targetFiles == _writtenCensus || (!force && now - _censusWrittenAt < CensusInterval))
+        // Only while no delete settles: then the census accounts for every record up to the journal's last one.
+        if (CensusPath is not { } path || _burst.Count > 0 || _targetFiles == _writtenCensus || (!force && now - _censusWrittenAt < CensusInterval))
         {
             return;
         }
 
-        var bytes = new byte[CensusMagic.Length + 12];
+        var bytes = new byte[CensusBytes];
         CensusMagic.CopyTo(bytes, 0);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(CensusMagic.Length), _targetFiles);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(CensusMagic.Length + 8), Crc32.Compute(bytes.AsSpan(0, CensusMagic.Length + 8)));
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(CensusMagic.Length + 8), JournalSequence());
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(CensusBytes - 4), Crc32.Compute(bytes.AsSpan(0, CensusBytes - 4)));
         _censusWrittenAt = now;
         try
         {

@@ -165,6 +165,8 @@ public sealed partial class DeleteGuard
                 _targetFiles += h.Files; // gone from the source, still on the targets
             }
 
+            _countAtLoad = _targetFiles; // before any replayed delete is counted back
+
             ProtectedChanged();
             if (_held.Count > 0)
             {

@@ -48,6 +48,9 @@ public sealed partial class MirrorPipeline
     /// <summary>The root's delete guard, or null when <c>&lt;deleteGuard start="false"/&gt;</c> (nothing changes then).</summary>
     private DeleteGuard? NewGuard(Root root) => root.Watch.DeleteGuard.Enabled
         ? new DeleteGuard(root.Watch.Path, root.Watch.DeleteGuard, root.Journal?.Directory, _filter, _time, _loggers.CreateLogger<DeleteGuard>())
+        {
+            JournalSequence = () => root.Journal?.LastSequence ?? 0,
+        }
         : null;
 
     /// <summary>STATUS=: "; HOLDING 4000 delete(s) under /www (sersyncd release)", first of all when it holds.</summary>

@@ -603,7 +603,8 @@ public sealed partial class MirrorPipeline : IDisposable
         root.Dispatcher.TickGuard(force: true);
 
         var found = 0;
-        if (journal.CatchUpSince is not null && root.Dispatcher.Guard?.LossWhileDown() is not null)
+        if (journal.CatchUpSince is not null && root.Dispatcher.Guard is { PreviousCensusSequence: { } censusAt } guard
+            && guard.LossWhileDown(journal.FileCountChangeSince(censusAt)) is not null)
         {
             if (!fullPushFollows) // -r: the start's own full push is guarded already
             {

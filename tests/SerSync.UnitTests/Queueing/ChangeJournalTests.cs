@@ -57,6 +57,32 @@ public sealed class ChangeJournalTests : IDisposable
     }
 
     [Fact]
+    public void The_records_after_a_sequence_say_how_the_file_count_changed_as_the_delete_guard_counts()
+    {
+        FileChange F(ChangeKind kind, string path, ChangeEvent e) => new(kind, RelativePath.FromString(path), false, e);
+        using (var journal = Open("t"))
+        {
+            journal.Append([F(ChangeKind.Upsert, "old", ChangeEvent.Create)]); // 1: before the census
+            journal.Append([
+                F(ChangeKind.Upsert, "a", ChangeEvent.Create),                          // +1
+                F(ChangeKind.Upsert, "b", ChangeEvent.CloseWrite) with { Fresh = true }, // +1
+                F(ChangeKind.Upsert, "old", ChangeEvent.CloseWrite),                    // a rewrite: 0
+                F(ChangeKind.Delete, "x", ChangeEvent.Delete),                          // -1
+                F(ChangeKind.Delete, "x", ChangeEvent.Delete) with { Judged = true },   // its judged copy: 0
+                F(ChangeKind.Delete, "tmp", ChangeEvent.Delete) with { Fresh = true },  // never reported: 0
+                new FileChange(ChangeKind.Delete, RelativePath.FromString("dir"), true, ChangeEvent.Delete), // a directory: 0
+            ]);
+        }
+
+        using var reopened = Open("t");
+        Assert.Equal(1, reopened.FileCountChangeSince(1));
+        Assert.Equal(2, reopened.FileCountChangeSince(0));
+        Assert.Equal(0, reopened.FileCountChangeSince(reopened.LastSequence));
+        reopened.Acknowledge("t", reopened.LastSequence); // caught up: the file is emptied once past 1 MB only
+        Assert.Equal(1, reopened.FileCountChangeSince(1));
+    }
+
+    [Fact]
     public void Unacknowledged_changes_survive_a_reopen_per_target()
     {
         byte[] odd = [(byte)'n', (byte)'\n', 0xff];
