@@ -509,7 +509,8 @@ public sealed partial class ChangeJournal : IDisposable
         return BinaryPrimitives.ReadInt64LittleEndian(bytes);
     }
 
-    private static void ReplaceFile(string path, byte[] bytes)
+    /// <summary>Writes beside <paramref name="path"/> and renames over it: a reader sees the old bytes or the new.</summary>
+    internal static void ReplaceFile(string path, byte[] bytes)
     {
         var temp = path + ".tmp";
         File.WriteAllBytes(temp, bytes);

@@ -131,9 +131,7 @@ public sealed partial class DeleteGuard
         _censusWrittenAt = now;
         try
         {
-            var temp = path + ".tmp";
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, path, overwrite: true);
+            ChangeJournal.ReplaceFile(path, bytes);
             _writtenCensus = _targetFiles;
             _censusWriteFailed = false;
         }

@@ -65,20 +65,4 @@ public sealed class ProtectedPaths
     /// <summary>The children of <paramref name="directory"/> that are protected or lead to a protected path.</summary>
     public IReadOnlyCollection<RelativePath> ChildrenOf(RelativePath directory) =>
         _ways.TryGetValue(directory, out var children) ? children : [];
-
-    /// <summary>The protected paths no protected ancestor covers (what a full push must exclude), sorted.</summary>
-    public List<RelativePath> Tops()
-    {
-        var tops = new List<RelativePath>();
-        foreach (var path in _paths)
-        {
-            if (path.IsRoot || !Covers(path.Parent))
-            {
-                tops.Add(path);
-            }
-        }
-
-        tops.Sort();
-        return tops;
-    }
 }
