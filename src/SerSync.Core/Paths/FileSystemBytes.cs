@@ -27,6 +27,10 @@ public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, ui
 {
     /// <summary>Hard links to the inode (st_nlink).</summary>
     public uint LinkCount { get; init; }
+
+    /// <summary>st_mtime: set by writes, and by anyone (touch -d, rsync -t) to any value, so it proves less than
+    /// <see cref="ChangeTime"/>; the polling watcher compares both.</summary>
+    public DateTimeOffset ModifyTime { get; init; }
 }
 
 /// <summary>
@@ -131,7 +135,8 @@ public static class FileSystemBytes
         };
         var device = ((ulong)st.DevMajor << 32) | st.DevMinor;
         var ctime = DateTimeOffset.FromUnixTimeSeconds(st.Ctime.Seconds).AddTicks(st.Ctime.Nanoseconds / 100);
-        return new FileStatus(type, st.Mode, st.Uid, st.Gid, (long)st.Size, st.Ino, device, ctime) { LinkCount = st.Nlink };
+        var mtime = DateTimeOffset.FromUnixTimeSeconds(st.Mtime.Seconds).AddTicks(st.Mtime.Nanoseconds / 100);
+        return new FileStatus(type, st.Mode, st.Uid, st.Gid, (long)st.Size, st.Ino, device, ctime) { LinkCount = st.Nlink, ModifyTime = mtime };
     }
 
     /// <summary>Opens a regular file for reading without following a final symlink.</summary>
