@@ -81,7 +81,7 @@ internal static class ConfigSchema
         new("host", ["hostip", "port"], []),
         new("status", ["socket", "group", "listen", "unhealthyAfter"], []),
         Switch("debug"),
-        new("fileSystem", ["xfs"], []),
+        new("fileSystem", ["xfs", "watcher", "scanInterval"], []),
         new("filter", ["start"], [new("exclude", ["expression"], [], Repeated: true)]),
         new("inotify", [],
         [

@@ -71,6 +71,7 @@ internal sealed class ConfigXmlReader
             Status = ReadStatus(root.Element("status")),
             Debug = _values.Bool(root.Element("debug"), "start", false),
             Xfs = _values.Bool(root.Element("fileSystem"), "xfs", false),
+            Watcher = ReadWatcher(root.Element("fileSystem")),
             Filter = filter == null ? FilterConfig.Disabled : ReadFilter(filter),
             Inotify = inotifyConfig,
             Watches = watches,
@@ -85,6 +86,26 @@ internal sealed class ConfigXmlReader
     }
 
     private const int MaxStatusSocketBytes = 96;
+
+    private WatcherConfig ReadWatcher(XElement? fileSystem)
+    {
+        var kind = WatcherKind.Auto;
+        if (fileSystem?.Attribute("watcher") is { } attr && !WatcherConfig.TryParse(attr.Value, out kind))
+        {
+            throw _errors.Fail(attr, $"watcher={ConfigText.Quote(attr.Value)} on <fileSystem>: expected auto, inotify, portable or poll");
+        }
+
+        if (Environment.GetEnvironmentVariable(WatcherConfig.EnvironmentVariable) is { Length: > 0 } forced
+            && !WatcherConfig.TryParse(forced, out kind))
+        {
+            throw _errors.Fail(null, $"the environment variable {WatcherConfig.EnvironmentVariable}={ConfigText.Quote(forced)} is not a watcher: expected auto, inotify, portable or poll");
+        }
+
+        TimeSpan? interval = fileSystem?.Attribute("scanInterval") is null
+            ? null
+            : TimeSpan.FromSeconds(_values.Int(fileSystem, "scanInterval", 0, 1, WatcherConfig.MaxScanIntervalSeconds));
+        return new WatcherConfig(kind, interval);
+    }
 
     private StatusConfig ReadStatus(XElement? status)
     {

@@ -23,6 +23,9 @@ public sealed record SerSyncConfig
     /// to stat when d_type is unknown, so it is accepted and has no further effect.</summary>
     public bool Xfs { get; init; }
 
+    /// <summary><c>&lt;fileSystem watcher scanInterval&gt;</c> (addition): the watcher backend.</summary>
+    public WatcherConfig Watcher { get; init; } = WatcherConfig.Default;
+
     public FilterConfig Filter { get; init; } = FilterConfig.Disabled;
 
     public InotifyConfig Inotify { get; init; } = InotifyConfig.Stock;

@@ -57,7 +57,7 @@ public sealed partial class MirrorPipeline
         }
     }
 
-    private static IReadOnlyList<string> UnwatchedSample(InotifyWatcher? watcher) =>
+    private static IReadOnlyList<string> UnwatchedSample(IChangeWatcher? watcher) =>
         watcher is null || watcher.Unwatched.Count == 0 ? [] : [.. watcher.Unwatched.Sample(UnwatchedShown).Select(p => p.ToString())];
 
     /// <summary>STATUS=: "; 3 directories unwatched (max_user_watches used up): a/b, c" after the targets.</summary>

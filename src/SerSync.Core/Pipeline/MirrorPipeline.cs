@@ -189,6 +189,8 @@ public sealed partial class MirrorPipeline : IDisposable
             Unwatched = r.Watcher?.Unwatched.Count ?? 0,
             UnwatchedPaths = UnwatchedSample(r.Watcher),
             Guard = r.Dispatcher?.Guard?.Snapshot(),
+            Watcher = r.Watcher?.Kind,
+            WatcherCaveat = r.Watcher?.Caveat ?? "",
         })]);
 
     /// <summary>
@@ -237,11 +239,20 @@ public sealed partial class MirrorPipeline : IDisposable
 
             var offset = placed;
             var progress = new Progress<int>(n => status?.Invoke($"placing watches: {offset + n} directories"));
-            var reader = Beat("inotify reader for " + root.Watch.Path);
+            var kind = WatcherSelection.Resolve(_config.Watcher, root.Watch.Path, out var why);
+            var reader = Beat($"{WatcherConfig.Name(kind)} watcher for {root.Watch.Path}");
             TakeRootIdentity(root);
-            root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
+            root.Watcher = StartWatcher(() => NewWatcher(root, kind, progress, reader));
             placed += root.Watcher.WatchCount;
-            CheckQueuedEventsFor(root.Watch.Path, root.Watcher.WatchCount);
+            if (kind == WatcherKind.Inotify)
+            {
+                CheckQueuedEventsFor(root.Watch.Path, root.Watcher.WatchCount);
+            }
+
+            if (why is not null)
+            {
+                WatcherChosen(root.Watch.Path, WatcherConfig.Name(kind), why);
+            }
             root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path), CollapseKindOf = CollapseKindOf(root), Collapsed = c => JournalCollapsed(root, c), Guard = NewGuard(root) };
             root.Dispatcher.Guard?.Load();
             if (root.Journal is not null)
@@ -395,7 +406,7 @@ public sealed partial class MirrorPipeline : IDisposable
             .OrderBy(t => t.State is ReportedState.Retrying or ReportedState.Failed ? 0 : 1)
             .ThenByDescending(t => t.LagAt(snapshot.At))
             .ToList();
-        var line = new System.Text.StringBuilder($"watching {WatchCount} directories; ");
+        var line = new System.Text.StringBuilder($"watching {WatchCount} directories{WatcherNote(snapshot)}; ");
         if (behind.Count == 0)
         {
             line.Append(targets.Count == 1 ? "the target is in sync" : $"all {targets.Count} targets in sync");
@@ -506,9 +517,11 @@ public sealed partial class MirrorPipeline : IDisposable
         return hooks;
     }
 
-    private InotifyWatcher NewWatcher(Root root, IProgress<int> progress, Heartbeat heartbeat)
+    private IChangeWatcher NewWatcher(Root root, WatcherKind kind, IProgress<int> progress, Heartbeat heartbeat)
     {
-        var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat, MayRaiseWatchLimit = _options.RaiseInotifyLimits };
+        IChangeWatcher watcher = kind == WatcherKind.Inotify && OperatingSystem.IsLinux()
+            ? new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat, MayRaiseWatchLimit = _options.RaiseInotifyLimits }
+            : new ScanningWatcher(kind == WatcherKind.Inotify ? WatcherKind.Portable : kind, root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _config.Watcher.ScanIntervalFor(kind), _loggers.CreateLogger<ScanningWatcher>(), progress, _time) { Heartbeat = heartbeat };
         watcher.RootLost += (_, e) => LoseRoot(root, Reason(e.Reason));
         watcher.Faulted += (_, e) => Fail(e.Exception is WatchLimitException ? PipelineFault.WatchLimit : PipelineFault.Other, $"watching {root.Watch.Path} failed: {e.Exception.Message}");
         return watcher;
@@ -516,7 +529,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
     /// <summary>Places a root's watches. Out of watches and running as root: raises max_user_watches to what the
     /// tree needs (as sersync did, but said in the log) and places them again once; otherwise the error stands.</summary>
-    private InotifyWatcher StartWatcher(Func<InotifyWatcher> create)
+    private IChangeWatcher StartWatcher(Func<IChangeWatcher> create)
     {
         var watcher = create();
         try
@@ -838,7 +851,7 @@ public sealed partial class MirrorPipeline : IDisposable
 
         public ChangeJournal? Journal { get; set; }
 
-        public InotifyWatcher? Watcher { get; set; }
+        public IChangeWatcher? Watcher { get; set; }
 
         public RootDispatcher? Dispatcher { get; set; }
 

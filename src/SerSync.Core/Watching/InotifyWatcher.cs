@@ -69,7 +69,7 @@ namespace SerSync.Watching;
 /// </list>
 /// Excluded paths (<see cref="PathFilter"/>) are never reported and excluded directories are never watched.
 /// </remarks>
-public sealed partial class InotifyWatcher : IDisposable
+public sealed partial class InotifyWatcher : IChangeWatcher
 {
     private const int ReadBufferSize = 64 * 1024;
     private const int MaxReadsPerBatch = 64;
@@ -183,6 +183,10 @@ public sealed partial class InotifyWatcher : IDisposable
     public event EventHandler<WatcherFaultedEventArgs>? Faulted;
 
     public string Root { get; }
+
+    public WatcherKind Kind => WatcherKind.Inotify;
+
+    public string Caveat => "";
 
     public InotifyConfig Config { get; }
 

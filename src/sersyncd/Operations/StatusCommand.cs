@@ -103,7 +103,7 @@ internal static class StatusTable
         foreach (var root in status.GetProperty("roots").EnumerateArray())
         {
             var path = root.GetProperty("path").GetString()!;
-            notes.Add(string.Create(CultureInfo.InvariantCulture, $"{path}: {root.GetProperty("watches").GetInt32()} watches, {root.GetProperty("overflows").GetInt64()} overflows, {root.GetProperty("changes_total").GetInt64()} changes, journal {root.GetProperty("journal_bytes").GetInt64()} bytes")
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"{path}: {WatcherNote(root)}{root.GetProperty("watches").GetInt32()} watches, {root.GetProperty("overflows").GetInt64()} overflows, {root.GetProperty("changes_total").GetInt64()} changes, journal {root.GetProperty("journal_bytes").GetInt64()} bytes")
                 + string.Concat(root.GetProperty("plugins").EnumerateArray().Select(p => string.Create(CultureInfo.InvariantCulture, $", plugin {p.GetProperty("name").GetString()} {p.GetProperty("pending").GetInt32()} pending")))
                 + UnwatchedNote(root)
                 + StatusJsonGuard.Note(root));
@@ -154,6 +154,13 @@ internal static class StatusTable
         root.TryGetProperty("unwatched", out var n) && n.GetInt32() is var count and > 0
             ? string.Create(CultureInfo.InvariantCulture, $", {count} unwatched (max_user_watches used up, rescanned): ")
                 + string.Join(", ", root.GetProperty("unwatched_paths").EnumerateArray().Select(p => p.GetString()))
+            : "";
+
+    /// <summary>"portable watcher (CAVEAT), " when a root is not watched with inotify; "inotify, " otherwise; nothing
+    /// from a daemon without the field.</summary>
+    private static string WatcherNote(JsonElement root) =>
+        root.TryGetProperty("watcher", out var w) && w.GetString() is { } name
+            ? root.TryGetProperty("watcher_caveat", out var c) && c.GetString() is { Length: > 0 } caveat ? $"{name} watcher ({caveat}), " : $"{name}, "
             : "";
 
     private static string Ago(JsonElement time, DateTimeOffset now)

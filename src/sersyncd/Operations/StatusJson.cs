@@ -38,6 +38,8 @@ public static partial class StatusJson
             json.WriteStartObject();
             json.WriteString("path", root.Path);
             json.WriteNumber("watches", root.Watches);
+            json.WriteString("watcher", root.Watcher is { } kind ? WatcherConfig.Name(kind) : null);
+            json.WriteString("watcher_caveat", root.WatcherCaveat);
             json.WriteNumber("overflows", root.Overflows);
             json.WriteNumber("unwatched", root.Unwatched);
             json.WriteStartArray("unwatched_paths");
