@@ -61,7 +61,7 @@ public sealed partial class ScanningWatcher : IChangeWatcher
     private readonly TimeProvider _time;
     private readonly TreeScanner _scanner;
     private readonly InotifyConfig _config;
-    private readonly bool _dropHints;
+    private bool _dropHints;
     private readonly ConcurrentQueue<Hint> _hints = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly Lock _lock = new();
@@ -124,6 +124,9 @@ public sealed partial class ScanningWatcher : IChangeWatcher
     public string Root { get; }
 
     public TimeSpan ScanInterval { get; }
+
+    /// <summary>Drops every FileSystemWatcher hint (the test hook, also read from <see cref="DropEventsVariable"/>).</summary>
+    internal bool DropHints { get => _dropHints; init => _dropHints = value; }
 
     public string Caveat => Describe(Kind, ScanInterval);
 

@@ -27,6 +27,7 @@ public sealed class OperatorLogEndToEndTests
     [Fact]
     public async Task Debug_adds_one_line_per_raw_inotify_event()
     {
+        WatcherBackend.SkipUnlessInotify("the debug line per raw inotify event");
         await using var m = await Mirror.StartAsync(p => p.Config.Debug = true);
         Directory.CreateDirectory(m.Src("sub"));
         await m.WaitForTargetAsync();

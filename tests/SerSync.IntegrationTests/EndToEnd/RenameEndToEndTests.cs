@@ -131,7 +131,13 @@ public sealed class RenameEndToEndTests
             Assert.True(copied.Count == 0, $"{t}: sent again instead of renamed: {string.Join(", ", copied)}\n{daemon.Describe()}");
 
             Assert.Equal(dollar[i].Values.Order(), Inodes(RootBytes(t, nasty[20])).Values.Order());
-            Assert.Equal((swapped[i].Y, swapped[i].X), (Inode(Path.Combine(t, "x")), Inode(Path.Combine(t, "y"))));
+            if (WatcherBackend.IsInotify)
+            {
+                // inotify sees the swap's three renames in order; a scan sees only two names whose inodes changed
+                // places, which it sends again (a rename across a swap needs an order the scan cannot know).
+                Assert.Equal((swapped[i].Y, swapped[i].X), (Inode(Path.Combine(t, "x")), Inode(Path.Combine(t, "y"))));
+            }
+
             Assert.Equal(chained[i], Inode(Path.Combine(t, "c")));
             Assert.Equal("new page", File.ReadAllText(Path.Combine(t, "page.html")));
         }

@@ -45,6 +45,7 @@ public sealed class TruncateEndToEndTests
     [Fact]
     public async Task With_the_stock_switches_a_bare_truncate_is_not_seen_and_verify_reports_it()
     {
+        WatcherBackend.SkipUnlessInotify("a bare truncate going unseen with the stock switches (a scan sees the size change)");
         var ct = TestContext.Current.CancellationToken;
         await using var m = await Mirror.StartAsync(Prepare);
 

@@ -13,6 +13,7 @@ public sealed class WatchLimitEndToEndTests
     [Fact]
     public async Task As_root_the_daemon_raises_both_limits_and_misses_nothing_in_a_tree_past_the_watch_limit()
     {
+        WatcherBackend.SkipUnlessInotify("raising max_user_watches and max_queued_events");
         Assert.SkipUnless(Environment.IsPrivilegedProcess, "needs root to lower max_user_watches");
         var ct = TestContext.Current.CancellationToken;
         var queuedBefore = InotifyLimits.Read(InotifyLimits.MaxQueuedEventsFile)!.Value;
