@@ -51,9 +51,13 @@ echo x >> '{counter}'
 exec '{rsync}' "$@"
 """
 
-CONTESTANTS = ("sersyncd", "lsyncd", "inotifywait")
+CONTESTANTS = ("sersyncd", "sersyncd-portable", "sersyncd-poll", "lsyncd", "inotifywait")
+# The same sersyncd binary with another watcher backend forced (SERSYNCD_WATCHER): "sersyncd" is auto (inotify).
+WATCHER_OF = {"sersyncd-portable": "portable", "sersyncd-poll": "poll"}
 COLUMN_TITLES = {
     "sersyncd": "sersyncd (default)",
+    "sersyncd-portable": "sersyncd portable watcher",
+    "sersyncd-poll": "sersyncd poll watcher (5 s)",
     "lsyncd": "lsyncd delay=1",
     "inotifywait": "inotifywait+rsync loop",
 }
@@ -262,7 +266,9 @@ class Bench:
         env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
         env.pop("NOTIFY_SOCKET", None)
         sock = None
-        if name == "sersyncd":
+        if name.startswith("sersyncd"):
+            if name in WATCHER_OF:
+                env["SERSYNCD_WATCHER"] = WATCHER_OF[name]
             conf = os.path.join(run_dir, "confxml.xml")
             with open(conf, "w") as f:
                 f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -322,7 +328,7 @@ class Bench:
         """
         deadline = time.monotonic() + timeout
         res: dict = {}
-        if r.name == "sersyncd":
+        if r.name.startswith("sersyncd"):
             assert r.notify_sock is not None
             # the longest silence on the socket before READY=1 (STATUS= lines while placing watches)
             last_msg, gap = r.start, 0.0
@@ -498,7 +504,7 @@ class Bench:
 
     def note_exit(self, r: Running) -> None:
         # lsyncd exits 143 on TERM by design; bash dies from the signal (-15)
-        ok = {"sersyncd": (0,), "lsyncd": (143, 0), "inotifywait": (-15, 143, 0)}[r.name]
+        ok = {"lsyncd": (143, 0), "inotifywait": (-15, 143, 0)}.get(r.name, (0,))
         if r.exit_code not in ok:
             msg = f"{r.name}: exit status {r.exit_code} after SIGTERM (log {r.log_path}): {tail(r.log_path, 5)}"
             self.problems.append(msg)
@@ -693,7 +699,7 @@ def start_fanout_contestant(bench: "Bench", name: str, src: str, port: int, n: i
 
 def fanout_wait_ready(r: Running, n: int, timeout: float = 300) -> None:
     """sersyncd: READY=1. lsyncd: n 'Startup of ... finished.' lines (one per sync{})."""
-    if r.name == "sersyncd":
+    if r.name.startswith("sersyncd"):
         deadline = time.monotonic() + timeout
         assert r.notify_sock is not None
         while time.monotonic() < deadline:
@@ -809,7 +815,7 @@ def phase_fanout(bench: "Bench", name: str, storm_tree: str) -> dict:
 def note_fanout_log(bench: "Bench", name: str, run_dir: str) -> None:
     """sersyncd's warnings and errors of a fanout run (a failed rsync would explain a slow figure) go to the
     problems list, at most five per run."""
-    if name != "sersyncd":
+    if not name.startswith("sersyncd"):
         return
     try:
         with open(os.path.join(run_dir, "out.log"), errors="replace") as f:
@@ -1434,7 +1440,9 @@ def start_to_daemon(bench: "Bench", name: str, src: str, port: int, run_dir: str
     env.pop("NOTIFY_SOCKET", None)
     url = f"rsync://127.0.0.1:{port}/mod"
     sock = None
-    if name == "sersyncd":
+    if name.startswith("sersyncd"):
+        if name in WATCHER_OF:
+            env["SERSYNCD_WATCHER"] = WATCHER_OF[name]
         conf = os.path.join(run_dir, "confxml.xml")
         with open(conf, "w") as f:
             f.write(f"""<?xml version="1.0" encoding="UTF-8"?>

@@ -48,19 +48,31 @@ fi
 if [ "$built" -ne 0 ]; then
   failed=1 # a build error is a broken run: never reported as green
 else
-  # Unit tests first (seconds, in-process); then the integration tests (rsync, sshd, netns, the spawned daemon).
-  for project in SerSync.UnitTests SerSync.IntegrationTests; do
-    echo "test.sh: $project${SERSYNCD_BINARY:+ (daemon: $SERSYNCD_BINARY)}"
-    dotnet test --project "tests/$project/$project.csproj" -c Release --no-build 2>&1 | tee "$logs/$project"
+  # run LABEL WATCHER PROJECT [FILTER...]: one test run, counted. WATCHER forces the daemon's watcher backend
+  # (SERSYNCD_WATCHER, read by the config loader, so the spawned daemon and in-process pipelines alike), or "" for
+  # the configured one (auto: inotify here).
+  run() {
+    local label=$1 watcher=$2 project=$3
+    shift 3
+    echo "test.sh: $label: $project${watcher:+ (watcher: $watcher)}${SERSYNCD_BINARY:+ (daemon: $SERSYNCD_BINARY)}"
+    SERSYNCD_WATCHER=$watcher dotnet test --project "tests/$project/$project.csproj" -c Release --no-build ${1:+--} "$@" 2>&1 | tee "$logs/$label"
     status=${PIPESTATUS[0]}
-    p=$(awk '/^  succeeded:/ {s+=$2} END {print s+0}' "$logs/$project")
-    f=$(awk '/^  failed:/ {s+=$2} END {print s+0}' "$logs/$project")
+    p=$(awk '/^  succeeded:/ {s+=$2} END {print s+0}' "$logs/$label")
+    f=$(awk '/^  failed:/ {s+=$2} END {print s+0}' "$logs/$label")
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
       f=1 # the run broke before counting (crash, no tests found): never report that as green
     fi
+    echo "test.sh: $label: $p passed, $f failed"
     passed=$((passed + p))
     failed=$((failed + f))
-  done
+  }
+  # Unit tests first (seconds, in-process); then the integration tests (rsync, sshd, netns, the spawned daemon).
+  run unit "" SerSync.UnitTests
+  run integration "" SerSync.IntegrationTests
+  # The end-to-end suite again with the portable backend forced (FileSystemWatcher hints and its scans), and the
+  # churn and storm tests with polling (scans alone). Tests of what only inotify does skip there, saying why.
+  run e2e-portable portable SerSync.IntegrationTests --filter-namespace SerSync.IntegrationTests.EndToEnd
+  run churn-storm-poll poll SerSync.IntegrationTests --filter-method '*churn*' --filter-method '*storm*'
   if [ "$package" -eq 1 ]; then
     scripts/test-package.sh 2>&1 | tee "$logs/install"
     status=${PIPESTATUS[0]}

@@ -43,6 +43,10 @@ public sealed class ConfigBuilder
     /// <summary><c>&lt;debug start="true"/&gt;</c>: debug lines, the raw inotify events among them.</summary>
     public bool Debug { get; set; }
 
+    /// <summary><c>&lt;fileSystem watcher scanInterval&gt;</c>; null leaves the element out (auto, and whatever
+    /// <c>SERSYNCD_WATCHER</c> forces).</summary>
+    public (string Watcher, int? ScanIntervalSeconds)? FileSystem { get; set; }
+
     /// <summary>Full path of a sersync fail log, or null for none.</summary>
     public string? FailLog { get; set; }
 
@@ -224,6 +228,9 @@ public sealed class ConfigBuilder
                 new XAttribute("version", "2.5"),
                 status,
                 Flag("debug", Debug),
+                FileSystem is { } fs
+                    ? new XElement("fileSystem", new XAttribute("watcher", fs.Watcher), fs.ScanIntervalSeconds is { } every ? new XAttribute("scanInterval", every.ToString(CultureInfo.InvariantCulture)) : null)
+                    : null,
                 new XElement(
                     "inotify",
                     Flag("delete", Delete),

@@ -26,6 +26,15 @@ public sealed partial class ScanningWatcher
         _fsw = fsw;
     }
 
+    /// <summary>For tests: FileSystemWatcher stops raising events without a word, as it was seen to do.</summary>
+    internal void SilenceHints()
+    {
+        if (_fsw is { } fsw)
+        {
+            fsw.EnableRaisingEvents = false;
+        }
+    }
+
     private void StopHints()
     {
         var fsw = Interlocked.Exchange(ref _fsw, null);

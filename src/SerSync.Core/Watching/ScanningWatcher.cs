@@ -41,7 +41,7 @@ public sealed partial class ScanningWatcher : IChangeWatcher
     internal static readonly TimeSpan SettleAfterNewDirectory = TimeSpan.FromSeconds(1);
 
     /// <summary>After this long without a hint the portable backend checks, with a probe file, that hints still come.</summary>
-    internal static readonly TimeSpan ProbeAfterQuiet = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan DefaultProbeAfterQuiet = TimeSpan.FromSeconds(10);
 
     /// <summary>How long the probe file's hint may take before FileSystemWatcher is taken for dead.</summary>
     internal static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
@@ -124,6 +124,9 @@ public sealed partial class ScanningWatcher : IChangeWatcher
     public string Root { get; }
 
     public TimeSpan ScanInterval { get; }
+
+    /// <summary>After this long without a hint the portable backend checks that hints still come (shorter in tests).</summary>
+    internal TimeSpan ProbeAfterQuiet { get; init; } = DefaultProbeAfterQuiet;
 
     /// <summary>Drops every FileSystemWatcher hint (the test hook, also read from <see cref="DropEventsVariable"/>).</summary>
     internal bool DropHints { get => _dropHints; init => _dropHints = value; }
@@ -313,6 +316,11 @@ public sealed partial class ScanningWatcher : IChangeWatcher
                 if (_hints.IsEmpty)
                 {
                     _wake.Wait(wait);
+                }
+
+                while (_wake.CurrentCount > 0 && _wake.Wait(0))
+                {
+                    // One release per hint: this pass takes them all, so the count must not wake empty passes.
                 }
 
                 Heartbeat.Beat();

@@ -195,9 +195,13 @@ public sealed partial class DaemonProcess : IDisposable, IAsyncDisposable
 
     /// <summary>Runs a command that is expected to end by itself (<c>-t</c>, <c>--once</c>, <c>-d</c>'s parent) and
     /// returns the finished process; fails the test if it is still running after <paramref name="timeout"/>.</summary>
-    public static async Task<DaemonProcess> RunToExitAsync(IReadOnlyList<string> arguments, TimeSpan timeout, bool withNotifySocket = false)
+    public static Task<DaemonProcess> RunToExitAsync(IReadOnlyList<string> arguments, TimeSpan timeout, bool withNotifySocket = false) =>
+        RunToExitAsync(arguments, timeout, null, withNotifySocket);
+
+    /// <inheritdoc cref="RunToExitAsync(IReadOnlyList{string}, TimeSpan, bool)"/>
+    public static async Task<DaemonProcess> RunToExitAsync(IReadOnlyList<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, bool withNotifySocket = false)
     {
-        var daemon = new DaemonProcess(arguments, withNotifySocket, null);
+        var daemon = new DaemonProcess(arguments, withNotifySocket, environment);
         try
         {
             await daemon.WaitForExitAsync(timeout);

@@ -111,6 +111,7 @@ public sealed class VerifyEndToEndTests
     [Fact]
     public async Task The_audit_repairs_a_chmod_that_inotify_does_not_report_with_attrib_off()
     {
+        WatcherBackend.SkipUnlessInotify("a chmod going unseen with attrib off (a scan compares the mode)");
         await using var mirror = await Mirror.StartAsync(m =>
         {
             m.Config.Attrib = false;

@@ -53,7 +53,8 @@ public sealed class HookOrderingTests : IDisposable
         {
             lock (plugin.Seen)
             {
-                return plugin.Seen.Contains("f19") && plugin.Seen.Contains("d") && plugin.Seen.Contains("f03:delete");
+                // A scanning backend never sees a file made and deleted between two comparisons: nothing to send, nor to tell.
+                return plugin.Seen.Contains("f19") && plugin.Seen.Contains("d") && (plugin.Seen.Contains("f03:delete") || !WatcherBackend.IsInotify);
             }
         }
 

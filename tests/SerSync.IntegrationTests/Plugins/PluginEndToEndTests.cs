@@ -241,7 +241,11 @@ public sealed class PluginEndToEndTests
                 var inner = Convert.ToHexString([.. path, .. "/inner.txt"u8]);
                 if (!byPath.TryGetValue(key, out var got) && !byPath.ContainsKey(inner))
                 {
-                    missing.Add(name);
+                    // A scanning backend never sees a file made and deleted between two of its comparisons.
+                    if (!deleted || WatcherBackend.IsInotify)
+                    {
+                        missing.Add(name);
+                    }
                 }
                 else if (sink.CarriesEvent && got is not null && deleted && !got.Any(d => d.Event is "delete"))
                 {

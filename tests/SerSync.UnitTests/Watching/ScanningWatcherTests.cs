@@ -82,6 +82,25 @@ public sealed class ScanningWatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task A_FileSystemWatcher_that_went_quiet_is_found_by_its_probe_and_made_again()
+    {
+        using var watcher = new ScanningWatcher(WatcherKind.Portable, _root, InotifyConfig.Stock, new PathFilter(), _channel.Writer, TimeSpan.FromHours(1)) { ProbeAfterQuiet = TimeSpan.FromSeconds(1) };
+        watcher.Start();
+        watcher.SilenceHints();
+        var clock = Stopwatch.StartNew();
+        File.WriteAllText(Path.Combine(_root, "after-silence"), "x");
+
+        // Found by the whole-tree comparison that follows the restart, long before the hour's scan.
+        await WaitForAsync("after-silence", ChangeKind.Upsert);
+        Assert.True(watcher.Overflows >= 1, "the restart is counted as a lost-events repair");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+
+        // And the new FileSystemWatcher brings hints again.
+        File.WriteAllText(Path.Combine(_root, "after-restart"), "x");
+        await WaitForAsync("after-restart", ChangeKind.Upsert);
+    }
+
+    [Fact]
     public async Task Polling_reports_a_rename_as_a_move_and_the_barrier_needs_no_interval()
     {
         File.WriteAllText(Path.Combine(_root, "a"), "content");
