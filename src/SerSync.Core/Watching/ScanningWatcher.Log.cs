@@ -21,4 +21,7 @@ public sealed partial class ScanningWatcher
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "{Variable}=1: every FileSystemWatcher event on {Root} is dropped (a test hook); only the scans see changes")]
     private static partial void HintsDropped(ILogger logger, string root, string variable);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "{Root}: cannot list {Directory}: {Reason}; it is kept as the last scan saw it and tried again at every scan (logged once)")]
+    private static partial void Unreadable(ILogger logger, string root, string directory, string reason);
 }

@@ -115,7 +115,7 @@ public sealed partial class ScanningWatcher : IChangeWatcher
         _logger = logger ?? NullLogger.Instance;
         _progress = progress;
         _time = timeProvider ?? TimeProvider.System;
-        _scanner = new TreeScanner(FileSystemBytes.RootBytes(root), filter) { IsOwnName = IsOwnName };
+        _scanner = new TreeScanner(FileSystemBytes.RootBytes(root), filter) { IsOwnName = IsOwnName, ListFailed = OnListFailed };
         _dropHints = kind == WatcherKind.Portable && Environment.GetEnvironmentVariable(DropEventsVariable) == "1";
     }
 
@@ -157,7 +157,7 @@ public sealed partial class ScanningWatcher : IChangeWatcher
         return kind switch
         {
             WatcherKind.Portable => $"FileSystemWatcher hints, a full scan every {every}: a change whose event is lost is found up to {every} late; a file may be sent while still being written (no close_write), and sent again once it settles",
-            WatcherKind.Poll => $"no notifications, a full scan every {every}: every change is found up to {every} late, a change undone within one interval is never seen, a file may be sent while still being written, and each scan reads every directory",
+            WatcherKind.Poll => $"no notifications, a full scan every {every}: every change is found up to {every} late; a change undone within one interval is never seen; a file may be sent while still being written; each scan reads every directory",
             _ => "",
         };
     }
@@ -283,6 +283,16 @@ public sealed partial class ScanningWatcher : IChangeWatcher
     }
 
     private static bool IsOwnName(ReadOnlySpan<byte> name) => name.StartsWith(OwnPrefix);
+
+    private readonly HashSet<RelativePath> _unreadable = [];
+
+    private void OnListFailed(RelativePath dir, IOException ex)
+    {
+        if (_unreadable.Count < 1000 && _unreadable.Add(dir))
+        {
+            Unreadable(_logger, Root, dir.ToString(), ex.Message);
+        }
+    }
 
     private void Loop()
     {

@@ -74,6 +74,10 @@ internal sealed class TreeScanner(byte[] rootBytes, PathFilter filter)
     /// <summary>Called after every directory listed while <see cref="Build"/> runs (the directories so far).</summary>
     public Action<int>? Progress { get; set; }
 
+    /// <summary>Called when a directory cannot be listed (EACCES, EIO): it is left as the last scan saw it, never
+    /// taken for empty (that would delete what it holds on the targets).</summary>
+    public Action<RelativePath, IOException>? ListFailed { get; set; }
+
     /// <summary>Names in the root that are the watcher's own (cookie and probe files): never tracked.</summary>
     public Func<ReadOnlySpan<byte>, bool> IsOwnName { get; set; } = _ => false;
 
@@ -158,6 +162,19 @@ internal sealed class TreeScanner(byte[] rootBytes, PathFilter filter)
         }
     }
 
+    private List<DirectoryEntry>? List(RelativePath dir)
+    {
+        try
+        {
+            return FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir));
+        }
+        catch (IOException ex)
+        {
+            ListFailed?.Invoke(dir, ex);
+            return null;
+        }
+    }
+
     private (ScanDirectory? Node, RelativePath At) Nearest(RelativePath dir)
     {
         if (_root is null)
@@ -189,10 +206,10 @@ internal sealed class TreeScanner(byte[] rootBytes, PathFilter filter)
     private void Compare(RelativePath dir, ScanDirectory node, bool recursive, ScanPass pass)
     {
         Heartbeat.Beat();
-        var listing = FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir));
+        var listing = List(dir);
         if (listing is null)
         {
-            return; // gone meanwhile: its parent's comparison removes it
+            return; // gone meanwhile (its parent's comparison removes it), or unreadable (kept as it was)
         }
 
         var seen = new HashSet<byte[]>(listing.Count, ByteArrayComparer.Instance);
@@ -343,7 +360,7 @@ internal sealed class TreeScanner(byte[] rootBytes, PathFilter filter)
             var (dir, node) = stack.Pop();
             Heartbeat.Beat();
             Progress?.Invoke(DirectoryCount);
-            foreach (var e in FileSystemBytes.ListDirectory(FileSystemBytes.Combine(rootBytes, dir)) ?? [])
+            foreach (var e in List(dir) ?? [])
             {
                 if (dir.IsRoot && IsOwnName(e.Name))
                 {

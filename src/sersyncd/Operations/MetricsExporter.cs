@@ -9,6 +9,7 @@
 using System.Globalization;
 using System.IO.Enumeration;
 using Prometheus;
+using SerSync.Configuration;
 using SerSync.Pipeline;
 using SerSync.Rsync;
 using SerSync.Targets;
@@ -44,7 +45,7 @@ public sealed partial class MetricsExporter
     private int _lastSeenGeneration;
     private int _foldedGeneration;
 
-    private readonly Gauge _pending, _lag, _up, _state, _drift, _watches, _journalBytes, _pluginPending, _info, _generation, _unwatched;
+    private readonly Gauge _pending, _lag, _up, _state, _drift, _watches, _journalBytes, _pluginPending, _info, _generation, _unwatched, _watcher;
     private readonly Gauge _journalMax, _journalCollapses, _collapseOwed; // the bounded journal
     private readonly Counter _runs, _failures, _changes, _overflows;
     private readonly Gauge _fullPushHeld;
@@ -71,6 +72,7 @@ public sealed partial class MetricsExporter
         _watches = f.CreateGauge("sersyncd_watches", "inotify watches placed on the root's tree.", root);
         _overflows = f.CreateCounter("sersyncd_queue_overflows_total", "inotify queue overflows on the root (each is followed by a rescan).", root);
         _unwatched = f.CreateGauge("sersyncd_unwatched_directories", "Directories of the root that could not be watched (max_user_watches used up) and are rescanned on a timer instead; 0 when all are watched.", root);
+        _watcher = f.CreateGauge("sersyncd_watcher_backend", "The root's watcher backend: 1 for the one running (inotify, portable, poll), 0 for the others; only inotify sees every change as it happens.", ["root", "backend"]);
         _journalBytes = f.CreateGauge("sersyncd_journal_bytes", "Size of the root's change journal.", root);
         _journalMax = f.CreateGauge("sersyncd_journal_max_bytes", "The root's journal bound (<journal maxSize>): past it a target that is away is collapsed into a full sync.", root);
         _journalCollapses = f.CreateGauge("sersyncd_journal_collapses", "Collapses of the root's journal since the pipeline started (a target away past the bound).", root);
@@ -150,6 +152,11 @@ public sealed partial class MetricsExporter
             r.Sweep = sweep;
             r.Watches.Set(root.Watches);
             _unwatched.WithLabels(root.Path).Set(root.Unwatched);
+            foreach (var backend in Backends)
+            {
+                _watcher.WithLabels(root.Path, WatcherConfig.Name(backend)).Set(root.Watcher == backend ? 1 : 0);
+            }
+
             r.JournalBytes.Set(root.JournalBytes);
             _journalMax.WithLabels(root.Path).Set(root.JournalMaxBytes);
             _journalCollapses.WithLabels(root.Path).Set(root.JournalCollapses);
@@ -203,6 +210,10 @@ public sealed partial class MetricsExporter
                 _changes.RemoveLabelled(path);
                 _overflows.RemoveLabelled(path);
                 _unwatched.RemoveLabelled(path);
+                foreach (var backend in Backends)
+                {
+                    _watcher.RemoveLabelled(path, WatcherConfig.Name(backend));
+                }
             }
         }
 
@@ -224,6 +235,8 @@ public sealed partial class MetricsExporter
             }
         }
     }
+
+    private static readonly WatcherKind[] Backends = [WatcherKind.Inotify, WatcherKind.Portable, WatcherKind.Poll];
 
     private RootSeries RootFor(string path)
     {
