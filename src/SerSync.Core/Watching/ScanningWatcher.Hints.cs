@@ -52,12 +52,12 @@ public sealed partial class ScanningWatcher
         fsw.Dispose();
     }
 
-    private void OnHint(object sender, FileSystemEventArgs e) => Hinted(e.FullPath);
+    private void OnHint(object sender, FileSystemEventArgs e) => Hinted(e.FullPath, gone: e.ChangeType == WatcherChangeTypes.Deleted);
 
     private void OnRenamed(object sender, RenamedEventArgs e)
     {
-        Hinted(e.OldFullPath);
-        Hinted(e.FullPath);
+        Hinted(e.OldFullPath, gone: true);
+        Hinted(e.FullPath, gone: false);
     }
 
     private void OnError(object sender, ErrorEventArgs e)
@@ -73,7 +73,7 @@ public sealed partial class ScanningWatcher
         _wake.Release();
     }
 
-    private void Hinted(string fullPath)
+    private void Hinted(string fullPath, bool gone)
     {
         Interlocked.Exchange(ref _lastHint, _time.GetTimestamp());
         if (_probeName is { } probe && fullPath.EndsWith(probe, StringComparison.Ordinal))
@@ -87,7 +87,7 @@ public sealed partial class ScanningWatcher
             return;
         }
 
-        _hints.Enqueue(new Hint(ToRelative(fullPath), Everything: false));
+        _hints.Enqueue(new Hint(ToRelative(fullPath), Everything: false, gone));
         _wake.Release();
     }
 
@@ -122,12 +122,11 @@ public sealed partial class ScanningWatcher
 
     /// <summary>Moves the waiting hints into <paramref name="paths"/>; true when the whole tree is to be compared
     /// (an error, or more hints than a pass takes).</summary>
-    private bool TakeHints(ScanPass pass, out List<RelativePath> paths)
+    private bool TakeHints(ScanPass pass, out List<(RelativePath Path, bool Gone)> paths)
     {
-        _ = pass;
         paths = [];
         var everything = false;
-        var seen = new HashSet<RelativePath>();
+        var seen = new Dictionary<RelativePath, int>();
         var directories = new List<RelativePath>();
         while (_hints.TryDequeue(out var hint))
         {
@@ -137,20 +136,35 @@ public sealed partial class ScanningWatcher
                 continue;
             }
 
-            if (hint.Path is { } path && seen.Add(path))
+            if (hint.Path is not { } path)
             {
-                if (path.Bytes.Length > 0 && path.Bytes[^1] == (byte)'/')
+                continue;
+            }
+
+            if (seen.TryGetValue(path, out var at))
+            {
+                if (at >= 0 && hint.Gone)
                 {
-                    directories.Add(new RelativePath(path.Bytes[..^1].ToArray()));
+                    paths[at] = (path, true); // created and deleted within the pass: a delete may be due
                 }
-                else if (path.IsRoot)
-                {
-                    directories.Add(path);
-                }
-                else
-                {
-                    paths.Add(path);
-                }
+
+                continue;
+            }
+
+            if (path.Bytes.Length > 0 && path.Bytes[^1] == (byte)'/')
+            {
+                seen[path] = -1;
+                directories.Add(new RelativePath(path.Bytes[..^1].ToArray()));
+            }
+            else if (path.IsRoot)
+            {
+                seen[path] = -1;
+                directories.Add(path);
+            }
+            else
+            {
+                seen[path] = paths.Count;
+                paths.Add((path, hint.Gone));
             }
         }
 

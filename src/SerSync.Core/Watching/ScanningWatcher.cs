@@ -362,9 +362,9 @@ public sealed partial class ScanningWatcher : IChangeWatcher
                 }
                 else
                 {
-                    foreach (var path in hinted)
+                    foreach (var (path, gone) in hinted)
                     {
-                        _scanner.Recheck(path, pass);
+                        _scanner.Recheck(path, pass, gone);
                     }
 
                     foreach (var dir in pass.ToRecompare.ToList())
@@ -414,8 +414,20 @@ public sealed partial class ScanningWatcher : IChangeWatcher
             return;
         }
 
-        foreach (var change in pass.Drain())
+        if (_time.GetUtcNow() - _deletedSince > DeletedMemory)
         {
+            (_deletedBefore, _deleted) = (_deleted, _deletedBefore);
+            _deleted.Clear();
+            _deletedSince = _time.GetUtcNow();
+        }
+
+        foreach (var change in pass.Drain(p => _deleted.Contains(p) || _deletedBefore.Contains(p)))
+        {
+            if (change.Kind == ChangeKind.Delete && _deleted.Count < MaxDeletedRemembered)
+            {
+                _deleted.Add(change.Path);
+            }
+
             if (Kind == WatcherKind.Portable && change.Kind == ChangeKind.UpsertTree)
             {
                 _settle.Add((now + SettleAfterNewDirectory, change.Path));
@@ -429,6 +441,14 @@ public sealed partial class ScanningWatcher : IChangeWatcher
         }
     }
 
+    // The deletes reported in the last DeletedMemory (two generations): a hint that a name was deleted, arriving
+    // after a comparison found it gone, must not report it twice (the delete guard would count it twice).
+    private static readonly TimeSpan DeletedMemory = TimeSpan.FromSeconds(10);
+    private const int MaxDeletedRemembered = 1 << 16;
+    private HashSet<RelativePath> _deleted = [];
+    private HashSet<RelativePath> _deletedBefore = [];
+    private DateTimeOffset _deletedSince;
+
     private void LoseRoot()
     {
         RootGone(_logger, Root);
@@ -438,5 +458,5 @@ public sealed partial class ScanningWatcher : IChangeWatcher
         RootLost?.Invoke(this, new RootLostEventArgs(Root, reason));
     }
 
-    private readonly record struct Hint(RelativePath? Path, bool Everything);
+    private readonly record struct Hint(RelativePath? Path, bool Everything, bool Gone = false);
 }

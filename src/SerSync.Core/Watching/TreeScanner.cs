@@ -112,8 +112,11 @@ internal sealed class TreeScanner(byte[] rootBytes, PathFilter filter)
         Compare(at, node, recursive || at != dir, pass);
     }
 
-    /// <summary>Compares the one entry at <paramref name="path"/> with the last scan (a hint named it).</summary>
-    public void Recheck(RelativePath path, ScanPass pass)
+    /// <summary>Compares the one entry at <paramref name="path"/> with the last scan (a hint named it).
+    /// <paramref name="gone"/>: the hint said it was deleted or renamed away. Such a name the scans never saw (made
+    /// and removed between two of them) is still reported deleted: a directory sync running meanwhile may have
+    /// copied it to a target, and nothing else would ever take it away there.</summary>
+    public void Recheck(RelativePath path, ScanPass pass, bool gone = false)
     {
         if (path.IsRoot)
         {
@@ -147,6 +150,10 @@ internal sealed class TreeScanner(byte[] rootBytes, PathFilter filter)
             if (known)
             {
                 Remove(parent, key, path, pass);
+            }
+            else if (gone && st is null && !filter.IsExcludedBelowIncluded(path, isDirectory: false))
+            {
+                pass.Vanished(path);
             }
 
             return;
@@ -399,8 +406,9 @@ internal sealed class ScanPass(InotifyConfig config)
     private readonly List<(RelativePath Path, ScanEntry Entry)> _added = [];
     private readonly List<(RelativePath Path, bool IsDirectory, bool Content)> _changed = [];
     private readonly List<RelativePath> _recompare = [];
+    private readonly List<RelativePath> _vanished = [];
 
-    public bool IsEmpty => _removed.Count == 0 && _added.Count == 0 && _changed.Count == 0;
+    public bool IsEmpty => _removed.Count == 0 && _added.Count == 0 && _changed.Count == 0 && _vanished.Count == 0;
 
     /// <summary>Directories whose listing moved although only an entry was compared: the watcher compares them
     /// next (once a hint pass ends) so a name the hints missed is found without waiting for the full scan.</summary>
@@ -414,8 +422,13 @@ internal sealed class ScanPass(InotifyConfig config)
 
     public void Recompare(RelativePath dir) => _recompare.Add(dir);
 
-    /// <summary>The pass's changes in a safe order (deletes, renames, then what is new or changed), and empties it.</summary>
-    public List<FileChange> Drain()
+    /// <summary>A name a hint said was deleted, which the scans never saw: reported as a delete (last).</summary>
+    public void Vanished(RelativePath path) => _vanished.Add(path);
+
+    /// <summary>The pass's changes in a safe order (deletes, renames, then what is new or changed, then the deletes of
+    /// names never seen), and empties it. <paramref name="deletedAlready"/> leaves out a never-seen name's delete
+    /// that was just reported (its hint came after a comparison had found it gone).</summary>
+    public List<FileChange> Drain(Func<RelativePath, bool>? deletedAlready = null)
     {
         var changes = new List<FileChange>();
         var addedPaths = new HashSet<RelativePath>(_added.Select(a => a.Path));
@@ -498,6 +511,18 @@ internal sealed class ScanPass(InotifyConfig config)
             }
         }
 
+        if (config.Delete)
+        {
+            foreach (var path in _vanished)
+            {
+                if (!addedPaths.Contains(path) && deletedAlready?.Invoke(path) != true)
+                {
+                    changes.Add(new FileChange(ChangeKind.Delete, path, false, ChangeEvent.Delete));
+                }
+            }
+        }
+
+        _vanished.Clear();
         _removed.Clear();
         _added.Clear();
         _changed.Clear();

@@ -39,7 +39,7 @@ public sealed class PluginEndToEndTests
         var down = DateTime.UtcNow;
 
         var expected = MakeChanges(source, "down", ct);
-        await Eventually.TrueAsync(() => TreeComparer.Compare(source, target).Count == 0, DeliveryTimeout, "the target to have every change while the receiver is down", ct);
+        await TargetHasEverythingAsync(source, target, "while the receiver is down", daemon, ct);
         var whileDown = sink.Deliveries().Count;
         var left = Outage - (DateTime.UtcNow - down);
         if (left > TimeSpan.Zero)
@@ -71,7 +71,7 @@ public sealed class PluginEndToEndTests
         {
             await first.WaitForReadyAsync(ReadyTimeout);
             expected = MakeChanges(source, "kill", ct);
-            await Eventually.TrueAsync(() => TreeComparer.Compare(source, target).Count == 0, DeliveryTimeout, "the target to have every change (the hooks are then pending, the receiver down)", ct);
+            await TargetHasEverythingAsync(source, target, "the hooks are then pending, the receiver down", first, ct);
             DaemonProcess.SendSignal(first.Pid, SIGKILL);
             await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }
@@ -226,6 +226,12 @@ public sealed class PluginEndToEndTests
         }
 
         return new Expected(changes, paths);
+    }
+
+    private static async Task TargetHasEverythingAsync(string source, string target, string when, DaemonProcess daemon, CancellationToken ct)
+    {
+        var polled = await Eventually.PollAsync(() => TreeComparer.Compare(source, target), d => d.Count == 0, DeliveryTimeout, cancellationToken: ct);
+        Assert.True(polled.Reached, $"the target lacks changes ({when}) after {DeliveryTimeout.TotalSeconds} s: {string.Join("; ", polled.Value.Take(10))}\n{daemon.Describe()}");
     }
 
     private static async Task AssertAllDeliveredAsync(PluginSink sink, Expected expected, string workDirectory, CancellationToken ct)
