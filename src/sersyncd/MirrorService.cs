@@ -109,7 +109,11 @@ public sealed partial class MirrorService(
         // garbage would stay resident. One aggressive collection returns it to the OS (measured in bench/README.md).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         // Likewise the binary's pages that only the start ran or read (see StartupPages).
-        StartupPages.Release();
+        if (OperatingSystem.IsLinux())
+        {
+            StartupPages.Release(); // /proc/self/maps and MADV_PAGEOUT: Linux only; elsewhere the pages stay
+        }
+
         notifier.Ready(pipeline.StatusLine());
         Ready(pipeline.StatusLine());
         status.SetPhase(DaemonPhase.Running);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using Microsoft.Win32.SafeHandles;
 using SerSync.Interop;
 
@@ -41,7 +42,11 @@ public static class FileSystemBytes
 {
     /// <summary>Lists a directory without following it if it is a symlink. Null when it vanished or is not a
     /// directory (a race with the writer is normal, not an error); other failures throw.</summary>
-    public static unsafe List<DirectoryEntry>? ListDirectory(ReadOnlySpan<byte> path)
+    public static List<DirectoryEntry>? ListDirectory(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxListDirectory(path) : PortableFileSystem.ListDirectory(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe List<DirectoryEntry>? LinuxListDirectory(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         nint dir;
@@ -105,7 +110,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>lstat; null when the path does not exist.</summary>
-    public static unsafe FileStatus? Stat(ReadOnlySpan<byte> path)
+    public static FileStatus? Stat(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxStat(path) : PortableFileSystem.Stat(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe FileStatus? LinuxStat(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         Libc.Statx st;
@@ -140,7 +149,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>Opens a regular file for reading without following a final symlink.</summary>
-    public static unsafe SafeFileHandle OpenRead(ReadOnlySpan<byte> path)
+    public static SafeFileHandle OpenRead(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxOpenRead(path) : PortableFileSystem.OpenRead(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe SafeFileHandle LinuxOpenRead(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         int fd;
@@ -159,7 +172,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>The target bytes of a symlink.</summary>
-    public static unsafe byte[] ReadLink(ReadOnlySpan<byte> path)
+    public static byte[] ReadLink(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxReadLink(path) : PortableFileSystem.ReadLink(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe byte[] LinuxReadLink(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         var buf = new byte[4096];
@@ -183,7 +200,11 @@ public static class FileSystemBytes
     /// Creates a new empty regular file (O_CREAT|O_EXCL|O_CLOEXEC, never following or reusing what is there) and
     /// closes it. False, with the reason in <paramref name="error"/>, when it cannot be created.
     /// </summary>
-    public static unsafe bool TryCreateNew(ReadOnlySpan<byte> path, int mode, out string? error)
+    public static bool TryCreateNew(ReadOnlySpan<byte> path, int mode, out string? error) =>
+        OperatingSystem.IsLinux() ? LinuxTryCreateNew(path, mode, out error) : PortableFileSystem.TryCreateNew(path, mode, out error);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool LinuxTryCreateNew(ReadOnlySpan<byte> path, int mode, out string? error)
     {
         var cpath = Libc.ToCString(path);
         int fd;
@@ -204,7 +225,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>unlink(); false when it failed (already gone, or not permitted).</summary>
-    public static unsafe bool TryDelete(ReadOnlySpan<byte> path)
+    public static bool TryDelete(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxTryDelete(path) : PortableFileSystem.TryDelete(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool LinuxTryDelete(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         fixed (byte* p = cpath)
@@ -215,7 +240,11 @@ public static class FileSystemBytes
 
     /// <summary>rename(2) of one byte path to another; 0 when done, else the errno (EXDEV across file systems,
     /// ENOTEMPTY over a non-empty directory, ...).</summary>
-    public static unsafe int TryRename(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    public static int TryRename(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to) =>
+        OperatingSystem.IsLinux() ? LinuxTryRename(from, to) : PortableFileSystem.TryRename(from, to);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe int LinuxTryRename(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
     {
         var cfrom = Libc.ToCString(from);
         var cto = Libc.ToCString(to);
@@ -227,7 +256,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>mkdir(2) with <paramref name="mode"/> (less the umask); 0 when done, else the errno.</summary>
-    public static unsafe int TryCreateDirectory(ReadOnlySpan<byte> path, int mode)
+    public static int TryCreateDirectory(ReadOnlySpan<byte> path, int mode) =>
+        OperatingSystem.IsLinux() ? LinuxTryCreateDirectory(path, mode) : PortableFileSystem.TryCreateDirectory(path, mode);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe int LinuxTryCreateDirectory(ReadOnlySpan<byte> path, int mode)
     {
         var cpath = Libc.ToCString(path);
         fixed (byte* p = cpath)

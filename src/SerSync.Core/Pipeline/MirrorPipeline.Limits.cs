@@ -57,8 +57,10 @@ public sealed partial class MirrorPipeline
         }
     }
 
+#pragma warning disable CA1416 // the watcher seam decides
     private static IReadOnlyList<string> UnwatchedSample(InotifyWatcher? watcher) =>
         watcher is null || watcher.Unwatched.Count == 0 ? [] : [.. watcher.Unwatched.Sample(UnwatchedShown).Select(p => p.ToString())];
+#pragma warning restore CA1416
 
     /// <summary>STATUS=: "; 3 directories unwatched (max_user_watches used up): a/b, c" after the targets.</summary>
     internal static void AppendUnwatched(StringBuilder line, PipelineSnapshot snapshot)

@@ -168,10 +168,13 @@ public sealed partial class MirrorPipeline : IDisposable
     /// <summary>The plugins' hooks, one per enabled plugin and root it follows.</summary>
     public IReadOnlyList<HookWorker> Hooks => _hooks;
 
+#pragma warning disable CA1416 // the watcher seam decides
     public int WatchCount => _roots.Sum(r => r.Watcher?.WatchCount ?? 0);
+#pragma warning restore CA1416
 
     /// <summary>Every root's and target's state, for status and metrics: a few reads under each worker's lock, no
     /// I/O, so a status request never waits for the pipeline.</summary>
+#pragma warning disable CA1416 // the watcher seam decides
     public PipelineSnapshot Snapshot() => new(
         _time.GetUtcNow(),
         [.. _roots.Select(r => new RootSnapshot(
@@ -190,6 +193,7 @@ public sealed partial class MirrorPipeline : IDisposable
             UnwatchedPaths = UnwatchedSample(r.Watcher),
             Guard = r.Dispatcher?.Guard?.Snapshot(),
         })]);
+#pragma warning restore CA1416
 
     /// <summary>
     /// Places every watch (out of watches as root: raises the limit once and places them again), opens the journals,
@@ -239,9 +243,11 @@ public sealed partial class MirrorPipeline : IDisposable
             var progress = new Progress<int>(n => status?.Invoke($"placing watches: {offset + n} directories"));
             var reader = Beat("inotify reader for " + root.Watch.Path);
             TakeRootIdentity(root);
+#pragma warning disable CA1416 // the watcher seam decides
             root.Watcher = StartWatcher(() => NewWatcher(root, progress, reader));
             placed += root.Watcher.WatchCount;
             CheckQueuedEventsFor(root.Watch.Path, root.Watcher.WatchCount);
+#pragma warning restore CA1416
             root.Dispatcher = new RootDispatcher(root.Channel.Reader, root.Sinks, root.Journal, _time) { Heartbeat = Beat("dispatcher for " + root.Watch.Path), CollapseKindOf = CollapseKindOf(root), Collapsed = c => JournalCollapsed(root, c), Guard = NewGuard(root) };
             root.Dispatcher.Guard?.Load();
             if (root.Journal is not null)
@@ -349,7 +355,9 @@ public sealed partial class MirrorPipeline : IDisposable
         var barriers = _roots.Where(r => r.Watcher is not null).Select(async r =>
         {
             var began = _time.GetUtcNow();
+#pragma warning disable CA1416 // the watcher seam decides
             if (!_faulted && !await r.Watcher!.SyncAsync(_options.BarrierTimeout))
+#pragma warning restore CA1416
             {
                 BarrierMissed(r.Watch.Path, _options.BarrierTimeout.TotalSeconds);
             }
@@ -362,7 +370,9 @@ public sealed partial class MirrorPipeline : IDisposable
 
         foreach (var root in _roots)
         {
+#pragma warning disable CA1416 // the watcher seam decides
             root.Watcher?.Dispose();
+#pragma warning restore CA1416
             root.Channel.Writer.TryComplete();
         }
 
@@ -448,7 +458,9 @@ public sealed partial class MirrorPipeline : IDisposable
     {
         foreach (var root in _roots)
         {
+#pragma warning disable CA1416 // the watcher seam decides
             root.Watcher?.Dispose();
+#pragma warning restore CA1416
             root.Journal?.Dispose();
         }
 
@@ -506,6 +518,7 @@ public sealed partial class MirrorPipeline : IDisposable
         return hooks;
     }
 
+#pragma warning disable CA1416 // the watcher seam decides
     private InotifyWatcher NewWatcher(Root root, IProgress<int> progress, Heartbeat heartbeat)
     {
         var watcher = new InotifyWatcher(root.Watch.Path, _config.Inotify, _filter, root.Channel.Writer, _loggers.CreateLogger<InotifyWatcher>(), progress) { Heartbeat = heartbeat, MayRaiseWatchLimit = _options.RaiseInotifyLimits };
@@ -554,6 +567,7 @@ public sealed partial class MirrorPipeline : IDisposable
             throw;
         }
     }
+#pragma warning restore CA1416
 
     /// <summary>
     /// Puts back what the previous run had not synced: the journal's unacknowledged changes per target, then what
