@@ -534,14 +534,17 @@ public sealed partial class NativeChild
 
         public void Add(ReadOnlySpan<byte> data)
         {
-            foreach (var b in data.Length > _ring.Length ? data[^_ring.Length..] : data)
-            {
-                _ring[_total++ % _ring.Length] = b;
-            }
-
             if (data.Length > _ring.Length)
             {
-                _total += data.Length - _ring.Length; // the bytes skipped above still count as seen
+                // The bytes skipped count as seen, before the rest is placed: a chunk longer than the ring would
+                // otherwise land rotated (its end in the middle of the tail).
+                _total += data.Length - _ring.Length;
+                data = data[^_ring.Length..];
+            }
+
+            foreach (var b in data)
+            {
+                _ring[_total++ % _ring.Length] = b;
             }
         }
 
