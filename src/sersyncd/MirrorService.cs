@@ -29,8 +29,9 @@ public sealed partial class MirrorService(
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
-    // Linux's number (x86-64 and arm64 alike); .NET names only the portable signals, a raw number is allowed.
-    private const PosixSignal SigUsr1 = (PosixSignal)10;
+    // .NET names only the portable signals; a raw number is allowed. SIGUSR1 is 10 on Linux (x86-64 and arm64
+    // alike) and 30 on macOS and the BSDs.
+    private static readonly PosixSignal SigUsr1 = (PosixSignal)(OperatingSystem.IsLinux() ? 10 : 30);
     private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan PushProgressInterval = TimeSpan.FromSeconds(5);
 
