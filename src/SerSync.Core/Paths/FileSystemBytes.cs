@@ -24,6 +24,21 @@ public readonly record struct DirectoryEntry(byte[] Name, EntryType Type)
 }
 
 /// <summary>What <c>lstat</c> says of a path (through statx, which never follows the last symlink here).</summary>
+/// <remarks>Off Linux (<see cref="PortableFileSystem"/>, .NET's managed APIs) some fields cannot be read and hold
+/// stand-ins chosen so that callers stay correct, losing only what each says:
+/// <list type="bullet">
+/// <item><see cref="Inode"/> and <see cref="Device"/> are 0, "unknown": hard links are not grouped (see also
+/// <see cref="LinkCount"/>), a subtree fingerprint does not see a file replaced by one alike in size, times and
+/// mode.</item>
+/// <item><see cref="LinkCount"/> is 1: every file is its only name, so rsync gets no hard-link group.</item>
+/// <item><see cref="ChangeTime"/> is the later of the modification time and the creation (birth) time: a rename or
+/// a chmod does not move it, so the catch-up scan misses those while the daemon was down.</item>
+/// <item><see cref="Uid"/> and <see cref="Gid"/> are 0: the password file's owner check passes (rsync checks it
+/// again itself).</item>
+/// <item><see cref="Mode"/> has real permission bits; its type bits say directory, symlink or regular file, a FIFO,
+/// socket or device being reported as a regular file.</item>
+/// <item><see cref="Size"/> of a directory is 0.</item>
+/// </list></remarks>
 public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, DateTimeOffset ChangeTime)
 {
     /// <summary>Hard links to the inode (st_nlink).</summary>
@@ -36,7 +51,8 @@ public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, ui
 
 /// <summary>
 /// File-system calls on byte paths (absolute, or relative to the working directory). Names are never decoded, so a
-/// name that is not UTF-8 can still be listed, stat'ed and opened.
+/// name that is not UTF-8 can still be listed, stat'ed and opened. That is the Linux implementation (glibc); on other
+/// systems each call goes to <see cref="PortableFileSystem"/>, where names are UTF-8.
 /// </summary>
 public static class FileSystemBytes
 {
