@@ -11,7 +11,7 @@ public static class FileIdentity
 {
     /// <summary>The inode at <paramref name="path"/>; null when nothing is there (or it cannot be read). Off Linux the
     /// birth time's ticks stand in for it (another file made at the same path later has another one).</summary>
-    public static ulong? InodeOf(string path) => OperatingSystem.IsLinux() ? Stat(path)?.Inode : PortableEntry(path) is { } info ? (ulong)info.CreationTimeUtc.Ticks : null;
+    public static ulong? InodeOf(string path) => OperatingSystem.IsLinux() ? Stat(path)?.Inode : PortableInodeOf(path);
 
     /// <summary>Whether <paramref name="path"/> is a unix socket; null when nothing is there. Off Linux the managed
     /// APIs do not tell a socket from a file: an empty non-directory that a connect reaches, or refuses, counts as one
@@ -41,14 +41,20 @@ public static class FileIdentity
     public static (ulong Device, ulong Inode, long Birth)? DirectoryIdentityOf(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (!OperatingSystem.IsLinux())
-        {
-            var dir = new DirectoryInfo(path);
-            return dir.Exists ? (0UL, 0UL, (dir.CreationTimeUtc - DateTime.UnixEpoch).Ticks * 100) : null;
-        }
-
-        return LinuxDirectoryIdentityOf(path);
+        return OperatingSystem.IsLinux() ? LinuxDirectoryIdentityOf(path) : PortableDirectoryIdentityOf(path);
     }
+
+    /// <summary>Off Linux (internal for the tests, which run it on Linux). .NET's creation time is the birth time on
+    /// macOS and the BSDs (st_birthtime); on Linux it is not (the older of mtime and ctime, which any change in the
+    /// directory moves), which is one reason Linux never takes this path.</summary>
+    internal static (ulong Device, ulong Inode, long Birth)? PortableDirectoryIdentityOf(string path)
+    {
+        var dir = new DirectoryInfo(path);
+        return dir.Exists ? (0UL, 0UL, (dir.CreationTimeUtc - DateTime.UnixEpoch).Ticks * 100) : null;
+    }
+
+    /// <summary>Off Linux: the birth time's ticks stand in for the inode.</summary>
+    internal static ulong? PortableInodeOf(string path) => PortableEntry(path) is { } info ? (ulong)info.CreationTimeUtc.Ticks : null;
 
     [SupportedOSPlatform("linux")]
     private static unsafe (ulong Device, ulong Inode, long Birth)? LinuxDirectoryIdentityOf(string path)
@@ -87,7 +93,8 @@ public static class FileIdentity
         return info.Exists ? info : null;
     }
 
-    private static bool? PortableIsSocket(string path)
+    /// <summary>Off Linux (internal for the tests).</summary>
+    internal static bool? PortableIsSocket(string path)
     {
         if (PortableEntry(path) is not { } info)
         {
