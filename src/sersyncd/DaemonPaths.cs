@@ -12,6 +12,10 @@ namespace SerSync.Daemon;
 /// <c>/run/sersyncd/NAME.sock</c>; a plugin run alone gets <c>-PLUGIN</c> before the extension of either.</param>
 public sealed record DaemonPaths(string InstanceName, string? LogFile, string? PidFile, string StateDirectory, string StatusSocket)
 {
+    /// <summary>The run-time directory: <c>/run/sersyncd</c> on Linux; <c>/var/run/sersyncd</c> elsewhere (macOS's
+    /// sealed system volume has no /run, and the BSDs keep <c>/var/run</c>).</summary>
+    public static string RunDirectory { get; } = OperatingSystem.IsLinux() ? "/run/sersyncd" : "/var/run/sersyncd";
+
     public static DaemonPaths For(CommandLine cl, SerSyncConfig config)
     {
         var file = Path.GetFileNameWithoutExtension(config.SourceFile);
@@ -19,7 +23,7 @@ public sealed record DaemonPaths(string InstanceName, string? LogFile, string? P
         var name = cl.Plugin is { } alone ? $"{file}-{alone}" : file;
         var detaching = cl.Daemon && !Detachment.UnderSystemd;
         var logFile = cl.LogFile ?? (detaching ? $"/var/log/sersyncd/{name}.log" : null);
-        var pidFile = cl.PidFile ?? (detaching ? $"/run/sersyncd/{name}.pid" : null);
+        var pidFile = cl.PidFile ?? (detaching ? $"{RunDirectory}/{name}.pid" : null);
         var state = cl.StateDirectory ?? config.StateDirectory ?? $"/var/lib/sersyncd/{file}";
         if (cl.Plugin is { } plugin)
         {
@@ -28,7 +32,7 @@ public sealed record DaemonPaths(string InstanceName, string? LogFile, string? P
 
         var socket = config.Status.Socket is { } configured
             ? (cl.Plugin is { } p ? Path.ChangeExtension(configured, null) + "-" + p + Path.GetExtension(configured) : configured)
-            : $"/run/sersyncd/{name}.sock";
+            : $"{RunDirectory}/{name}.sock";
         return new DaemonPaths(
             name,
             logFile is null ? null : Path.GetFullPath(logFile),

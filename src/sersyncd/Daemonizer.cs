@@ -13,9 +13,45 @@ public static class Daemonizer
 {
     public static int Detach(IReadOnlyList<string> args, string logFile, TextWriter stderr)
     {
+        // Linux: an abstract socket name (nothing on disk to clean up). Elsewhere there are none: a socket file in a
+        // directory of our own under the temporary directory, short enough for sun_path (104 bytes on macOS).
         var name = $"sersyncd-detach-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        string? directory = null;
+        string notifySocket;
         using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        socket.Bind(new UnixDomainSocketEndPoint("\0" + name));
+        if (OperatingSystem.IsLinux())
+        {
+            socket.Bind(new UnixDomainSocketEndPoint("\0" + name));
+            notifySocket = "@" + name;
+        }
+        else
+        {
+            directory = Directory.CreateTempSubdirectory("sersyncd-").FullName;
+            notifySocket = Path.Combine(directory, "ready");
+            socket.Bind(new UnixDomainSocketEndPoint(notifySocket));
+        }
+
+        try
+        {
+            return Run(args, logFile, stderr, socket, notifySocket);
+        }
+        finally
+        {
+            if (directory is not null)
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
+
+    private static int Run(IReadOnlyList<string> args, string logFile, TextWriter stderr, Socket socket, string notifySocket)
+    {
 
         var psi = new ProcessStartInfo(Environment.ProcessPath!)
         {
@@ -35,7 +71,7 @@ public static class Daemonizer
             psi.ArgumentList.Add(arg);
         }
 
-        psi.Environment["NOTIFY_SOCKET"] = "@" + name;
+        psi.Environment["NOTIFY_SOCKET"] = notifySocket;
         psi.Environment[Detachment.MarkerVariable] = "1";
         psi.Environment.Remove("INVOCATION_ID");
 

@@ -20,5 +20,6 @@ public static class Detachment
 
     public static bool IsRoot => ProcessSession.IsRoot;
 
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public static void DetachFromTerminal() => ProcessSession.DetachFromTerminal();
 }

@@ -27,6 +27,9 @@ public static class ExitCodes
     /// over <see cref="SomeTargetsFailed"/>.</summary>
     public const int DeletesHeld = 75;
 
+    /// <summary>EX_UNAVAILABLE: the operating system is not one sersyncd runs on (Windows).</summary>
+    public const int Unsupported = 69;
+
     /// <summary>EX_SOFTWARE: an unexpected fatal error.</summary>
     public const int Software = 70;
 

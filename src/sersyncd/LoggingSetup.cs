@@ -19,7 +19,8 @@ public static class LoggingSetup
     public static Logger Create(bool debug, bool console, string? logFile)
     {
         SetDebug(debug);
-        var journal = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
+        // journald exists on Linux only; elsewhere JOURNAL_STREAM is never set by a service manager, so it is not trusted.
+        var journal = OperatingSystem.IsLinux() && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
         var config = new LoggerConfiguration()
             .MinimumLevel.ControlledBy(Level)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)

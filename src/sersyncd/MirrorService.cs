@@ -29,8 +29,9 @@ public sealed partial class MirrorService(
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
-    // Linux's number (x86-64 and arm64 alike); .NET names only the portable signals, a raw number is allowed.
-    private const PosixSignal SigUsr1 = (PosixSignal)10;
+    // .NET names only the portable signals; a raw number is allowed. SIGUSR1 is 10 on Linux (x86-64 and arm64
+    // alike) and 30 on macOS and the BSDs.
+    private static readonly PosixSignal SigUsr1 = (PosixSignal)(OperatingSystem.IsLinux() ? 10 : 30);
     private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan PushProgressInterval = TimeSpan.FromSeconds(5);
 
@@ -109,7 +110,11 @@ public sealed partial class MirrorService(
         // garbage would stay resident. One aggressive collection returns it to the OS (measured in bench/README.md).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         // Likewise the binary's pages that only the start ran or read (see StartupPages).
-        StartupPages.Release();
+        if (OperatingSystem.IsLinux())
+        {
+            StartupPages.Release(); // /proc/self/maps and MADV_PAGEOUT: Linux only; elsewhere the pages stay
+        }
+
         notifier.Ready(pipeline.StatusLine());
         Ready(pipeline.StatusLine());
         status.SetPhase(DaemonPhase.Running);

@@ -18,7 +18,7 @@ public sealed class PidFile : IDisposable
             Directory.CreateDirectory(dir);
         }
 
-        if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out var old) && old != Environment.ProcessId && Directory.Exists($"/proc/{old}"))
+        if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out var old) && old != Environment.ProcessId && SerSync.Interop.ProcessSession.IsAlive(old))
         {
             throw new IOException($"{path} names PID {old}, which is still running: is another sersyncd using this config?");
         }

@@ -45,6 +45,14 @@ namespace SerSync.Daemon
                 return 0;
             }
 
+            if (OperatingSystem.IsWindows())
+            {
+                // inotify's and FSEvents' peers aside, the daemon is built on Unix: rsync over a pipe, /bin/sh for the
+                // fail log, file modes, signals, unix sockets for status. Said once, before anything is read.
+                await Console.Error.WriteLineAsync("sersyncd: Windows is not supported: sersyncd runs on Linux, macOS and the BSDs (README, \"Platforms\")");
+                return ExitCodes.Unsupported;
+            }
+
             if (cl.Plugin is not null && !KnownPlugin(cl.Plugin))
             {
                 return ExitCodes.Usage;

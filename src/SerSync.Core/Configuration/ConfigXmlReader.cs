@@ -131,7 +131,7 @@ internal sealed class ConfigXmlReader
         if (status.Attribute("group") is { } groupAttr)
         {
             group = groupAttr.Value;
-            gid = group.Length == 0 ? null : UnixGroups.IdOf(group);
+            gid = group.Length == 0 || OperatingSystem.IsWindows() ? null : UnixGroups.IdOf(group);
             if (gid is null)
             {
                 throw _errors.Fail(groupAttr, $"group={ConfigText.Quote(group)} on <status>: no such group on this host; expected the name of a group whose members may run sersyncd status");

@@ -159,12 +159,12 @@ public sealed partial class FailLogReplayer
     private async Task<ProcessResult> RunEntryAsync(FailLogBlock block, string workDir, CancellationToken cancellationToken)
     {
         var script = System.IO.Path.Combine(workDir, "entry.sh");
-        var options = new FileStreamOptions
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
         {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        };
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
         using (var file = new FileStream(script, options))
         {
             file.Write(block.Command);
@@ -248,12 +248,19 @@ public sealed partial class FailLogReplayer
 
     private static void WriteAtomically(string destination, MemoryStream content)
     {
-        var mode = File.GetUnixFileMode(destination);
+        // Windows has no Unix modes (and no /bin/sh to replay a fail log with); the file then keeps the defaults.
+        var unix = !OperatingSystem.IsWindows();
+        var mode = unix ? File.GetUnixFileMode(destination) : default;
         var directory = System.IO.Path.GetDirectoryName(destination) ?? "/";
         var temp = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(destination)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = mode };
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (unix)
+            {
+                options.UnixCreateMode = mode;
+            }
+
             using (var file = new FileStream(temp, options))
             {
                 content.Position = 0;
@@ -261,7 +268,11 @@ public sealed partial class FailLogReplayer
                 file.Flush(flushToDisk: true);
             }
 
-            File.SetUnixFileMode(temp, mode); // the umask may have narrowed it at creation
+            if (unix)
+            {
+                File.SetUnixFileMode(temp, mode); // the umask may have narrowed it at creation
+            }
+
             File.Move(temp, destination, overwrite: true);
         }
         catch

@@ -163,7 +163,7 @@ public sealed class FailLogWriter(string path, Func<int, string> describeExitCod
                 file.Flush(flushToDisk: true);
             }
 
-            if (created)
+            if (created && !OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }

@@ -2,9 +2,11 @@
 // invalid bytes into U+FFFD, which cannot be opened again. Mirroring must keep names as bytes, so directory
 // listing, stat and open go straight to glibc with NUL-terminated byte paths (stat: Libc.Statx.cs).
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
+[SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
     internal const int ENOENT = 2;

@@ -2,9 +2,11 @@
 // drain it until EAGAIN; it is poll()ed together with an eventfd whose only job is to wake the reader when the watcher
 // is disposed. read() on an inotify fd returns whole events only (EINVAL if the buffer cannot hold the next one).
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
+[SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
     internal const int EMFILE = 24;

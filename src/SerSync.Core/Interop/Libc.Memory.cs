@@ -1,7 +1,9 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
+[SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
     /// <summary>Reclaim these pages now (Linux 5.4+): clean file pages leave this process's resident set.</summary>

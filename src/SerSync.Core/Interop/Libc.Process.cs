@@ -1,7 +1,9 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
+[SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
     internal const int O_RDWR = 2;

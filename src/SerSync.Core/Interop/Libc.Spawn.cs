@@ -5,9 +5,11 @@
 // each (OpaqueSize) rather than a hard-coded size. posix_spawn returns its error number (it does not set errno);
 // glibc's implementation (clone with CLONE_VFORK) reports exec failures (ENOENT, EACCES, ENOEXEC) the same way.
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
+[SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
     /// <summary>Bytes allocated for each opaque glibc spawn struct: more than either needs on x86-64 or arm64.</summary>

@@ -3,9 +3,11 @@
 // the struct only into its trailing spare space, so a 256-byte buffer with the fields below stays correct.
 // This is the only copy of the layout: every stat in Core (and the tests) goes through it.
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
+[SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
     internal const uint STATX_TYPE = 0x1;

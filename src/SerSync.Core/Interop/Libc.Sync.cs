@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using System.Text;
 
 namespace SerSync.Interop;
 
+[SupportedOSPlatform("linux")]
 internal static partial class Libc
 {
     [LibraryImport("libc", SetLastError = true)]

@@ -22,6 +22,7 @@
 // exec "$@"' DIR PROGRAM ARGS...`: a shell, but one that never parses the arguments (they are its positional
 // parameters), so no byte of them is interpreted. argv[0] is then the program's path.
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
@@ -62,9 +63,13 @@ public sealed class NativeSpawnException : IOException
 }
 
 /// <summary>A child process started from byte strings, in its own process group. Not a
-/// <see cref="System.Diagnostics.Process"/>: .NET never reaps it (see the notes at the top of the file).</summary>
-public sealed class NativeChild
+/// <see cref="System.Diagnostics.Process"/>: .NET never reaps it (see the notes at the top of the file). Off Linux
+/// it is one (NativeChild.Portable.cs), with what that loses.</summary>
+public sealed partial class NativeChild
 {
+    /// <summary>SIGKILL: 9 on every Unix.</summary>
+    public const int KillSignal = 9;
+
     private const int PipeBuf = 4096;
     private static int s_noChdir; // 1 once addchdir_np turned out to be missing
 
@@ -101,6 +106,11 @@ public sealed class NativeChild
         ArgumentNullException.ThrowIfNull(argv);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(workingDirectory);
+        if (!OperatingSystem.IsLinux())
+        {
+            return StartPortable(program, argv, environment, workingDirectory, stdin, maxOutput);
+        }
+
         if (Volatile.Read(ref s_noChdir) == 0)
         {
             try
@@ -118,6 +128,7 @@ public sealed class NativeChild
 
     /// <summary>The start for a glibc without addchdir_np: <c>/bin/sh -c 'cd -- "$0" &amp;&amp; exec "$@"' DIR PROGRAM
     /// ARGS...</c>. Internal for the tests.</summary>
+    [SupportedOSPlatform("linux")]
     internal static NativeChild StartThroughShell(byte[] program, IReadOnlyList<byte[]> argv, IReadOnlyList<byte[]> environment, byte[] workingDirectory, byte[]? stdin, int maxOutput)
     {
         List<byte[]> shArgv = ["sh"u8.ToArray(), "-c"u8.ToArray(), "cd -- \"$0\" && exec \"$@\""u8.ToArray(), workingDirectory, program];
@@ -129,6 +140,17 @@ public sealed class NativeChild
     /// may belong to someone else). Safe to call at any time, more than once.</summary>
     public void KillGroup()
     {
+        if (_process is not null)
+        {
+            KillPortable();
+            return;
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // unreachable: off Linux every child is a portable one
+        }
+
         lock (_gate)
         {
             if (_reaped)
@@ -173,7 +195,10 @@ public sealed class NativeChild
         return null;
     }
 
-    private static unsafe bool IsExecutable(string path)
+    private static bool IsExecutable(string path) => OperatingSystem.IsLinux() ? LinuxIsExecutable(path) : PortableIsExecutable(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool LinuxIsExecutable(string path)
     {
         fixed (byte* p = Libc.ToCString(System.Text.Encoding.UTF8.GetBytes(path)))
         {
@@ -181,6 +206,7 @@ public sealed class NativeChild
         }
     }
 
+    [SupportedOSPlatform("linux")]
     private static unsafe NativeChild StartCore(
         byte[] program,
         IReadOnlyList<byte[]> argv,
@@ -304,6 +330,7 @@ public sealed class NativeChild
         }
     }
 
+    [SupportedOSPlatform("linux")]
     private static async Task<NativeChildExit> CompleteAsync(Task<(int Code, int? Signal, bool Lost)> waited, Task<(byte[] Output, bool Truncated)> pumped, int wake)
     {
         try
@@ -318,6 +345,7 @@ public sealed class NativeChild
         }
     }
 
+    [SupportedOSPlatform("linux")]
     private unsafe (int Code, int? Signal, bool Lost) WaitForExit(int wake)
     {
         try
@@ -365,6 +393,7 @@ public sealed class NativeChild
         }
     }
 
+    [SupportedOSPlatform("linux")]
     private unsafe (byte[] Output, bool Truncated) Pump(int outFd, int inFd, int wake, byte[]? stdin)
     {
         var tail = new Tail(_maxOutput);
@@ -451,6 +480,7 @@ public sealed class NativeChild
     }
 
     /// <summary>One read after poll said the pipe is readable (so it does not block); false at end of file or error.</summary>
+    [SupportedOSPlatform("linux")]
     private static unsafe bool ReadOnce(ref int fd, byte[] buffer, Tail tail)
     {
         while (true)
@@ -484,6 +514,7 @@ public sealed class NativeChild
         }
     }
 
+    [SupportedOSPlatform("linux")]
     private static void CloseAll(params ReadOnlySpan<int> fds)
     {
         foreach (var fd in fds)
@@ -503,14 +534,17 @@ public sealed class NativeChild
 
         public void Add(ReadOnlySpan<byte> data)
         {
-            foreach (var b in data.Length > _ring.Length ? data[^_ring.Length..] : data)
-            {
-                _ring[_total++ % _ring.Length] = b;
-            }
-
             if (data.Length > _ring.Length)
             {
-                _total += data.Length - _ring.Length; // the bytes skipped above still count as seen
+                // The bytes skipped count as seen, before the rest is placed: a chunk longer than the ring would
+                // otherwise land rotated (its end in the middle of the tail).
+                _total += data.Length - _ring.Length;
+                data = data[^_ring.Length..];
+            }
+
+            foreach (var b in data)
+            {
+                _ring[_total++ % _ring.Length] = b;
             }
         }
 

@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
 /// <summary>An inotify instance fd (also used for the wake-up eventfd: both are plain fds closed with close()).</summary>
+[SupportedOSPlatform("linux")]
 internal sealed class SafeInotifyHandle : SafeHandle
 {
     public SafeInotifyHandle()

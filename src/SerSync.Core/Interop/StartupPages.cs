@@ -4,9 +4,12 @@
 // are clean file pages: MADV_PAGEOUT drops them from this process (pages other processes map are left alone) and a
 // later use faults them back from the page cache, so nothing is lost but the start's footprint. Kernels before 5.4
 // answer EINVAL, and then nothing changes.
+using System.Runtime.Versioning;
+
 namespace SerSync.Interop;
 
 /// <summary>Returns the executable's start-up pages to the kernel once the daemon is ready.</summary>
+[SupportedOSPlatform("linux")]
 public static class StartupPages
 {
     /// <summary>Advises every read-only mapping of the running executable out; returns the bytes advised (0 when the

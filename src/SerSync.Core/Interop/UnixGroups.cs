@@ -2,10 +2,13 @@
 // and points its strings into the caller's buffer. On the 64-bit ABIs sersyncd ships for (x86-64, arm64) gr_gid sits
 // at offset 16 and the struct is 32 bytes. NSS (LDAP, sssd) is consulted as for any program, unlike parsing /etc/group.
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace SerSync.Interop;
 
-/// <summary>Group names to ids, and handing a file to a group: the status socket's <c>group</c>.</summary>
+/// <summary>Group names to ids, and handing a file to a group: the status socket's <c>group</c>. POSIX calls whose
+/// struct is the same on Linux, macOS and the BSDs (64-bit); Windows has no groups of this kind.</summary>
+[UnsupportedOSPlatform("windows")]
 public static partial class UnixGroups
 {
     private const int ERANGE = 34;

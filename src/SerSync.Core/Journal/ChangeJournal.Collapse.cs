@@ -179,7 +179,13 @@ public sealed partial class ChangeJournal
         _file.Seek(0, SeekOrigin.End);
         CrashPoint?.Invoke("written");
         File.Move(temp, path, overwrite: true);
-        Libc.FsyncDirectory(Directory);
+        if (OperatingSystem.IsLinux())
+        {
+            Libc.FsyncDirectory(Directory);
+        }
+
+        // Elsewhere .NET cannot open a directory to fsync it: the rename stands at once, and survives a power loss
+        // once the file system commits its metadata (README, "Platforms").
         var replaced = _file;
         _file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         _file.Seek(0, SeekOrigin.End);

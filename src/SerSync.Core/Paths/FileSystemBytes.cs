@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using Microsoft.Win32.SafeHandles;
 using SerSync.Interop;
 
@@ -23,6 +24,21 @@ public readonly record struct DirectoryEntry(byte[] Name, EntryType Type)
 }
 
 /// <summary>What <c>lstat</c> says of a path (through statx, which never follows the last symlink here).</summary>
+/// <remarks>Off Linux (<see cref="PortableFileSystem"/>, .NET's managed APIs) some fields cannot be read and hold
+/// stand-ins chosen so that callers stay correct, losing only what each says:
+/// <list type="bullet">
+/// <item><see cref="Inode"/> and <see cref="Device"/> are 0, "unknown": hard links are not grouped (see also
+/// <see cref="LinkCount"/>), a subtree fingerprint does not see a file replaced by one alike in size, times and
+/// mode.</item>
+/// <item><see cref="LinkCount"/> is 1: every file is its only name, so rsync gets no hard-link group.</item>
+/// <item><see cref="ChangeTime"/> is the later of the modification time and the creation (birth) time: a rename or
+/// a chmod does not move it, so the catch-up scan misses those while the daemon was down.</item>
+/// <item><see cref="Uid"/> and <see cref="Gid"/> are 0: the password file's owner check passes (rsync checks it
+/// again itself).</item>
+/// <item><see cref="Mode"/> has real permission bits; its type bits say directory, symlink or regular file, a FIFO,
+/// socket or device being reported as a regular file.</item>
+/// <item><see cref="Size"/> of a directory is 0.</item>
+/// </list></remarks>
 public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, DateTimeOffset ChangeTime)
 {
     /// <summary>Hard links to the inode (st_nlink).</summary>
@@ -35,13 +51,18 @@ public readonly record struct FileStatus(EntryType Type, uint Mode, uint Uid, ui
 
 /// <summary>
 /// File-system calls on byte paths (absolute, or relative to the working directory). Names are never decoded, so a
-/// name that is not UTF-8 can still be listed, stat'ed and opened.
+/// name that is not UTF-8 can still be listed, stat'ed and opened. That is the Linux implementation (glibc); on other
+/// systems each call goes to <see cref="PortableFileSystem"/>, where names are UTF-8.
 /// </summary>
 public static class FileSystemBytes
 {
     /// <summary>Lists a directory without following it if it is a symlink. Null when it vanished or is not a
     /// directory (a race with the writer is normal, not an error); other failures throw.</summary>
-    public static unsafe List<DirectoryEntry>? ListDirectory(ReadOnlySpan<byte> path)
+    public static List<DirectoryEntry>? ListDirectory(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxListDirectory(path) : PortableFileSystem.ListDirectory(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe List<DirectoryEntry>? LinuxListDirectory(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         nint dir;
@@ -105,7 +126,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>lstat; null when the path does not exist.</summary>
-    public static unsafe FileStatus? Stat(ReadOnlySpan<byte> path)
+    public static FileStatus? Stat(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxStat(path) : PortableFileSystem.Stat(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe FileStatus? LinuxStat(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         Libc.Statx st;
@@ -140,7 +165,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>Opens a regular file for reading without following a final symlink.</summary>
-    public static unsafe SafeFileHandle OpenRead(ReadOnlySpan<byte> path)
+    public static SafeFileHandle OpenRead(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxOpenRead(path) : PortableFileSystem.OpenRead(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe SafeFileHandle LinuxOpenRead(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         int fd;
@@ -159,7 +188,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>The target bytes of a symlink.</summary>
-    public static unsafe byte[] ReadLink(ReadOnlySpan<byte> path)
+    public static byte[] ReadLink(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxReadLink(path) : PortableFileSystem.ReadLink(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe byte[] LinuxReadLink(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         var buf = new byte[4096];
@@ -183,7 +216,11 @@ public static class FileSystemBytes
     /// Creates a new empty regular file (O_CREAT|O_EXCL|O_CLOEXEC, never following or reusing what is there) and
     /// closes it. False, with the reason in <paramref name="error"/>, when it cannot be created.
     /// </summary>
-    public static unsafe bool TryCreateNew(ReadOnlySpan<byte> path, int mode, out string? error)
+    public static bool TryCreateNew(ReadOnlySpan<byte> path, int mode, out string? error) =>
+        OperatingSystem.IsLinux() ? LinuxTryCreateNew(path, mode, out error) : PortableFileSystem.TryCreateNew(path, mode, out error);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool LinuxTryCreateNew(ReadOnlySpan<byte> path, int mode, out string? error)
     {
         var cpath = Libc.ToCString(path);
         int fd;
@@ -204,7 +241,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>unlink(); false when it failed (already gone, or not permitted).</summary>
-    public static unsafe bool TryDelete(ReadOnlySpan<byte> path)
+    public static bool TryDelete(ReadOnlySpan<byte> path) =>
+        OperatingSystem.IsLinux() ? LinuxTryDelete(path) : PortableFileSystem.TryDelete(path);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool LinuxTryDelete(ReadOnlySpan<byte> path)
     {
         var cpath = Libc.ToCString(path);
         fixed (byte* p = cpath)
@@ -215,7 +256,11 @@ public static class FileSystemBytes
 
     /// <summary>rename(2) of one byte path to another; 0 when done, else the errno (EXDEV across file systems,
     /// ENOTEMPTY over a non-empty directory, ...).</summary>
-    public static unsafe int TryRename(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    public static int TryRename(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to) =>
+        OperatingSystem.IsLinux() ? LinuxTryRename(from, to) : PortableFileSystem.TryRename(from, to);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe int LinuxTryRename(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
     {
         var cfrom = Libc.ToCString(from);
         var cto = Libc.ToCString(to);
@@ -227,7 +272,11 @@ public static class FileSystemBytes
     }
 
     /// <summary>mkdir(2) with <paramref name="mode"/> (less the umask); 0 when done, else the errno.</summary>
-    public static unsafe int TryCreateDirectory(ReadOnlySpan<byte> path, int mode)
+    public static int TryCreateDirectory(ReadOnlySpan<byte> path, int mode) =>
+        OperatingSystem.IsLinux() ? LinuxTryCreateDirectory(path, mode) : PortableFileSystem.TryCreateDirectory(path, mode);
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe int LinuxTryCreateDirectory(ReadOnlySpan<byte> path, int mode)
     {
         var cpath = Libc.ToCString(path);
         fixed (byte* p = cpath)

@@ -21,6 +21,6 @@ public sealed partial class MirrorPipeline
         return $" ({WatcherConfig.Name(first.Watcher!.Value)} watcher{(others.Count < snapshot.Roots.Count ? " on " + first.Path : "")}: {caveat})";
     }
 
-    [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "{Root}: watcher=\"auto\" chose the {Backend} backend: {Why}")]
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "{Root}: watching with the {Backend} backend: {Why}")]
     private partial void WatcherChosen(string root, string backend, string why);
 }

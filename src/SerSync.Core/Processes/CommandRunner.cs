@@ -73,7 +73,7 @@ public sealed class CommandRunner(TimeProvider time)
         using var onCancel = cancellationToken.Register(child.KillGroup);
         var exit = await child.Completion.ConfigureAwait(false);
         var cancelled = cancellationToken.IsCancellationRequested;
-        var timedOut = bound.IsCancellationRequested && !cancelled && exit.Signal == Libc.SIGKILL;
+        var timedOut = bound.IsCancellationRequested && !cancelled && exit.Signal == NativeChild.KillSignal;
         var output = Decode(exit.Output, exit.OutputTruncated);
         var duration = Time.GetElapsedTime(started);
         if (exit.StatusLost)
@@ -81,7 +81,7 @@ public sealed class CommandRunner(TimeProvider time)
             return new CommandResult(-1, output, duration, timedOut, true, "its exit status was taken by another reaper (sersyncd as pid 1, or started with SIGCHLD ignored)", StatusLost: true);
         }
 
-        if (cancelled && exit.Signal == Libc.SIGKILL)
+        if (cancelled && exit.Signal == NativeChild.KillSignal)
         {
             return new CommandResult(-1, output, duration, false, true, "killed: sersyncd is stopping");
         }
@@ -89,15 +89,20 @@ public sealed class CommandRunner(TimeProvider time)
         return new CommandResult(timedOut ? -1 : exit.ExitCode, output, duration, timedOut, true);
     }
 
+    // The same on every Unix (Linux, macOS, the BSDs).
+    private const int ENOENT = 2;
+    private const int EACCES = 13;
+    private const int ENOEXEC = 8;
+
     private static string DescribeSpawnError(CommandInvocation invocation, NativeSpawnException ex)
     {
         var program = Encoding.UTF8.GetString(invocation.Program);
         var why = ex.ErrorNumber switch
         {
-            Libc.ENOENT when !Directory.Exists(Encoding.UTF8.GetString(invocation.WorkingDirectory)) => "its working directory does not exist",
-            Libc.ENOENT => "no such file",
-            Libc.EACCES => "permission denied (not executable, or a directory on the way is not searchable)",
-            Libc.ENOEXEC => "not an executable format (a script needs a #! line)",
+            ENOENT when !Directory.Exists(Encoding.UTF8.GetString(invocation.WorkingDirectory)) => "its working directory does not exist",
+            ENOENT => "no such file",
+            EACCES => "permission denied (not executable, or a directory on the way is not searchable)",
+            ENOEXEC => "not an executable format (a script needs a #! line)",
             _ => ex.Message,
         };
         return $"cannot start {program}: {why}";

@@ -343,7 +343,7 @@ public sealed partial class SshConnection : IDisposable
     {
         foreach (var path in System.IO.Directory.EnumerateFileSystemEntries(directory))
         {
-            if (OwnerOf(Path.GetFileName(path)) is not { } pid || pid == Environment.ProcessId || System.IO.Directory.Exists($"/proc/{pid}"))
+            if (OwnerOf(Path.GetFileName(path)) is not { } pid || pid == Environment.ProcessId || ProcessSession.IsAlive(pid))
             {
                 continue;
             }

@@ -67,13 +67,18 @@ public sealed class SshConnections(string? stateDirectory, TimeProvider time, IL
             return _directory;
         }
 
-        var uid = Interop.Libc.geteuid();
-        string?[] candidates = [stateDirectory is null ? null : Path.Combine(stateDirectory, "ssh"), $"/run/sersyncd/ssh-{uid}", Path.Combine(Path.GetTempPath(), $"sersyncd-ssh-{uid}")];
+        var uid = Interop.ProcessSession.EffectiveUserId;
+        string?[] candidates = [stateDirectory is null ? null : Path.Combine(stateDirectory, "ssh"), OperatingSystem.IsLinux() ? $"/run/sersyncd/ssh-{uid}" : $"/var/run/sersyncd/ssh-{uid}", Path.Combine(Path.GetTempPath(), $"sersyncd-ssh-{uid}")];
         foreach (var dir in candidates)
         {
             if (dir is null || Encoding.UTF8.GetByteCount(dir) + 1 + SshConnection.MaxNameBytes > SshConnection.MaxControlPathBytes || !dir.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-'))
             {
                 continue;
+            }
+
+            if (OperatingSystem.IsWindows())
+            {
+                break; // no ssh control sockets (ControlMaster) there
             }
 
             try

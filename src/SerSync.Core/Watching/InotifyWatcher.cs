@@ -69,6 +69,7 @@ namespace SerSync.Watching;
 /// </list>
 /// Excluded paths (<see cref="PathFilter"/>) are never reported and excluded directories are never watched.
 /// </remarks>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class InotifyWatcher : IChangeWatcher
 {
     private const int ReadBufferSize = 64 * 1024;

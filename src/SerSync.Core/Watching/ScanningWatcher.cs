@@ -51,6 +51,9 @@ public sealed partial class ScanningWatcher : IChangeWatcher
 
     internal const string ProbePrefix = ".#sersyncd-probe-";
 
+    /// <summary>How often the count of directories read is reported while starting (systemd's STATUS= line).</summary>
+    internal static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
+
     private static readonly byte[] OwnPrefix = Encoding.ASCII.GetBytes(".#sersyncd-");
     private static readonly TimeSpan HeartbeatFallback = TimeSpan.FromSeconds(1);
     private static long _probeCounter;
@@ -275,7 +278,7 @@ public sealed partial class ScanningWatcher : IChangeWatcher
 
     private void ReportProgress(int directories)
     {
-        if (_progress is not null && _time.GetElapsedTime(_lastProgress) >= InotifyWatcher.ProgressInterval)
+        if (_progress is not null && _time.GetElapsedTime(_lastProgress) >= ProgressInterval)
         {
             _lastProgress = _time.GetTimestamp();
             _progress.Report(directories);

@@ -38,6 +38,12 @@ public static class WatcherSelection
     {
         ArgumentNullException.ThrowIfNull(config);
         why = null;
+        if (config.Kind == WatcherKind.Inotify && !OperatingSystem.IsLinux())
+        {
+            why = $"watcher=\"inotify\" was asked for, but inotify is Linux's and this is {RuntimeInformation.OSDescription}";
+            return WatcherKind.Portable;
+        }
+
         if (config.Kind != WatcherKind.Auto)
         {
             return config.Kind;

@@ -84,6 +84,11 @@ public sealed partial class StatusSocketServer(string path, StatusConfig setting
 
     private Socket Bind()
     {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("the status socket needs Unix file modes (sersyncd runs on Linux, macOS and the BSDs)");
+        }
+
         if (FileIdentity.IsSocket(path) == false)
         {
             throw new IOException("something that is not a socket is there; it is left alone (a typo in <status socket>?)");
