@@ -124,7 +124,7 @@ public sealed class MirrorPipelineTests : IDisposable
         using var pipeline = new MirrorPipeline(config, new MirrorOptions(8, false, TimeSpan.FromSeconds(5)), _time, NullLoggerFactory.Instance, runner);
         pipeline.Start();
         pipeline.StartWorkers();
-        Assert.Equal("watching 1 directories; all 5 targets in sync", pipeline.StatusLine());
+        Assert.Equal("watching 1 directories (inotify); all 5 targets in sync", pipeline.StatusLine());
 
         await File.WriteAllTextAsync(Path.Combine(src, "a.txt"), "a", ct);
         await Eventually.TrueAsync(() => pipeline.Workers.All(w => w.PendingCount == 1), Deadline, "the change to reach every worker", ct);
@@ -141,13 +141,13 @@ public sealed class MirrorPipelineTests : IDisposable
         await Eventually.TrueAsync(() => worker.RetryAt is not null, Deadline, "the failing target to wait for its retry", ct);
 
         var line = pipeline.StatusLine();
-        Assert.StartsWith($"watching 1 directories; 5 of 5 target(s) behind: {worker.Target.Label} 1 change(s) 3.0 s (retrying), ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"watching 1 directories (inotify); 5 of 5 target(s) behind: {worker.Target.Label} 1 change(s) 3.0 s (retrying), ", line, StringComparison.Ordinal);
         Assert.EndsWith(" 1 change(s) 3.0 s and 2 more", line, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', line);
 
         calls.Where(c => c != failing).ToList().ForEach(c => c.Complete(0));
         await Eventually.TrueAsync(() => pipeline.Workers.Count(w => w.PendingCount == 0 && w.State == TargetState.InSync) == 4, Deadline, "the healthy targets to be in sync", ct);
-        Assert.Equal($"watching 1 directories; 1 of 5 target(s) behind: {worker.Target.Label} 1 change(s) 3.0 s (retrying)", pipeline.StatusLine());
+        Assert.Equal($"watching 1 directories (inotify); 1 of 5 target(s) behind: {worker.Target.Label} 1 change(s) 3.0 s (retrying)", pipeline.StatusLine());
         await pipeline.StopAsync(TimeSpan.Zero);
     }
 
