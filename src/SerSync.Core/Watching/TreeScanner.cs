@@ -268,8 +268,8 @@ internal sealed class TreeScanner(byte[] rootBytes, PathFilter filter)
             }
 
             var replaced = ScanEntry.From(st);
+            pass.Replaced(path, old, replaced);
             old = replaced;
-            pass.Changed(path, isDirectory: false, content: true);
             return;
         }
 
@@ -407,8 +407,9 @@ internal sealed class ScanPass(InotifyConfig config)
     private readonly List<(RelativePath Path, bool IsDirectory, bool Content)> _changed = [];
     private readonly List<RelativePath> _recompare = [];
     private readonly List<RelativePath> _vanished = [];
+    private readonly List<(RelativePath Path, ScanEntry Old, ScanEntry New)> _replaced = [];
 
-    public bool IsEmpty => _removed.Count == 0 && _added.Count == 0 && _changed.Count == 0 && _vanished.Count == 0;
+    public bool IsEmpty => _removed.Count == 0 && _added.Count == 0 && _changed.Count == 0 && _vanished.Count == 0 && _replaced.Count == 0;
 
     /// <summary>Directories whose listing moved although only an entry was compared: the watcher compares them
     /// next (once a hint pass ends) so a name the hints missed is found without waiting for the full scan.</summary>
@@ -421,6 +422,9 @@ internal sealed class ScanPass(InotifyConfig config)
     public void Changed(RelativePath path, bool isDirectory, bool content) => _changed.Add((path, isDirectory, content));
 
     public void Recompare(RelativePath dir) => _recompare.Add(dir);
+
+    /// <summary>A file whose name now holds another inode (a rename over it, a swap, an atomic save).</summary>
+    public void Replaced(RelativePath path, in ScanEntry old, in ScanEntry now) => _replaced.Add((path, old, now));
 
     /// <summary>A name a hint said was deleted, which the scans never saw: reported as a delete (last).</summary>
     public void Vanished(RelativePath path) => _vanished.Add(path);
@@ -447,6 +451,7 @@ internal sealed class ScanPass(InotifyConfig config)
 
         var pairedAdded = new HashSet<int>();
         var moves = new List<(RelativePath From, RelativePath To, bool IsDirectory)>();
+        var plainDeletes = new List<(RelativePath Path, ScanEntry Entry)>();
         foreach (var (path, e) in _removed)
         {
             var isDir = e.Type == EntryType.Directory;
@@ -458,9 +463,51 @@ internal sealed class ScanPass(InotifyConfig config)
                 continue;
             }
 
-            if (config.Delete)
+            plainDeletes.Add((path, e));
+        }
+
+        // A file renamed over another name (mv y x, a swap x <-> y): the name's new inode is the old inode of a name
+        // gone or replaced in this pass. Sent as a plain change, rsync's quick check (size and mtime) can take the new
+        // content for the old when both match, as in a swap of two files written in the same clock tick; a rename on
+        // the target cannot. No name is both a rename's source and another's destination, so the renames can be
+        // replayed in any order; the source of each is sent afterwards if it still exists.
+        var oldInodes = new Dictionary<ulong, (RelativePath Path, ScanEntry Entry)>();
+        foreach (var (path, e) in plainDeletes)
+        {
+            if (e.Type == EntryType.File && e.Inode != 0)
             {
-                changes.Add(new FileChange(ChangeKind.Delete, path, isDir, ChangeEvent.Delete));
+                oldInodes.TryAdd(e.Inode, (path, e));
+            }
+        }
+
+        foreach (var (path, old, _) in _replaced)
+        {
+            if (old.Inode != 0)
+            {
+                oldInodes.TryAdd(old.Inode, (path, old));
+            }
+        }
+
+        var sources = new HashSet<RelativePath>();
+        var destinations = new HashSet<RelativePath>();
+        var renamesOver = new List<(RelativePath From, RelativePath To)>();
+        foreach (var (path, _, now) in _replaced)
+        {
+            if (config.MoveFrom && config.MoveTo && now.Inode != 0 && oldInodes.TryGetValue(now.Inode, out var from) && from.Path != path
+                && from.Entry.Size == now.Size && from.Entry.ModifyTicks == now.ModifyTicks
+                && !destinations.Contains(from.Path) && !sources.Contains(path))
+            {
+                sources.Add(from.Path);
+                destinations.Add(path);
+                renamesOver.Add((from.Path, path));
+            }
+        }
+
+        foreach (var (path, e) in plainDeletes)
+        {
+            if (config.Delete && !sources.Contains(path))
+            {
+                changes.Add(new FileChange(ChangeKind.Delete, path, e.Type == EntryType.Directory, ChangeEvent.Delete));
             }
         }
 
@@ -503,6 +550,20 @@ internal sealed class ScanPass(InotifyConfig config)
             }
         }
 
+        foreach (var (from, to) in renamesOver)
+        {
+            changes.Add(new FileChange(ChangeKind.Delete, from, false, ChangeEvent.MoveFrom) { MoveToFollows = true });
+            changes.Add(new FileChange(ChangeKind.Upsert, to, false, ChangeEvent.MoveTo, from));
+        }
+
+        foreach (var (path, _, _) in _replaced)
+        {
+            if (!destinations.Contains(path) && (config.CloseWrite || config.Modify || config.Attrib))
+            {
+                changes.Add(new FileChange(ChangeKind.Upsert, path, false, ChangeEvent.CloseWrite));
+            }
+        }
+
         foreach (var (path, isDir, content) in _changed)
         {
             if (content ? config.CloseWrite || config.Modify || config.Attrib : config.Attrib || (!isDir && (config.CloseWrite || config.Modify)))
@@ -523,6 +584,7 @@ internal sealed class ScanPass(InotifyConfig config)
         }
 
         _vanished.Clear();
+        _replaced.Clear();
         _removed.Clear();
         _added.Clear();
         _changed.Clear();
