@@ -104,6 +104,17 @@ internal sealed class ConfigXmlReader
         TimeSpan? interval = fileSystem?.Attribute("scanInterval") is null
             ? null
             : TimeSpan.FromSeconds(_values.Int(fileSystem, "scanInterval", 0, 1, WatcherConfig.MaxScanIntervalSeconds));
+        if (Environment.GetEnvironmentVariable(WatcherConfig.IntervalVariable) is { Length: > 0 } every)
+        {
+            if (!int.TryParse(every, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                || seconds < 1 || seconds > WatcherConfig.MaxScanIntervalSeconds)
+            {
+                throw _errors.Fail(null, $"the environment variable {WatcherConfig.IntervalVariable}={ConfigText.Quote(every)} is not a scan interval: expected whole seconds from 1 to {WatcherConfig.MaxScanIntervalSeconds}");
+            }
+
+            interval = TimeSpan.FromSeconds(seconds);
+        }
+
         return new WatcherConfig(kind, interval);
     }
 

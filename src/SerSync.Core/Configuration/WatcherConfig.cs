@@ -19,8 +19,8 @@ public enum WatcherKind
 
 /// <summary>
 /// Addition: <c>&lt;fileSystem watcher="auto|inotify|portable|poll" scanInterval="SECONDS"/&gt;</c> under
-/// <c>&lt;head&gt;</c>, beside sersync's <c>xfs</c>. The environment variable <c>SERSYNCD_WATCHER</c> (the same
-/// words) overrides <c>watcher</c>, so a whole test suite can be run with one backend forced.
+/// <c>&lt;head&gt;</c>, beside sersync's <c>xfs</c>. The environment variables <c>SERSYNCD_WATCHER</c> (the same
+/// words) and <c>SERSYNCD_SCAN_INTERVAL</c> override them, so a whole test suite can be run with one backend forced.
 /// </summary>
 /// <param name="Kind">The backend asked for.</param>
 /// <param name="ScanInterval">The full scan's period for the portable and polling backends; null: the backend's
@@ -28,6 +28,9 @@ public enum WatcherKind
 public sealed record WatcherConfig(WatcherKind Kind, TimeSpan? ScanInterval)
 {
     public const string EnvironmentVariable = "SERSYNCD_WATCHER";
+
+    /// <summary>Overrides <c>scanInterval</c> (whole seconds), as <see cref="EnvironmentVariable"/> does the backend.</summary>
+    public const string IntervalVariable = "SERSYNCD_SCAN_INTERVAL";
 
     /// <summary>The portable backend's safety net: its hints are mostly right, so a full scan a minute bounds what a
     /// lost event can cost at a minute, for a few hundred milliseconds of work per 50,000 directories.</summary>
