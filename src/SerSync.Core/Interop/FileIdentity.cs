@@ -25,7 +25,7 @@ public static class FileIdentity
     /// has just made it 0700 or found it so).</summary>
     public static bool IsOwnDirectory(string path) =>
         OperatingSystem.IsLinux()
-            ? Stat(path) is { } st && (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR && st.Uid == Libc.geteuid()
+            ? Stat(path) is { } st && (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR && st.Uid == Posix.geteuid()
             : PortableEntry(path) is DirectoryInfo dir && (OperatingSystem.IsWindows() || (dir.UnixFileMode & (UnixFileMode)0x3F) == 0);
 
     private const ushort SocketTypeBits = 0xC000; // S_IFSOCK

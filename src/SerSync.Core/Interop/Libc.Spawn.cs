@@ -94,8 +94,5 @@ internal static partial class Libc
     internal static unsafe partial int waitid(int idtype, int id, void* infop, int options);
 
     [LibraryImport("libc", SetLastError = true)]
-    internal static partial int kill(int pid, int sig);
-
-    [LibraryImport("libc", SetLastError = true)]
     internal static unsafe partial int access(byte* path, int mode);
 }

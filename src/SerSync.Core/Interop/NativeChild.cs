@@ -158,9 +158,9 @@ public sealed partial class NativeChild
                 return;
             }
 
-            if (Libc.kill(-Pid, Libc.SIGKILL) != 0)
+            if (Posix.kill(-Pid, Libc.SIGKILL) != 0)
             {
-                _ = Libc.kill(Pid, Libc.SIGKILL); // no group (it left it by setpgid/setsid): the child at least
+                _ = Posix.kill(Pid, Libc.SIGKILL); // no group (it left it by setpgid/setsid): the child at least
             }
         }
     }

@@ -8,11 +8,10 @@ namespace SerSync.Interop;
 /// (<see cref="Posix"/>); Windows has neither (sersyncd refuses to run there).</summary>
 public static class ProcessSession
 {
-    public static bool IsRoot => OperatingSystem.IsLinux() ? Libc.geteuid() == 0 : Environment.IsPrivilegedProcess;
+    public static bool IsRoot => OperatingSystem.IsWindows() ? Environment.IsPrivilegedProcess : Posix.geteuid() == 0;
 
     /// <summary>geteuid(); 0 on Windows, which has no user ids (only used to name per-user directories).</summary>
-    public static uint EffectiveUserId =>
-        OperatingSystem.IsLinux() ? Libc.geteuid() : OperatingSystem.IsWindows() ? 0 : Posix.geteuid();
+    public static uint EffectiveUserId => OperatingSystem.IsWindows() ? 0 : Posix.geteuid();
 
     /// <summary>Whether a process <paramref name="pid"/> exists (a zombie counts): /proc on Linux, kill(pid, 0)
     /// elsewhere (EPERM: it exists, but is another user's).</summary>
@@ -44,18 +43,12 @@ public static class ProcessSession
     [UnsupportedOSPlatform("windows")]
     public static void DetachFromTerminal()
     {
-        if (OperatingSystem.IsLinux())
-        {
-            LinuxDetachFromTerminal();
-            return;
-        }
-
         if (Posix.setsid() < 0)
         {
             throw new IOException($"setsid failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
 
-        // .NET opens it close-on-exec, as Libc's O_CLOEXEC does (whose value differs between the systems).
+        // .NET opens it close-on-exec; dup2 clears close-on-exec on the copies, as standard streams should be.
         using (var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite))
         {
             var fd = (int)devNull.DangerousGetHandle();
@@ -66,37 +59,6 @@ public static class ProcessSession
         }
 
         _ = Posix.umask(0x12); // 022
-        Environment.CurrentDirectory = "/";
-    }
-
-    [SupportedOSPlatform("linux")]
-    private static unsafe void LinuxDetachFromTerminal()
-    {
-        if (Libc.setsid() < 0)
-        {
-            throw new IOException($"setsid failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        }
-
-        var devNull = Libc.ToCString("/dev/null"u8);
-        int fd;
-        fixed (byte* p = devNull)
-        {
-            fd = Libc.open(p, Libc.O_RDWR | Libc.O_CLOEXEC, 0);
-        }
-
-        if (fd < 0)
-        {
-            throw new IOException($"cannot open /dev/null: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        }
-
-        // dup2 clears close-on-exec on the copies, as standard streams should be.
-        for (var std = 0; std <= 2; std++)
-        {
-            _ = Libc.dup2(fd, std);
-        }
-
-        _ = Libc.close(fd);
-        _ = Libc.umask(0x12); // 022
         Environment.CurrentDirectory = "/";
     }
 }
